@@ -1,0 +1,1 @@
+//! The API2 `fields` filter.

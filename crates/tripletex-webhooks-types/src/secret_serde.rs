@@ -1,0 +1,26 @@
+//! Serde helpers for write-only secrets.
+//!
+//! Secrets are sent to Tripletex (so they serialize, exposing their value on the
+//! wire only) but they never appear in `Debug` output, which `SecretString`
+//! guarantees.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer, Serializer};
+
+/// `serialize_with` for `Option<SecretString>`: writes the exposed string.
+pub(crate) fn serialize<S: Serializer>(
+    secret: &Option<SecretString>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(secret) => serializer.serialize_str(secret.expose_secret()),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// `deserialize_with` for `Option<SecretString>`: wraps the string at once.
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<SecretString>, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.map(SecretString::from))
+}
