@@ -2,10 +2,11 @@
 //!
 //! Secrets are sent to Tripletex (so they serialize, exposing their value on the
 //! wire only) but they never appear in `Debug` output, which `SecretString`
-//! guarantees.
+//! guarantees. Deserializing needs no helper: `SecretString` implements
+//! `Deserialize` itself.
 
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Deserializer, Serializer};
+use serde::Serializer;
 
 /// `serialize_with` for `Option<SecretString>`: writes the exposed string.
 pub(crate) fn serialize<S: Serializer>(
@@ -16,11 +17,4 @@ pub(crate) fn serialize<S: Serializer>(
         Some(secret) => serializer.serialize_str(secret.expose_secret()),
         None => serializer.serialize_none(),
     }
-}
-
-/// `deserialize_with` for `Option<SecretString>`: wraps the string at once.
-pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<SecretString>, D::Error> {
-    Ok(Option::<String>::deserialize(deserializer)?.map(SecretString::from))
 }

@@ -73,7 +73,8 @@ mod tests {
 
     #[test]
     fn stub_round_trips() {
-        let stub: Ref = serde_json::from_value(json!({"id": 7, "url": "tripletex.no/v2/product/7"})).unwrap();
+        let stub: Ref =
+            serde_json::from_value(json!({"id": 7, "url": "tripletex.no/v2/product/7"})).unwrap();
         assert_eq!(stub, Ref::stub(7, "tripletex.no/v2/product/7"));
         assert!(!stub.is_expanded());
         assert_eq!(

@@ -1,0 +1,446 @@
+//! The webhook envelope, `{"subscriptionId", "event", "id", "value"}`, and its
+//! typed decoding.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::event_type::{EventType, Subject, Verb};
+use crate::models::{
+    Account, ArchiveRelation, CloseGroup, Contact, Customer, Employee, Invoice, Notification,
+    Order, Product, Project, Supplier, Voucher, VoucherStatus,
+};
+
+/// The body Tripletex POSTs to a subscription's `targetUrl`
+/// (`WebHookWrapper` in the spec).
+///
+/// `value` is the object, filtered by the subscription's `fields`, or `null`
+/// for `*.delete` events, which carry only the [`id`](Self::id).
+///
+/// ```
+/// use tripletex_webhooks_types::{EventPayload, ObjectChange, WebhookEnvelope};
+///
+/// let body = br#"{"subscriptionId":3,"event":"product.update","id":7,
+///                 "value":{"id":7,"version":2,"name":"Coffee"}}"#;
+/// let envelope = WebhookEnvelope::from_slice(body)?;
+/// assert_eq!(envelope.object_version(), Some(2));
+/// match envelope.decode()?.payload {
+///     EventPayload::Product(ObjectChange::Updated(product)) => {
+///         assert_eq!(product.name.as_deref(), Some("Coffee"));
+///     }
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// # Ok::<(), tripletex_webhooks_types::DecodeError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookEnvelope {
+    /// The subscription this delivery is for.
+    pub subscription_id: i64,
+    /// The event, `subject.verb`.
+    pub event: EventType,
+    /// The id of the object the event is about.
+    pub id: i64,
+    /// The object, or `null` for deletes.
+    #[serde(default)]
+    pub value: Value,
+}
+
+/// The identity of an object: its subject and id, e.g. (`product`, 7).
+///
+/// Versions are per object and shared by its create, update and delete events.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectKey {
+    /// What kind of object.
+    pub subject: Subject,
+    /// Its id.
+    pub id: i64,
+}
+
+impl std::fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.subject, self.id)
+    }
+}
+
+impl WebhookEnvelope {
+    /// Decodes the envelope from the raw request body.
+    pub fn from_slice(body: &[u8]) -> Result<Self, DecodeError> {
+        serde_json::from_slice(body).map_err(DecodeError::Envelope)
+    }
+
+    /// The object this event is about.
+    pub fn object_key(&self) -> ObjectKey {
+        ObjectKey {
+            subject: self.event.subject().clone(),
+            id: self.id,
+        }
+    }
+
+    /// The object's `version`, when the payload carries one (a `fields`
+    /// filter may have dropped it; deletes never carry one).
+    pub fn object_version(&self) -> Option<i64> {
+        self.value.get("version").and_then(Value::as_i64)
+    }
+
+    /// Decodes the payload into its typed model, checking that deletes carry no
+    /// value and that other events do.
+    pub fn decode(&self) -> Result<TripletexEvent, DecodeError> {
+        Ok(TripletexEvent {
+            subscription_id: self.subscription_id,
+            event: self.event.clone(),
+            id: self.id,
+            payload: EventPayload::decode(&self.event, &self.value)?,
+        })
+    }
+}
+
+/// A decoded webhook: the envelope with a typed payload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TripletexEvent {
+    /// The subscription this delivery is for.
+    pub subscription_id: i64,
+    /// The event, `subject.verb`.
+    pub event: EventType,
+    /// The id of the object the event is about.
+    pub id: i64,
+    /// What happened, with the object.
+    pub payload: EventPayload,
+}
+
+impl TripletexEvent {
+    /// Decodes a raw request body into a typed event.
+    pub fn from_slice(body: &[u8]) -> Result<Self, DecodeError> {
+        WebhookEnvelope::from_slice(body)?.decode()
+    }
+
+    /// The object this event is about.
+    pub fn object_key(&self) -> ObjectKey {
+        ObjectKey {
+            subject: self.event.subject().clone(),
+            id: self.id,
+        }
+    }
+}
+
+/// What happened to an object that has create, update and delete events.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ObjectChange<T> {
+    /// `*.create`, with the new object.
+    Created(T),
+    /// `*.update`, with the object as it is now.
+    Updated(T),
+    /// `*.delete`: only the envelope's id is known.
+    Deleted,
+}
+
+impl<T> ObjectChange<T> {
+    /// The object, unless it was deleted.
+    pub fn object(&self) -> Option<&T> {
+        match self {
+            Self::Created(object) | Self::Updated(object) => Some(object),
+            Self::Deleted => None,
+        }
+    }
+}
+
+/// The typed payload of a webhook, one variant per known subject.
+///
+/// Events this crate does not know (a new subject, or a new verb of a known
+/// one) decode to [`EventPayload::Unknown`] with the raw value: they never fail.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventPayload {
+    /// `product.create/update/delete`
+    Product(ObjectChange<Product>),
+    /// `order.create/update/delete`
+    Order(ObjectChange<Order>),
+    /// `customer.create/update/delete`
+    Customer(ObjectChange<Customer>),
+    /// `supplier.create/update/delete`
+    Supplier(ObjectChange<Supplier>),
+    /// `employee.create/update/delete`
+    Employee(ObjectChange<Employee>),
+    /// `contact.create/update/delete`
+    Contact(ObjectChange<Contact>),
+    /// `project.create/update/delete`
+    Project(ObjectChange<Project>),
+    /// `account.create/update/delete` (ledger accounts)
+    Account(ObjectChange<Account>),
+    /// `voucher.create/update/delete`
+    Voucher(ObjectChange<Voucher>),
+    /// `archiverelation.create/update/delete`
+    ArchiveRelation(ObjectChange<ArchiveRelation>),
+    /// `closeGroup.create/delete`; a delete carries no postings, so consumers
+    /// must remember them from the create.
+    CloseGroup(ObjectChange<CloseGroup>),
+    /// `invoice.charged`: an invoice was created and charged.
+    InvoiceCharged(Invoice),
+    /// `notification.sent`: a notification was sent to the token's employee.
+    NotificationSent(Notification),
+    /// `voucherstatus.ready`: a voucher is ready in the voucher reception.
+    VoucherStatusReady(VoucherStatus),
+    /// An event this crate does not know, with its raw value.
+    Unknown(Value),
+}
+
+impl EventPayload {
+    fn decode(event: &EventType, value: &Value) -> Result<Self, DecodeError> {
+        use Subject as S;
+        use Verb as V;
+        Ok(match (event.subject(), event.verb()) {
+            (S::Product, _) => Self::change(event, value, Self::Product)?,
+            (S::Order, _) => Self::change(event, value, Self::Order)?,
+            (S::Customer, _) => Self::change(event, value, Self::Customer)?,
+            (S::Supplier, _) => Self::change(event, value, Self::Supplier)?,
+            (S::Employee, _) => Self::change(event, value, Self::Employee)?,
+            (S::Contact, _) => Self::change(event, value, Self::Contact)?,
+            (S::Project, _) => Self::change(event, value, Self::Project)?,
+            (S::Account, _) => Self::change(event, value, Self::Account)?,
+            (S::Voucher, _) => Self::change(event, value, Self::Voucher)?,
+            (S::ArchiveRelation, _) => Self::change(event, value, Self::ArchiveRelation)?,
+            (S::CloseGroup, _) => Self::change(event, value, Self::CloseGroup)?,
+            (S::Invoice, V::Charged) => Some(Self::InvoiceCharged(object(event, value)?)),
+            (S::Notification, V::Sent) => Some(Self::NotificationSent(object(event, value)?)),
+            (S::VoucherStatus, V::Ready) => Some(Self::VoucherStatusReady(object(event, value)?)),
+            _ => Self::unknown(event, value)?,
+        }
+        .unwrap_or_else(|| Self::Unknown(value.clone())))
+    }
+
+    /// A create/update/delete payload, or `None` for another verb of the subject.
+    fn change<T: DeserializeOwned>(
+        event: &EventType,
+        value: &Value,
+        variant: fn(ObjectChange<T>) -> Self,
+    ) -> Result<Option<Self>, DecodeError> {
+        let change = match event.verb() {
+            Verb::Create => ObjectChange::Created(object(event, value)?),
+            Verb::Update => ObjectChange::Updated(object(event, value)?),
+            Verb::Delete => {
+                if !value.is_null() {
+                    return Err(DecodeError::UnexpectedValue {
+                        event: event.clone(),
+                    });
+                }
+                ObjectChange::Deleted
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(variant(change)))
+    }
+
+    /// Unknown events are kept raw, but a `delete` still must not carry a value.
+    fn unknown(event: &EventType, value: &Value) -> Result<Option<Self>, DecodeError> {
+        if event.is_delete() && !value.is_null() {
+            return Err(DecodeError::UnexpectedValue {
+                event: event.clone(),
+            });
+        }
+        Ok(None)
+    }
+
+    /// The payload model's name (`payloadModel`), `None` for deletes and unknown events.
+    pub fn payload_model(&self) -> Option<&'static str> {
+        macro_rules! model {
+            ($change:expr, $name:literal) => {
+                match $change {
+                    ObjectChange::Deleted => None,
+                    _ => Some($name),
+                }
+            };
+        }
+        match self {
+            Self::Product(c) => model!(c, "Product"),
+            Self::Order(c) => model!(c, "Order"),
+            Self::Customer(c) => model!(c, "Customer"),
+            Self::Supplier(c) => model!(c, "Supplier"),
+            Self::Employee(c) => model!(c, "Employee"),
+            Self::Contact(c) => model!(c, "Contact"),
+            Self::Project(c) => model!(c, "Project"),
+            Self::Account(c) => model!(c, "Account"),
+            Self::Voucher(c) => model!(c, "Voucher"),
+            Self::ArchiveRelation(c) => model!(c, "ArchiveRelation"),
+            Self::CloseGroup(c) => model!(c, "CloseGroup"),
+            Self::InvoiceCharged(_) => Some("Invoice"),
+            Self::NotificationSent(_) => Some("Notification"),
+            Self::VoucherStatusReady(_) => Some("VoucherStatus"),
+            Self::Unknown(_) => None,
+        }
+    }
+}
+
+/// Decodes a non-delete event's object, which must be present.
+fn object<T: DeserializeOwned>(event: &EventType, value: &Value) -> Result<T, DecodeError> {
+    if value.is_null() {
+        return Err(DecodeError::MissingValue {
+            event: event.clone(),
+        });
+    }
+    T::deserialize(value).map_err(|source| DecodeError::Payload {
+        event: event.clone(),
+        source,
+    })
+}
+
+/// Why a webhook body could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The body is not a webhook envelope (not JSON, or a missing or mistyped
+    /// `subscriptionId`, `event` or `id`).
+    #[error("invalid webhook envelope: {0}")]
+    Envelope(#[source] serde_json::Error),
+    /// A `*.delete` event carried a value; deletes carry only the id.
+    #[error("`{event}` must have a null value, but carried an object")]
+    UnexpectedValue {
+        /// The event.
+        event: EventType,
+    },
+    /// A non-delete event carried no value.
+    #[error("`{event}` must carry the object, but its value is null")]
+    MissingValue {
+        /// The event.
+        event: EventType,
+    },
+    /// The value does not fit the event's payload model.
+    #[error("the value of `{event}` does not fit its payload model: {source}")]
+    Payload {
+        /// The event.
+        event: EventType,
+        /// What serde found wrong.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn decode(body: &Value) -> Result<TripletexEvent, DecodeError> {
+        TripletexEvent::from_slice(&serde_json::to_vec(body).unwrap())
+    }
+
+    #[test]
+    fn create_update_and_delete() {
+        let created = decode(&json!({"subscriptionId": 1, "event": "order.create", "id": 5,
+            "value": {"id": 5, "version": 0, "customer": {"id": 2, "url": "tripletex.no/v2/customer/2"}}}))
+        .unwrap();
+        let EventPayload::Order(ObjectChange::Created(order)) = &created.payload else {
+            panic!("{created:?}");
+        };
+        assert_eq!(order.customer.as_ref().and_then(|c| c.id), Some(2));
+        assert_eq!(created.payload.payload_model(), Some("Order"));
+
+        let deleted =
+            decode(&json!({"subscriptionId": 1, "event": "order.delete", "id": 5, "value": null}))
+                .unwrap();
+        assert_eq!(deleted.payload, EventPayload::Order(ObjectChange::Deleted));
+        assert_eq!(deleted.payload.payload_model(), None);
+        // A missing `value` is the same as null.
+        let deleted =
+            decode(&json!({"subscriptionId": 1, "event": "order.delete", "id": 5})).unwrap();
+        assert_eq!(deleted.object_key().to_string(), "order/5");
+    }
+
+    #[test]
+    fn special_verbs() {
+        let charged = decode(
+            &json!({"subscriptionId": 1, "event": "invoice.charged", "id": 9,
+            "value": {"id": 9, "invoiceNumber": 1001}}),
+        )
+        .unwrap();
+        assert!(
+            matches!(charged.payload, EventPayload::InvoiceCharged(ref i) if i.invoice_number == Some(1001))
+        );
+        let sent = decode(&json!({"subscriptionId": 1, "event": "notification.sent", "id": 3,
+            "value": {"id": 3, "title": "Hi", "message": "m", "type": "INFO", "date": "2026-01-01"}}))
+        .unwrap();
+        assert!(matches!(sent.payload, EventPayload::NotificationSent(_)));
+        let ready = decode(
+            &json!({"subscriptionId": 1, "event": "voucherstatus.ready", "id": 4,
+            "value": {"id": 4, "voucher": {"id": 8}}}),
+        )
+        .unwrap();
+        assert!(matches!(ready.payload, EventPayload::VoucherStatusReady(_)));
+        let closed = decode(
+            &json!({"subscriptionId": 1, "event": "closeGroup.delete", "id": 4, "value": null}),
+        )
+        .unwrap();
+        assert_eq!(
+            closed.payload,
+            EventPayload::CloseGroup(ObjectChange::Deleted)
+        );
+    }
+
+    #[test]
+    fn unknown_events_keep_the_raw_value() {
+        let value = json!({"id": 1, "hours": 7.5});
+        let event = decode(&json!({"subscriptionId": 1, "event": "timesheetEntry.approve", "id": 1, "value": value}))
+            .unwrap();
+        assert_eq!(event.payload, EventPayload::Unknown(value.clone()));
+        // A new verb of a known subject is unknown too, not an error.
+        let event = decode(
+            &json!({"subscriptionId": 1, "event": "product.archive", "id": 1, "value": value}),
+        )
+        .unwrap();
+        assert_eq!(event.payload, EventPayload::Unknown(value));
+    }
+
+    #[test]
+    fn delete_with_value_and_create_without_are_errors() {
+        let err = decode(
+            &json!({"subscriptionId": 1, "event": "product.delete", "id": 1, "value": {"id": 1}}),
+        )
+        .unwrap_err();
+        assert!(matches!(err, DecodeError::UnexpectedValue { .. }), "{err}");
+        let err = decode(
+            &json!({"subscriptionId": 1, "event": "mystery.delete", "id": 1, "value": {"id": 1}}),
+        )
+        .unwrap_err();
+        assert!(matches!(err, DecodeError::UnexpectedValue { .. }), "{err}");
+        let err = decode(
+            &json!({"subscriptionId": 1, "event": "product.create", "id": 1, "value": null}),
+        )
+        .unwrap_err();
+        assert!(matches!(err, DecodeError::MissingValue { .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "`product.create` must carry the object, but its value is null"
+        );
+        let err =
+            decode(&json!({"subscriptionId": 1, "event": "invoice.charged", "id": 1})).unwrap_err();
+        assert!(matches!(err, DecodeError::MissingValue { .. }), "{err}");
+    }
+
+    #[test]
+    fn malformed_bodies_are_errors() {
+        for body in [
+            &b"not json"[..],
+            br#"{"event":"product.create","id":1}"#,
+            br#"{"subscriptionId":1,"event":"product","id":1,"value":null}"#,
+            br#"{"subscriptionId":1,"event":"product.create","id":"7","value":{}}"#,
+            br#"[]"#,
+        ] {
+            assert!(matches!(
+                TripletexEvent::from_slice(body),
+                Err(DecodeError::Envelope(_))
+            ));
+        }
+        let err = decode(&json!({"subscriptionId": 1, "event": "product.create", "id": 1, "value": {"version": "x"}}))
+            .unwrap_err();
+        assert!(matches!(err, DecodeError::Payload { .. }), "{err}");
+        let err =
+            decode(&json!({"subscriptionId": 1, "event": "product.create", "id": 1, "value": 42}))
+                .unwrap_err();
+        assert!(matches!(err, DecodeError::Payload { .. }), "{err}");
+    }
+
+    #[test]
+    fn envelope_round_trips_with_explicit_null() {
+        let body = json!({"subscriptionId": 3, "event": "order.delete", "id": 7, "value": null});
+        let envelope: WebhookEnvelope = serde_json::from_value(body.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&envelope).unwrap(), body);
+        assert_eq!(envelope.object_version(), None);
+    }
+}

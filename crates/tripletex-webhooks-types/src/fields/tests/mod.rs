@@ -1,0 +1,4 @@
+//! Unit tests for the `fields` filter.
+
+mod apply;
+mod parse;
