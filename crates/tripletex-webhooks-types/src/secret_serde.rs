@@ -9,6 +9,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serializer;
 
 /// `serialize_with` for `Option<SecretString>`: writes the exposed string.
+// serde's `serialize_with` hands us `&Option<T>`; the signature is not ours to choose.
+#[allow(clippy::ref_option)]
 pub(crate) fn serialize<S: Serializer>(
     secret: &Option<SecretString>,
     serializer: S,

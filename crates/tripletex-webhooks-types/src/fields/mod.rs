@@ -65,8 +65,9 @@ const CHANGES: &str = "changes";
 ///
 /// Every value is normalised (no duplicate items, no empty sub-lists), which
 /// is what makes `==` meaningful and lets [`Display`](fmt::Display) print a
-/// canonical form that parses back to an equal filter. The only way to build
-/// a non-empty filter is [`FieldsFilter::parse`] (or [`str::parse`]).
+/// canonical form that parses back to an equal filter. Besides
+/// [`FieldsFilter::all`], filters are built by [`FieldsFilter::parse`] (or
+/// [`str::parse`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct FieldsFilter {
     items: Vec<FieldSelection>,

@@ -31,7 +31,7 @@ pub struct ArchiveRelation {
     /// may skip versions, so compare rather than expect `+1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<i32>,
-    /// The object's scheme-less URL, e.g. `tripletex.no/v2/archiveRelation/1`.
+    /// The object's scheme-less URL; `null` (so `None`) in the known example.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// The audit trail. Only present when the subscription's `fields` names

@@ -17,7 +17,7 @@ pub struct Notification {
     /// may skip versions, so compare rather than expect `+1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<i32>,
-    /// The object's scheme-less URL, e.g. `tripletex.no/v2/notification/1`.
+    /// The object's scheme-less URL (host + `/v2/` + resource path + id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// The audit trail. Only present when the subscription's `fields` names

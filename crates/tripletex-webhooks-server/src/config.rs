@@ -1,0 +1,172 @@
+//! Configuration: command-line flags (each also read from an environment
+//! variable) and the same settings for tests that start the server in-process.
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::Parser;
+use secrecy::SecretString;
+
+/// The consumer token accepted when none is configured (local use only).
+pub const DEFAULT_CONSUMER_TOKEN: &str = "local-consumer-token";
+/// The employee token accepted when none is configured (local use only).
+pub const DEFAULT_EMPLOYEE_TOKEN: &str = "local-employee-token";
+
+/// A self-contained Tripletex API2 webhook provider.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "tripletex-webhooks-server", version, about)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    #[arg(long, env = "TRIPLETEX_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Database URL: `sqlite://FILE` (created if missing) or `sqlite::memory:`.
+    #[arg(
+        long = "database",
+        env = "TRIPLETEX_DATABASE_URL",
+        default_value = "sqlite://tripletex-webhooks.db"
+    )]
+    pub database_url: String,
+
+    /// The consumer token integrations must present when creating a session.
+    #[arg(long, env = "TRIPLETEX_CONSUMER_TOKEN", default_value = DEFAULT_CONSUMER_TOKEN, hide_default_value = true)]
+    pub consumer_token: SecretString,
+
+    /// An employee token; each one is its own company. Repeatable (comma-separated in the env var).
+    #[arg(long = "employee-token", env = "TRIPLETEX_EMPLOYEE_TOKENS", value_delimiter = ',', default_value = DEFAULT_EMPLOYEE_TOKEN, hide_default_value = true)]
+    pub employee_tokens: Vec<SecretString>,
+
+    /// Public base URL, used for the scheme-less `url` fields (default: from `--listen`).
+    #[arg(long, env = "TRIPLETEX_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Per-token rate limit, `N/PERIOD` such as `100/1m` or `10/30s`.
+    #[arg(long, env = "TRIPLETEX_RATE_LIMIT")]
+    pub rate_limit: Option<RateLimit>,
+
+    /// Disable the `/_emulator` test API.
+    #[arg(long, env = "TRIPLETEX_NO_EMULATOR_API")]
+    pub no_emulator_api: bool,
+
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "TRIPLETEX_BODY_LIMIT", default_value_t = 2 * 1024 * 1024)]
+    pub body_limit: usize,
+}
+
+impl ServerConfig {
+    /// A configuration for tests: an ephemeral port on loopback, an in-memory
+    /// database, the default tokens, no rate limit.
+    pub fn for_tests() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: "sqlite::memory:".to_owned(),
+            consumer_token: SecretString::from(DEFAULT_CONSUMER_TOKEN),
+            employee_tokens: vec![SecretString::from(DEFAULT_EMPLOYEE_TOKEN)],
+            public_url: None,
+            rate_limit: None,
+            no_emulator_api: false,
+            body_limit: 2 * 1024 * 1024,
+        }
+    }
+}
+
+/// A rate limit: `requests` per `period`, counted per token in fixed windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests allowed in one period.
+    pub requests: u32,
+    /// The length of a period.
+    pub period: Duration,
+}
+
+impl FromStr for RateLimit {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (requests, period) = s
+            .split_once('/')
+            .ok_or_else(|| format!("expected N/PERIOD such as 100/1m, got {s:?}"))?;
+        let requests: u32 = requests
+            .trim()
+            .parse()
+            .map_err(|_| format!("{requests:?} is not a number of requests"))?;
+        if requests == 0 {
+            return Err("the number of requests must be at least 1".to_owned());
+        }
+        let period = parse_period(period.trim())?;
+        Ok(Self { requests, period })
+    }
+}
+
+fn parse_period(s: &str) -> Result<Duration, String> {
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let number: u64 = if number.is_empty() {
+        1
+    } else {
+        number
+            .parse()
+            .map_err(|_| format!("{s:?} is not a period"))?
+    };
+    let seconds = match unit {
+        "ms" => return Ok(Duration::from_millis(number)),
+        "s" | "" => number,
+        "m" => number * 60,
+        "h" => number * 3600,
+        "d" => number * 86_400,
+        other => {
+            return Err(format!(
+                "unknown period unit {other:?}; use ms, s, m, h or d"
+            ));
+        }
+    };
+    if seconds == 0 {
+        return Err("the period must be longer than zero".to_owned());
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limits_parse() {
+        assert_eq!(
+            "100/1m".parse::<RateLimit>().unwrap(),
+            RateLimit {
+                requests: 100,
+                period: Duration::from_secs(60)
+            }
+        );
+        assert_eq!(
+            "5/s".parse::<RateLimit>().unwrap().period,
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            "5/250ms".parse::<RateLimit>().unwrap().period,
+            Duration::from_millis(250)
+        );
+        for bad in ["100", "x/1m", "0/1m", "10/1w", "10/0s"] {
+            assert!(bad.parse::<RateLimit>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn flags_and_defaults() {
+        let config = ServerConfig::try_parse_from([
+            "server",
+            "--employee-token",
+            "a-1",
+            "--employee-token",
+            "b-2",
+            "--database",
+            "sqlite::memory:",
+        ])
+        .unwrap();
+        assert_eq!(config.employee_tokens.len(), 2);
+        assert_eq!(config.listen.port(), 8080);
+        assert!(!format!("{config:?}").contains("a-1"));
+    }
+}

@@ -1,0 +1,157 @@
+//! The server's one error type, and its mapping to HTTP and Tripletex's `ApiError`.
+//!
+//! Handlers return [`ServerError`]; its `IntoResponse` puts the `ApiError` in
+//! the response's extensions, and the request-id middleware serializes it with
+//! the request id filled in, so every error body is built in one place.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use tripletex_webhooks_types::{ApiError, ApiValidationMessage, ErrorCode};
+
+use crate::store::StoreError;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// Missing, wrong or expired credentials (401, code 3000).
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// The object or route does not exist, or belongs to another company (404, code 6000).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// Input failed validation (422, code 18000).
+    #[error("validation failed")]
+    Validation(Vec<ApiValidationMessage>),
+    /// A stale `version` (409, code 8000).
+    #[error("revision conflict: {0}")]
+    Revision(String),
+    /// The body is not JSON (422, code 22000).
+    #[error("invalid JSON: {0}")]
+    InvalidJson(String),
+    /// The body is JSON of the wrong shape (422, code 16000).
+    #[error("mapping failed: {0}")]
+    Mapping(String),
+    /// A malformed query parameter (422, code 21000).
+    #[error("invalid parameter: {0}")]
+    Param(String),
+    /// A malformed `fields` filter (400, code 11000).
+    #[error("illegal fields filter: {0}")]
+    IllegalFilter(String),
+    /// A malformed `sorting` (422, code 17000).
+    #[error("illegal sorting: {0}")]
+    Sorting(String),
+    /// The request body is larger than the limit (413).
+    #[error("request body larger than {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The caller exceeded the rate limit (429).
+    #[error("rate limit exceeded")]
+    RateLimited,
+    /// Storage failed (500, code 1000).
+    #[error("storage error: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl ServerError {
+    /// One validation message as an error.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Validation(vec![ApiValidationMessage::new(field, message)])
+    }
+
+    /// The `ApiError` body for this error.
+    pub fn to_api_error(&self) -> ApiError {
+        match self {
+            Self::Unauthorized(detail) => ApiError::new(ErrorCode::Authentication, "Unauthorized")
+                .with_developer_message(detail.clone()),
+            Self::NotFound(detail) => ApiError::new(ErrorCode::NotFound, "Object not found")
+                .with_developer_message(detail.clone()),
+            Self::Validation(messages) => ApiError::validation(messages.clone()),
+            Self::Revision(detail) => ApiError::new(
+                ErrorCode::Revision,
+                "The object has been changed since it was read; fetch it again and retry.",
+            )
+            .with_developer_message(detail.clone()),
+            Self::InvalidJson(detail) => {
+                ApiError::new(ErrorCode::InvalidJson, "Invalid JSON in request body.")
+                    .with_developer_message(detail.clone())
+            }
+            Self::Mapping(detail) => {
+                ApiError::new(ErrorCode::Mapping, "The request body could not be mapped.")
+                    .with_developer_message(detail.clone())
+            }
+            Self::Param(detail) => ApiError::new(ErrorCode::Param, detail.clone()),
+            Self::IllegalFilter(detail) => ApiError::new(ErrorCode::IllegalFilter, detail.clone()),
+            Self::Sorting(detail) => ApiError::new(ErrorCode::Sorting, detail.clone()),
+            Self::PayloadTooLarge { limit } => ApiError {
+                status: 413,
+                ..ApiError::new(
+                    ErrorCode::BadRequest,
+                    format!("Request body larger than {limit} bytes."),
+                )
+            },
+            Self::RateLimited => ApiError {
+                status: 429,
+                ..ApiError::new(
+                    ErrorCode::Other(0),
+                    "Too many requests: rate limit exceeded.",
+                )
+            },
+            // Storage details stay in the logs, not in the response.
+            Self::Store(_) => ApiError::new(ErrorCode::Exception, "An internal error occurred."),
+        }
+    }
+}
+
+/// An `ApiError` waiting in a response's extensions for its request id.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingApiError(pub(crate) ApiError);
+
+impl IntoResponse for ServerError {
+    fn into_response(self) -> Response {
+        if let Self::Store(error) = &self {
+            tracing::error!(%error, "storage failure");
+        }
+        api_error_response(self.to_api_error())
+    }
+}
+
+/// A response carrying `error`; its body is written by the request-id middleware.
+pub(crate) fn api_error_response(error: ApiError) -> Response {
+    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = status.into_response();
+    response.extensions_mut().insert(PendingApiError(error));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_follow_the_code_table() {
+        let cases: Vec<(ServerError, u16, i32)> = vec![
+            (ServerError::Unauthorized("x".into()), 401, 3000),
+            (ServerError::NotFound("x".into()), 404, 6000),
+            (ServerError::invalid("event", "unknown"), 422, 18000),
+            (ServerError::Revision("x".into()), 409, 8000),
+            (ServerError::InvalidJson("x".into()), 422, 22000),
+            (ServerError::Mapping("x".into()), 422, 16000),
+            (ServerError::IllegalFilter("x".into()), 400, 11000),
+            (ServerError::Sorting("x".into()), 422, 17000),
+            (ServerError::Param("x".into()), 422, 21000),
+            (ServerError::PayloadTooLarge { limit: 1 }, 413, 4000),
+            (
+                ServerError::Store(StoreError::Backend("disk".into())),
+                500,
+                1000,
+            ),
+        ];
+        for (error, status, code) in cases {
+            let api = error.to_api_error();
+            assert_eq!((api.status, api.code.as_i32()), (status, code), "{error}");
+            assert_eq!(error.into_response().status().as_u16(), status);
+        }
+    }
+}

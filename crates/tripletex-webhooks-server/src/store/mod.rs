@@ -1,0 +1,247 @@
+//! Storage: one trait, so the HTTP layer and the dispatcher never see SQL.
+//!
+//! The SQLite implementation ([`SqliteStore`]) is the default, embedded in a
+//! file or in memory. Every write that changes an object also writes its
+//! outbox rows (one per matching ACTIVE subscription) in the same transaction,
+//! so a crash can never separate a change from its webhooks.
+
+mod sqlite;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use serde_json::{Map, Value};
+use time::Date;
+use tripletex_webhooks_types::{
+    Change, EventType, NewSubscription, SubscriptionStatus, SubscriptionUpdate,
+};
+
+pub use sqlite::SqliteStore;
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The object does not exist (or belongs to another company).
+    #[error("{what} {id} not found")]
+    NotFound {
+        /// What kind of object.
+        what: &'static str,
+        /// Its id.
+        id: i64,
+    },
+    /// The caller's `version` is not the stored one.
+    #[error("{what} {id} is at version {actual}, not {expected}")]
+    Conflict {
+        /// What kind of object.
+        what: &'static str,
+        /// Its id.
+        id: i64,
+        /// The version the caller sent.
+        expected: i32,
+        /// The stored version.
+        actual: i32,
+    },
+    /// The database failed.
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Backend(error.to_string())
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(error: sqlx::migrate::MigrateError) -> Self {
+        Self::Backend(format!("migration failed: {error}"))
+    }
+}
+
+/// Shorthand for storage results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A company: one per configured employee token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Company {
+    /// The company id (also accepted as the Basic-auth username).
+    pub id: i64,
+    /// The employee who owns the token.
+    pub employee_id: i64,
+}
+
+/// A session token's record; the token itself is only stored as a digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The session's id.
+    pub id: i64,
+    /// The company it authenticates for.
+    pub company: Company,
+    /// The date it was created to expire on.
+    pub expiration_date: Date,
+    /// When it stops working: midnight (UTC) starting `expiration_date`, in ms.
+    pub expires_at_ms: i64,
+}
+
+/// A subscription as stored, secrets included (they are needed for delivery).
+#[derive(Debug, Clone)]
+pub struct SubscriptionRecord {
+    /// Its id.
+    pub id: i64,
+    /// The owning company.
+    pub company_id: i64,
+    /// Its revision.
+    pub version: i32,
+    /// The event it delivers.
+    pub event: EventType,
+    /// Where callbacks go.
+    pub target_url: String,
+    /// The `fields` filter for payloads.
+    pub fields: Option<String>,
+    /// Its status.
+    pub status: SubscriptionStatus,
+    /// Custom auth header name.
+    pub auth_header_name: Option<String>,
+    /// Custom auth header value (write-only on the API).
+    pub auth_header_value: Option<SecretString>,
+    /// HMAC secret (write-only on the API).
+    pub hmac_shared_secret: Option<SecretString>,
+    /// Its change log.
+    pub changes: Vec<Change>,
+}
+
+/// A stored object of one of the resources (product, order, ...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectRecord {
+    /// Its id, unique across all resources.
+    pub id: i64,
+    /// The resource path, e.g. `product` or `ledger/account`.
+    pub resource: String,
+    /// Its version: 0 on create, +1 per change (a delete is a change too).
+    pub version: i32,
+    /// Its fields, without `id`, `version`, `url` and `changes`.
+    pub body: Map<String, Value>,
+    /// Its change log.
+    pub changes: Vec<Change>,
+}
+
+/// A page of a list, with the size of the whole result and its digest.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// The values of this page.
+    pub values: Vec<T>,
+    /// How many values the whole result has.
+    pub total: i64,
+    /// A digest of the whole result (ids and versions); changes whenever any value does.
+    pub digest: Option<String>,
+}
+
+/// The write side of an object change: who did it, when, and which events it emits.
+#[derive(Debug, Clone)]
+pub struct WriteContext<'a> {
+    /// The company.
+    pub company: Company,
+    /// Now, from the server clock, in ms.
+    pub now_ms: i64,
+    /// Events this change emits (each becomes one outbox row per matching ACTIVE subscription).
+    pub emits: &'a [EventType],
+}
+
+/// Storage for the server.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The company of an employee token (by digest), created on first use.
+    async fn ensure_company(&self, employee_token_digest: &str) -> StoreResult<Company>;
+
+    /// Stores a new session token (by digest).
+    async fn create_session(
+        &self,
+        token_digest: &str,
+        company: Company,
+        expiration_date: Date,
+        expires_at_ms: i64,
+    ) -> StoreResult<Session>;
+    /// Finds a session token by digest.
+    async fn find_session(&self, token_digest: &str) -> StoreResult<Option<Session>>;
+    /// Deletes a session token; whether it existed.
+    async fn delete_session(&self, token_digest: &str) -> StoreResult<bool>;
+
+    /// All subscriptions of a company, by id.
+    async fn list_subscriptions(&self, company_id: i64) -> StoreResult<Vec<SubscriptionRecord>>;
+    /// One subscription of a company.
+    async fn get_subscription(
+        &self,
+        company_id: i64,
+        id: i64,
+    ) -> StoreResult<Option<SubscriptionRecord>>;
+    /// Creates subscriptions, all or none.
+    async fn insert_subscriptions(
+        &self,
+        company: Company,
+        now_ms: i64,
+        subscriptions: Vec<NewSubscription>,
+    ) -> StoreResult<Vec<SubscriptionRecord>>;
+    /// Applies partial updates, all or none; each bumps the version and is
+    /// refused with [`StoreError::Conflict`] when its `version` is stale.
+    async fn update_subscriptions(
+        &self,
+        company: Company,
+        now_ms: i64,
+        updates: Vec<(i64, SubscriptionUpdate)>,
+    ) -> StoreResult<Vec<SubscriptionRecord>>;
+    /// Deletes subscriptions, all or none (and their pending deliveries).
+    async fn delete_subscriptions(&self, company_id: i64, ids: &[i64]) -> StoreResult<()>;
+
+    /// Creates an object (version 0) and its outbox rows in one transaction.
+    async fn create_object(
+        &self,
+        ctx: WriteContext<'_>,
+        resource: &str,
+        body: Map<String, Value>,
+    ) -> StoreResult<ObjectRecord>;
+    /// One live object.
+    async fn get_object(
+        &self,
+        company_id: i64,
+        resource: &str,
+        id: i64,
+    ) -> StoreResult<Option<ObjectRecord>>;
+    /// Merges `patch` into an object (version + 1) and writes its outbox rows,
+    /// in one transaction; refused when `expected_version` is stale.
+    async fn update_object(
+        &self,
+        ctx: WriteContext<'_>,
+        resource: &str,
+        id: i64,
+        expected_version: Option<i32>,
+        patch: Map<String, Value>,
+    ) -> StoreResult<ObjectRecord>;
+    /// Deletes an object (a tombstone at version + 1) and writes its outbox rows.
+    async fn delete_object(
+        &self,
+        ctx: WriteContext<'_>,
+        resource: &str,
+        id: i64,
+    ) -> StoreResult<ObjectRecord>;
+    /// A page of a resource's live objects, by id.
+    async fn list_objects(
+        &self,
+        company_id: i64,
+        resource: &str,
+        from: i64,
+        count: i64,
+    ) -> StoreResult<Page<ObjectRecord>>;
+
+    /// Writes outbox rows for an event with no stored object (emulator API);
+    /// returns how many subscriptions it will reach.
+    async fn emit_event(
+        &self,
+        company_id: i64,
+        now_ms: i64,
+        event: &EventType,
+        object_id: i64,
+        value: Option<&Value>,
+    ) -> StoreResult<u64>;
+
+    /// Deletes every object, subscription and message of a company.
+    async fn reset_company(&self, company_id: i64) -> StoreResult<()>;
+}
