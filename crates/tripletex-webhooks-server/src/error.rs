@@ -40,6 +40,9 @@ pub enum ServerError {
     /// A malformed `sorting` (422, code 17000).
     #[error("illegal sorting: {0}")]
     Sorting(String),
+    /// A request that cannot be understood (400, code 4000).
+    #[error("bad request: {0}")]
+    BadRequest(String),
     /// The request body is larger than the limit (413).
     #[error("request body larger than {limit} bytes")]
     PayloadTooLarge {
@@ -84,6 +87,7 @@ impl ServerError {
             Self::Param(detail) => ApiError::new(ErrorCode::Param, detail.clone()),
             Self::IllegalFilter(detail) => ApiError::new(ErrorCode::IllegalFilter, detail.clone()),
             Self::Sorting(detail) => ApiError::new(ErrorCode::Sorting, detail.clone()),
+            Self::BadRequest(detail) => ApiError::new(ErrorCode::BadRequest, detail.clone()),
             Self::PayloadTooLarge { limit } => ApiError {
                 status: 413,
                 ..ApiError::new(
@@ -141,6 +145,7 @@ mod tests {
             (ServerError::IllegalFilter("x".into()), 400, 11000),
             (ServerError::Sorting("x".into()), 422, 17000),
             (ServerError::Param("x".into()), 422, 21000),
+            (ServerError::BadRequest("x".into()), 400, 4000),
             (ServerError::PayloadTooLarge { limit: 1 }, 413, 4000),
             (
                 ServerError::Store(StoreError::Backend("disk".into())),

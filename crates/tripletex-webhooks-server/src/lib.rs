@@ -1,8 +1,34 @@
-//! A self-contained Tripletex webhook provider.
-#![doc = "TODO"]
+//! A self-contained Tripletex webhook provider: the API2 surface integrations
+//! use (session tokens, `/event`, `/event/subscription`, object endpoints that
+//! emit events) on embedded SQLite, with an emulator API for tests.
+//!
+//! Run it with `cargo run --release -p tripletex-webhooks-server`, or start it
+//! in-process from a test:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use tripletex_webhooks_server::{RunningServer, ServerConfig};
+//!
+//! let server = RunningServer::start(ServerConfig::for_tests()).await?;
+//! let token = server.create_session_token(0).await?;
+//! assert!(server.base_url().starts_with("http://127.0.0.1:"));
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
 
+pub mod api;
+pub mod app;
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod middleware;
 pub mod object;
+pub mod rate_limit;
+pub mod server;
 pub mod store;
+
+pub use clock::Clock;
+pub use config::ServerConfig;
+pub use server::{RunningServer, StartError};

@@ -10,6 +10,7 @@
 //!   `/event/subscription` resource, with write-only secrets.
 //! - [`EventCatalog`], [`EventInfo`]: `GET /event` and `GET /event/{eventType}`.
 //! - [`ValueResponse`], [`ListResponse`], [`ApiError`]: API2's envelopes and errors.
+//! - [`SessionToken`], [`LoggedInUserInfo`]: session tokens and `>whoAmI`.
 //! - [`fields`]: the API2 `fields` filter, parsed and applied.
 //! - [`signature`]: HMAC-SHA512 signing of callbacks, as Tripletex does it.
 //!
@@ -49,6 +50,7 @@ pub mod event_type;
 pub mod fields;
 pub mod models;
 pub mod response;
+pub mod session;
 pub mod signature;
 pub mod subscription;
 
@@ -62,6 +64,7 @@ pub use event_type::{
     EventType, ParseEventTypeError, Subject, UnknownName, Verb, known_event_types,
 };
 pub use response::{ListResponse, ValueResponse};
+pub use session::{LoggedInUserInfo, SessionToken};
 pub use subscription::{NewSubscription, Subscription, SubscriptionStatus, SubscriptionUpdate};
 
 /// `secrecy`, re-exported so users name the same `SecretString` this crate uses.

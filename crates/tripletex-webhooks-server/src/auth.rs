@@ -1,0 +1,85 @@
+//! Authentication: session tokens from `PUT /token/session/:create`, presented
+//! as `Authorization: Basic base64("<companyId or 0>:<sessionToken>")`.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use sha2::{Digest, Sha256};
+
+use crate::app::AppState;
+use crate::error::ServerError;
+use crate::store::{Company, Session};
+
+/// The digest under which a token is stored: tokens themselves never are.
+pub fn token_digest(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The `(username, token)` of a Basic `Authorization` header.
+pub fn basic_credentials(parts: &Parts) -> Option<(String, String)> {
+    let header = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = header.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (username, token) = decoded.split_once(':')?;
+    Some((username.to_owned(), token.to_owned()))
+}
+
+/// An authenticated caller: the extractor every protected handler takes.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The session used.
+    pub session: Session,
+}
+
+impl Caller {
+    /// The caller's company.
+    pub fn company(&self) -> Company {
+        self.session.company
+    }
+}
+
+const EXPECTED_FORMAT: &str = "The expected format is base64encoded(<<companyId>>:<<sessionToken>>), with companyId 0 for the token owner's company.";
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ServerError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let (username, token) = basic_credentials(parts).ok_or_else(|| {
+            ServerError::Unauthorized(format!(
+                "Missing or malformed Basic authorization header. {EXPECTED_FORMAT}"
+            ))
+        })?;
+        let session = state
+            .store
+            .find_session(&token_digest(&token))
+            .await?
+            .ok_or_else(|| {
+                ServerError::Unauthorized("Invalid or revoked session token.".to_owned())
+            })?;
+        if session.expires_at_ms <= state.clock.now_ms() {
+            return Err(ServerError::Unauthorized(format!(
+                "The session token expired at midnight starting {}.",
+                session.expiration_date
+            )));
+        }
+        let own_company =
+            username.is_empty() || username == "0" || username == session.company.id.to_string();
+        if !own_company {
+            return Err(ServerError::Unauthorized(format!(
+                "Authorization header has invalid username: {username}. Should be a customer id or 0 for default. {EXPECTED_FORMAT}"
+            )));
+        }
+        Ok(Self { session })
+    }
+}

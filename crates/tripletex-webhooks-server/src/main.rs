@@ -1,0 +1,89 @@
+//! `tripletex-webhooks-server`: the bundled Tripletex webhook provider.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use secrecy::ExposeSecret;
+use tripletex_webhooks_server::{RunningServer, ServerConfig, config};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
+        )
+        .init();
+    let config = ServerConfig::parse();
+    let mut server = match RunningServer::start(config.clone()).await {
+        Ok(server) => server,
+        Err(error) => {
+            tracing::error!(%error, "failed to start");
+            return ExitCode::FAILURE;
+        }
+    };
+    print_welcome(&config, &server);
+    let trigger = server.shutdown_trigger();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        trigger();
+    });
+    match server.wait().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "server failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints the defaults and a ready `curl` line, but only for the built-in
+/// local tokens: configured tokens are secrets and never printed.
+fn print_welcome(config: &ServerConfig, server: &RunningServer) {
+    let base = server.base_url();
+    let consumer = config.consumer_token.expose_secret();
+    let employee = config
+        .employee_tokens
+        .first()
+        .map(ExposeSecret::expose_secret);
+    println!(
+        "Tripletex API emulator on {base} (database {})",
+        config.database_url
+    );
+    if consumer == config::DEFAULT_CONSUMER_TOKEN
+        && employee == Some(config::DEFAULT_EMPLOYEE_TOKEN)
+    {
+        println!(
+            "Default local credentials: consumer token {consumer}, employee token {}",
+            config::DEFAULT_EMPLOYEE_TOKEN
+        );
+        println!("Create a session token:");
+        println!(
+            "  curl -X PUT '{base}/token/session/:create?consumerToken={consumer}&employeeToken={}&expirationDate=2099-01-01'",
+            config::DEFAULT_EMPLOYEE_TOKEN
+        );
+        println!("then: curl -u 0:<token> {base}/event/subscription");
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

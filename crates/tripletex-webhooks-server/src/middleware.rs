@@ -1,0 +1,112 @@
+//! The outermost layer: a request id on every response, the rate limit and
+//! its headers, and an `ApiError` body on every error response.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tripletex_webhooks_types::{ApiError, ErrorCode};
+
+use crate::app::AppState;
+use crate::auth::token_digest;
+use crate::error::{PendingApiError, ServerError};
+use crate::rate_limit::Quota;
+
+/// `x-tlx-request-id`, on every response and in every `ApiError`.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-tlx-request-id");
+const LIMIT: HeaderName = HeaderName::from_static("x-rate-limit-limit");
+const REMAINING: HeaderName = HeaderName::from_static("x-rate-limit-remaining");
+const RESET: HeaderName = HeaderName::from_static("x-rate-limit-reset");
+
+/// Error bodies produced by axum itself (405, path rejections) are short; a cap
+/// keeps a surprise from being buffered whole.
+const MAX_FOREIGN_ERROR_BODY: usize = 4096;
+
+/// Applies the rate limit, then finishes the response: request id, rate-limit
+/// headers and an `ApiError` body for every error.
+pub async fn finish_response(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let quota = state.rate_limiter.check(&rate_limit_key(&request));
+    let response = if quota.exceeded {
+        ServerError::RateLimited.into_response()
+    } else {
+        next.run(request).await
+    };
+    let mut response = with_api_error_body(response, &request_id).await;
+    set_headers(&mut response, &request_id, quota);
+    response
+}
+
+/// Limits count per token, as Tripletex counts per employee and consumer.
+fn rate_limit_key(request: &Request) -> String {
+    request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map_or_else(|| "anonymous".to_owned(), token_digest)
+}
+
+async fn with_api_error_body(response: Response, request_id: &str) -> Response {
+    let pending = response.extensions().get::<PendingApiError>().cloned();
+    let error = match pending {
+        Some(PendingApiError(error)) => error,
+        None if response.status().is_client_error() || response.status().is_server_error() => {
+            foreign_error(response).await
+        }
+        None => return response,
+    };
+    let error = error.with_request_id(request_id);
+    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_vec(&error).unwrap_or_default();
+    let mut response = (status, Body::from(body)).into_response();
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    response
+}
+
+/// Turns an error response that did not come from our handlers (axum's own
+/// 405, a path that does not parse, ...) into an `ApiError`.
+async fn foreign_error(response: Response) -> ApiError {
+    let status = response.status();
+    let detail = match axum::body::to_bytes(response.into_body(), MAX_FOREIGN_ERROR_BODY).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(_) => String::new(),
+    };
+    let code = match status.as_u16() {
+        401 => ErrorCode::Authentication,
+        403 => ErrorCode::Security,
+        404 => ErrorCode::NotFound,
+        409 => ErrorCode::Revision,
+        422 => ErrorCode::Mapping,
+        500.. => ErrorCode::Exception,
+        _ => ErrorCode::BadRequest,
+    };
+    let message = status.canonical_reason().unwrap_or("Error");
+    let error = ApiError {
+        status: status.as_u16(),
+        ..ApiError::new(code, message)
+    };
+    if detail.is_empty() {
+        error
+    } else {
+        error.with_developer_message(detail)
+    }
+}
+
+fn set_headers(response: &mut Response, request_id: &str, quota: Quota) {
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        headers.insert(REQUEST_ID, value);
+    }
+    headers.insert(LIMIT, HeaderValue::from(quota.limit));
+    headers.insert(REMAINING, HeaderValue::from(quota.remaining));
+    headers.insert(RESET, HeaderValue::from(quota.reset_seconds));
+}

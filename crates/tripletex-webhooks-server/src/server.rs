@@ -1,0 +1,227 @@
+//! Starting and stopping the server, in a binary or in-process for tests.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::app::{AppState, router};
+use crate::auth::token_digest;
+use crate::clock::Clock;
+use crate::config::ServerConfig;
+use crate::object::url_base;
+use crate::rate_limit::RateLimiter;
+use crate::store::{Company, SqliteStore, Store, StoreError};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database could not be opened or migrated.
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    /// The database URL names an unsupported engine.
+    #[error("unsupported database URL {0:?}: use sqlite://FILE or sqlite::memory:")]
+    UnsupportedDatabase(String),
+}
+
+/// A running server.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use tripletex_webhooks_server::{RunningServer, ServerConfig};
+///
+/// let server = RunningServer::start(ServerConfig::for_tests()).await?;
+/// println!("Tripletex API at {}", server.base_url());
+/// let token = server.create_session_token(0).await?;
+/// // ... point a client at server.base_url() with `token` ...
+/// server.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct RunningServer {
+    addr: SocketAddr,
+    state: AppState,
+    employee_tokens: Vec<SecretString>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl RunningServer {
+    /// Opens the database, binds the listener and serves in a background task.
+    pub async fn start(config: ServerConfig) -> Result<Self, StartError> {
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let url_base = url_base(&public_url);
+        let store = open_store(&config.database_url, &url_base).await?;
+        let mut companies = HashMap::new();
+        for token in &config.employee_tokens {
+            let digest = token_digest(token.expose_secret());
+            let company = store.ensure_company(&digest).await?;
+            companies.insert(digest, company);
+        }
+        let clock = Clock::new();
+        let state = AppState {
+            store,
+            rate_limiter: Arc::new(RateLimiter::new(config.rate_limit, clock.clone())),
+            clock,
+            url_base,
+            consumer_token: config.consumer_token.clone(),
+            companies: Arc::new(companies),
+            body_limit: config.body_limit,
+            emulator_api: !config.no_emulator_api,
+        };
+        let (shutdown, signal) = oneshot::channel::<()>();
+        let app = router(state.clone());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = signal.await;
+                })
+                .await
+        });
+        tracing::info!(%addr, "tripletex-webhooks-server listening");
+        Ok(Self {
+            addr,
+            state,
+            employee_tokens: config.employee_tokens,
+            shutdown: Some(shutdown),
+            task: Some(task),
+        })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The API base URL, e.g. `http://127.0.0.1:41234/v2`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v2", self.addr)
+    }
+
+    /// The server clock (advance it to run retry schedules quickly).
+    pub fn clock(&self) -> &Clock {
+        &self.state.clock
+    }
+
+    /// The consumer token sessions are created with.
+    pub fn consumer_token(&self) -> &SecretString {
+        &self.state.consumer_token
+    }
+
+    /// The employee tokens, one per company.
+    pub fn employee_tokens(&self) -> &[SecretString] {
+        &self.employee_tokens
+    }
+
+    /// Creates a session token for the company of employee token `index`,
+    /// valid for a year of server time, without going through HTTP.
+    pub async fn create_session_token(&self, index: usize) -> Result<SecretString, StoreError> {
+        let employee_token = self
+            .employee_tokens
+            .get(index)
+            .ok_or(StoreError::NotFound {
+                what: "employee token",
+                id: i64::try_from(index).unwrap_or(-1),
+            })?;
+        let company: Company = *self
+            .state
+            .companies
+            .get(&token_digest(employee_token.expose_secret()))
+            .ok_or(StoreError::NotFound {
+                what: "company",
+                id: -1,
+            })?;
+        let expiration_date = self.state.clock.now().date() + time::Duration::days(365);
+        let expires_at = time::OffsetDateTime::new_utc(expiration_date, time::Time::MIDNIGHT);
+        let expires_at_ms =
+            i64::try_from(expires_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+        let token = SecretString::from(format!("tlx-{}", uuid::Uuid::new_v4()));
+        self.state
+            .store
+            .create_session(
+                &token_digest(token.expose_secret()),
+                company,
+                expiration_date,
+                expires_at_ms,
+            )
+            .await?;
+        Ok(token)
+    }
+
+    /// Stops accepting requests, finishes those in flight, and waits.
+    pub async fn shutdown(mut self) {
+        self.stop().await;
+    }
+
+    /// Waits until the server stops (after [`RunningServer::shutdown`] from elsewhere, or an error).
+    pub async fn wait(mut self) -> std::io::Result<()> {
+        match self.task.take() {
+            Some(task) => task.await.unwrap_or(Ok(())),
+            None => Ok(()),
+        }
+    }
+
+    /// A handle that shuts the server down when called (for signal handlers).
+    pub fn shutdown_trigger(&mut self) -> impl FnOnce() + Send + 'static {
+        let sender = self.shutdown.take();
+        move || {
+            if let Some(sender) = sender {
+                let _ = sender.send(());
+            }
+        }
+    }
+
+    async fn stop(&mut self) {
+        if let Some(sender) = self.shutdown.take() {
+            let _ = sender.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(sender) = self.shutdown.take() {
+            let _ = sender.send(());
+        }
+    }
+}
+
+async fn open_store(database_url: &str, url_base: &str) -> Result<Arc<dyn Store>, StartError> {
+    if database_url.starts_with("sqlite:") {
+        Ok(Arc::new(
+            SqliteStore::connect(database_url, url_base).await?,
+        ))
+    } else {
+        Err(StartError::UnsupportedDatabase(database_url.to_owned()))
+    }
+}

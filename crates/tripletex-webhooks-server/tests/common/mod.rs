@@ -1,0 +1,120 @@
+//! Shared helpers for the server's integration tests: an in-process server and
+//! a reqwest client authenticated as one of its companies.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use reqwest::{Method, RequestBuilder, Response};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use tripletex_webhooks_server::{RunningServer, ServerConfig};
+
+/// Two companies by default, so tenant isolation can be tested.
+pub const EMPLOYEE_TOKENS: [&str; 2] = ["employee-token-a", "employee-token-b"];
+
+pub struct Harness {
+    pub server: RunningServer,
+    pub http: reqwest::Client,
+    /// A session token of company A (employee token 0).
+    pub token: SecretString,
+    /// A session token of company B (employee token 1).
+    pub other_token: SecretString,
+}
+
+pub fn test_config() -> ServerConfig {
+    let mut config = ServerConfig::for_tests();
+    config.employee_tokens = EMPLOYEE_TOKENS
+        .iter()
+        .map(|t| SecretString::from(*t))
+        .collect();
+    config
+}
+
+impl Harness {
+    /// A server on an in-memory database.
+    pub async fn start() -> Self {
+        Self::with_config(test_config()).await
+    }
+
+    pub async fn with_config(config: ServerConfig) -> Self {
+        let server = RunningServer::start(config).await.expect("server starts");
+        let token = server.create_session_token(0).await.unwrap();
+        let other_token = server.create_session_token(1).await.unwrap();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            server,
+            http,
+            token,
+            other_token,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT/v2` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.server.base_url(), path)
+    }
+
+    /// A request to `/v2{path}` without credentials.
+    pub fn anonymous(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, self.url(path))
+    }
+
+    /// A request to `/v2{path}` as company A.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.as_token(&self.token, method, path)
+    }
+
+    /// A request to `/v2{path}` as company B.
+    pub fn request_as_other(&self, method: Method, path: &str) -> RequestBuilder {
+        self.as_token(&self.other_token, method, path)
+    }
+
+    pub fn as_token(&self, token: &SecretString, method: Method, path: &str) -> RequestBuilder {
+        self.anonymous(method, path)
+            .basic_auth("0", Some(token.expose_secret()))
+    }
+
+    /// A request to the server root (for `/_emulator/...`) as company A.
+    pub fn emulator(&self, method: Method, path: &str) -> RequestBuilder {
+        let url = format!("http://{}{}", self.server.local_addr(), path);
+        self.http
+            .request(method, url)
+            .basic_auth("0", Some(self.token.expose_secret()))
+    }
+}
+
+/// The status and JSON body of a response (`Value::Null` for an empty body).
+pub async fn json(response: Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.unwrap();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            panic!(
+                "status {status}: body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        })
+    };
+    (status, body)
+}
+
+/// Asserts an `ApiError` body with this status and code, and a request id
+/// equal to the `x-tlx-request-id` header.
+pub async fn assert_api_error(response: Response, status: u16, code: i64) -> Value {
+    let header = response
+        .headers()
+        .get("x-tlx-request-id")
+        .expect("x-tlx-request-id header")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let (actual, body) = json(response).await;
+    assert_eq!(actual, status, "{body}");
+    assert_eq!(body["status"], status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["requestId"], header, "{body}");
+    body
+}
