@@ -14,13 +14,15 @@ use crate::clock::Clock;
 use crate::error::ServerError;
 use crate::middleware::finish_response;
 use crate::rate_limit::RateLimiter;
-use crate::store::{Company, Store};
+use crate::store::{Company, Outbox, Store};
 
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
     /// Storage.
     pub store: Arc<dyn Store>,
+    /// The outbox (the delivery log and redelivery of the emulator API).
+    pub outbox: Arc<dyn Outbox>,
     /// The server clock.
     pub clock: Clock,
     /// The rate limiter.

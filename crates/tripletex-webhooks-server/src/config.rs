@@ -52,11 +52,47 @@ pub struct ServerConfig {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "TRIPLETEX_BODY_LIMIT", default_value_t = 2 * 1024 * 1024)]
     pub body_limit: usize,
+
+    /// Delays between delivery attempts (the default spans about 30 hours).
+    #[arg(long, env = "TRIPLETEX_RETRY_SCHEDULE", default_value = "1m,5m,15m,1h,2h,4h,8h,14h", value_parser = parse_schedule)]
+    pub retry_schedule: DurationList,
+
+    /// Random spread of each retry delay, as a fraction (0.1 = ±10%).
+    #[arg(long, env = "TRIPLETEX_RETRY_JITTER", default_value_t = 0.1)]
+    pub retry_jitter: f64,
+
+    /// The longest one delivery attempt may take.
+    #[arg(long, env = "TRIPLETEX_ATTEMPT_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub attempt_timeout: Duration,
+
+    /// Disable a subscription whose deliveries have all failed for this long.
+    #[arg(long, env = "TRIPLETEX_DISABLE_AFTER", default_value = "7d", value_parser = parse_duration)]
+    pub disable_after: Duration,
+
+    /// Refuse callbacks to loopback, private, link-local and metadata addresses.
+    #[arg(long, env = "TRIPLETEX_BLOCK_PRIVATE_TARGETS")]
+    pub block_private_targets: bool,
+
+    /// Delivery attempts in flight at once, in all.
+    #[arg(long, env = "TRIPLETEX_MAX_IN_FLIGHT", default_value_t = 256)]
+    pub max_in_flight: usize,
+
+    /// Delivery attempts in flight at once to one target (scheme, host, port).
+    #[arg(long, env = "TRIPLETEX_MAX_IN_FLIGHT_PER_TARGET", default_value_t = 16)]
+    pub max_in_flight_per_target: usize,
+}
+
+/// A comma-separated list of durations, such as a retry schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DurationList(pub Vec<Duration>);
+
+fn parse_schedule(s: &str) -> Result<DurationList, String> {
+    crate::delivery::schedule::parse_delays(s).map(DurationList)
 }
 
 impl ServerConfig {
     /// A configuration for tests: an ephemeral port on loopback, an in-memory
-    /// database, the default tokens, no rate limit.
+    /// database, the default tokens, no rate limit, no retry jitter.
     pub fn for_tests() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -67,6 +103,29 @@ impl ServerConfig {
             rate_limit: None,
             no_emulator_api: false,
             body_limit: 2 * 1024 * 1024,
+            retry_schedule: DurationList(crate::delivery::schedule::DEFAULT_DELAYS.to_vec()),
+            retry_jitter: 0.0,
+            attempt_timeout: Duration::from_secs(10),
+            disable_after: Duration::from_secs(7 * 86_400),
+            block_private_targets: false,
+            max_in_flight: 256,
+            max_in_flight_per_target: 16,
+        }
+    }
+
+    /// The delivery settings these flags describe.
+    pub fn delivery(&self) -> crate::delivery::DeliveryConfig {
+        crate::delivery::DeliveryConfig {
+            schedule: crate::delivery::RetrySchedule::new(
+                self.retry_schedule.0.clone(),
+                self.retry_jitter,
+            ),
+            attempt_timeout: self.attempt_timeout,
+            disable_after: self.disable_after,
+            block_private_targets: self.block_private_targets,
+            max_in_flight: self.max_in_flight.max(1),
+            max_in_flight_per_target: self.max_in_flight_per_target.max(1),
+            ..crate::delivery::DeliveryConfig::default()
         }
     }
 }
@@ -94,12 +153,13 @@ impl FromStr for RateLimit {
         if requests == 0 {
             return Err("the number of requests must be at least 1".to_owned());
         }
-        let period = parse_period(period.trim())?;
+        let period = parse_duration(period.trim())?;
         Ok(Self { requests, period })
     }
 }
 
-fn parse_period(s: &str) -> Result<Duration, String> {
+/// Parses a duration such as `250ms`, `10s`, `5m`, `2h` or `7d` (a bare unit means 1).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (number, unit) = s.split_at(split);
     let number: u64 = if number.is_empty() {
@@ -107,7 +167,7 @@ fn parse_period(s: &str) -> Result<Duration, String> {
     } else {
         number
             .parse()
-            .map_err(|_| format!("{s:?} is not a period"))?
+            .map_err(|_| format!("{s:?} is not a duration"))?
     };
     let seconds = match unit {
         "ms" => return Ok(Duration::from_millis(number)),
@@ -122,7 +182,7 @@ fn parse_period(s: &str) -> Result<Duration, String> {
         }
     };
     if seconds == 0 {
-        return Err("the period must be longer than zero".to_owned());
+        return Err("a duration must be longer than zero".to_owned());
     }
     Ok(Duration::from_secs(seconds))
 }

@@ -52,9 +52,21 @@ pub enum ServerError {
     /// The caller exceeded the rate limit (429).
     #[error("rate limit exceeded")]
     RateLimited,
-    /// Storage failed (500, code 1000).
+    /// Storage failed (500, code 1000). `?` on a [`StoreError`] maps
+    /// `NotFound` to [`ServerError::NotFound`] and `Conflict` to
+    /// [`ServerError::Revision`]; only backend failures end up here.
     #[error("storage error: {0}")]
-    Store(#[from] StoreError),
+    Store(#[source] StoreError),
+}
+
+impl From<StoreError> for ServerError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound { .. } => Self::NotFound(error.to_string()),
+            StoreError::Conflict { .. } => Self::Revision(error.to_string()),
+            StoreError::Backend(_) => Self::Store(error),
+        }
+    }
 }
 
 impl ServerError {
@@ -151,6 +163,24 @@ mod tests {
                 ServerError::Store(StoreError::Backend("disk".into())),
                 500,
                 1000,
+            ),
+            (
+                ServerError::from(StoreError::NotFound {
+                    what: "subscription",
+                    id: 1,
+                }),
+                404,
+                6000,
+            ),
+            (
+                ServerError::from(StoreError::Conflict {
+                    what: "subscription",
+                    id: 1,
+                    expected: 0,
+                    actual: 1,
+                }),
+                409,
+                8000,
             ),
         ];
         for (error, status, code) in cases {

@@ -20,12 +20,15 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod catalog;
 pub mod clock;
 pub mod config;
+pub mod delivery;
 pub mod error;
 pub mod middleware;
 pub mod object;
 pub mod rate_limit;
+pub mod resources;
 pub mod server;
 pub mod store;
 

@@ -13,9 +13,10 @@ use crate::app::{AppState, router};
 use crate::auth::token_digest;
 use crate::clock::Clock;
 use crate::config::ServerConfig;
+use crate::delivery::{Dispatcher, DispatcherHandle};
 use crate::object::url_base;
 use crate::rate_limit::RateLimiter;
-use crate::store::{Company, SqliteStore, Store, StoreError};
+use crate::store::{Company, Outbox, SqliteStore, Store, StoreError};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +33,9 @@ pub enum StartError {
     /// The database could not be opened or migrated.
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
+    /// The HTTP client for callbacks could not be built.
+    #[error("cannot build the callback HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
     /// The database URL names an unsupported engine.
     #[error("unsupported database URL {0:?}: use sqlite://FILE or sqlite::memory:")]
     UnsupportedDatabase(String),
@@ -57,6 +61,7 @@ pub struct RunningServer {
     employee_tokens: Vec<SecretString>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    dispatcher: Option<DispatcherHandle>,
 }
 
 impl RunningServer {
@@ -78,7 +83,7 @@ impl RunningServer {
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"));
         let url_base = url_base(&public_url);
-        let store = open_store(&config.database_url, &url_base).await?;
+        let (store, outbox) = open_store(&config.database_url, &url_base).await?;
         let mut companies = HashMap::new();
         for token in &config.employee_tokens {
             let digest = token_digest(token.expose_secret());
@@ -86,8 +91,11 @@ impl RunningServer {
             companies.insert(digest, company);
         }
         let clock = Clock::new();
+        let dispatcher =
+            Dispatcher::new(Arc::clone(&outbox), clock.clone(), config.delivery())?.spawn();
         let state = AppState {
             store,
+            outbox,
             rate_limiter: Arc::new(RateLimiter::new(config.rate_limit, clock.clone())),
             clock,
             url_base,
@@ -112,6 +120,7 @@ impl RunningServer {
             employee_tokens: config.employee_tokens,
             shutdown: Some(shutdown),
             task: Some(task),
+            dispatcher: Some(dispatcher),
         })
     }
 
@@ -180,12 +189,17 @@ impl RunningServer {
         self.stop().await;
     }
 
-    /// Waits until the server stops (after [`RunningServer::shutdown`] from elsewhere, or an error).
+    /// Waits until the server stops (after the [`RunningServer::shutdown_trigger`]
+    /// fires, or an error), then stops delivery gracefully.
     pub async fn wait(mut self) -> std::io::Result<()> {
-        match self.task.take() {
+        let result = match self.task.take() {
             Some(task) => task.await.unwrap_or(Ok(())),
             None => Ok(()),
+        };
+        if let Some(dispatcher) = self.dispatcher.take() {
+            dispatcher.shutdown().await;
         }
+        result
     }
 
     /// A handle that shuts the server down when called (for signal handlers).
@@ -205,6 +219,9 @@ impl RunningServer {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        if let Some(dispatcher) = self.dispatcher.take() {
+            dispatcher.shutdown().await;
+        }
     }
 }
 
@@ -216,10 +233,15 @@ impl Drop for RunningServer {
     }
 }
 
-async fn open_store(database_url: &str, url_base: &str) -> Result<Arc<dyn Store>, StartError> {
+async fn open_store(
+    database_url: &str,
+    url_base: &str,
+) -> Result<(Arc<dyn Store>, Arc<dyn Outbox>), StartError> {
     if database_url.starts_with("sqlite:") {
-        Ok(Arc::new(
-            SqliteStore::connect(database_url, url_base).await?,
+        let store = Arc::new(SqliteStore::connect(database_url, url_base).await?);
+        Ok((
+            Arc::clone(&store) as Arc<dyn Store>,
+            store as Arc<dyn Outbox>,
         ))
     } else {
         Err(StartError::UnsupportedDatabase(database_url.to_owned()))

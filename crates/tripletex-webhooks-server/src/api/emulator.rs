@@ -1,10 +1,182 @@
-//! TODO
+//! The emulator API (`/_emulator`), for tests: emit any catalogue event, move
+//! the server clock, read the delivery log, redeliver, and reset a company.
+//! It uses the same Basic authentication as the API; `--no-emulator-api` turns it off.
 
-use axum::Router;
+use std::time::Duration;
 
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tripletex_webhooks_types::{EventType, ValueResponse};
+
+use crate::api::extract::{ApiJson, QueryParams};
 use crate::app::AppState;
+use crate::auth::Caller;
+use crate::catalog::is_catalogued;
+use crate::error::ServerError;
+use crate::store::outbox::{DeliveryFilter, DeliveryRecord};
 
 /// The routes of this module.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/_emulator/events", post(emit))
+        .route("/_emulator/clock", get(clock))
+        .route("/_emulator/clock/advance", post(advance))
+        .route("/_emulator/deliveries", get(deliveries))
+        .route("/_emulator/deliveries/{id}/redeliver", post(redeliver))
+        .route("/_emulator/reset", post(reset))
+}
+
+/// The body of `POST /_emulator/events`.
+#[derive(Debug, Deserialize)]
+struct EmitRequest {
+    event: String,
+    id: i64,
+    #[serde(default)]
+    value: Value,
+}
+
+async fn emit(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<EmitRequest>,
+) -> Result<(StatusCode, Json<Value>), ServerError> {
+    let event: EventType =
+        request
+            .event
+            .parse()
+            .map_err(|e: tripletex_webhooks_types::ParseEventTypeError| {
+                ServerError::invalid("event", e.to_string())
+            })?;
+    if !is_catalogued(&event) {
+        return Err(ServerError::invalid(
+            "event",
+            format!("'{event}' is not an event of the catalogue (GET /v2/event)."),
+        ));
+    }
+    let value = match (&request.value, event.is_delete()) {
+        (Value::Null, true) => None,
+        (Value::Object(_), false) => Some(&request.value),
+        (_, true) => {
+            return Err(ServerError::invalid(
+                "value",
+                "a delete event carries no value (null)",
+            ));
+        }
+        (_, false) => {
+            return Err(ServerError::invalid(
+                "value",
+                "this event needs the object as `value`",
+            ));
+        }
+    };
+    let queued = state
+        .store
+        .emit_event(
+            caller.company().id,
+            state.clock.now_ms(),
+            &event,
+            request.id,
+            value,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"value": {"event": event, "id": request.id, "deliveries": queued}})),
+    ))
+}
+
+fn clock_value(state: &AppState) -> Value {
+    let now = state.clock.now();
+    json!({"value": {
+        "now": now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        "nowMs": state.clock.now_ms(),
+        "offsetMs": state.clock.offset_ms(),
+    }})
+}
+
+async fn clock(State(state): State<AppState>, _caller: Caller) -> Json<Value> {
+    Json(clock_value(&state))
+}
+
+/// The body of `POST /_emulator/clock/advance`.
+#[derive(Debug, Deserialize)]
+struct AdvanceRequest {
+    seconds: f64,
+}
+
+async fn advance(
+    State(state): State<AppState>,
+    _caller: Caller,
+    ApiJson(request): ApiJson<AdvanceRequest>,
+) -> Result<Json<Value>, ServerError> {
+    if !request.seconds.is_finite() || request.seconds < 0.0 || request.seconds > 3.2e9 {
+        return Err(ServerError::invalid(
+            "seconds",
+            "must be a number of seconds between 0 and 100 years",
+        ));
+    }
+    state
+        .clock
+        .advance(Duration::from_secs_f64(request.seconds));
+    Ok(Json(clock_value(&state)))
+}
+
+async fn deliveries(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: QueryParams,
+) -> Result<Json<ValueResponse<Vec<DeliveryRecord>>>, ServerError> {
+    let subscription_id = match query.get("subscriptionId").filter(|v| !v.is_empty()) {
+        Some(raw) => Some(raw.parse().map_err(|_| {
+            ServerError::Param(format!("'subscriptionId' must be an integer, not '{raw}'."))
+        })?),
+        None => None,
+    };
+    let status = query
+        .get("status")
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned);
+    if let Some(status) = &status {
+        if !["pending", "delivered", "failed", "superseded"].contains(&status.as_str()) {
+            return Err(ServerError::Param(format!(
+                "'status' must be pending, delivered, failed or superseded, not '{status}'."
+            )));
+        }
+    }
+    let filter = DeliveryFilter {
+        subscription_id,
+        status,
+    };
+    let records = state
+        .outbox
+        .deliveries(caller.company().id, &filter)
+        .await?;
+    Ok(Json(ValueResponse::new(records)))
+}
+
+async fn redeliver(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ServerError> {
+    if state
+        .outbox
+        .redeliver(caller.company().id, id, state.clock.now_ms())
+        .await?
+    {
+        Ok(StatusCode::ACCEPTED)
+    } else {
+        Err(ServerError::NotFound(format!(
+            "No delivery {id} that can be sent again."
+        )))
+    }
+}
+
+async fn reset(State(state): State<AppState>, caller: Caller) -> Result<StatusCode, ServerError> {
+    state.store.reset_company(caller.company().id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

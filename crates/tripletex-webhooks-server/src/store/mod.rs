@@ -5,6 +5,7 @@
 //! outbox rows (one per matching ACTIVE subscription) in the same transaction,
 //! so a crash can never separate a change from its webhooks.
 
+pub mod outbox;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -15,6 +16,7 @@ use tripletex_webhooks_types::{
     Change, EventType, NewSubscription, SubscriptionStatus, SubscriptionUpdate,
 };
 
+pub use outbox::Outbox;
 pub use sqlite::SqliteStore;
 
 /// Why a storage operation failed.

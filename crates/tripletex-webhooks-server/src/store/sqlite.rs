@@ -1,5 +1,7 @@
 //! The embedded SQLite store (WAL; one writer connection, several readers).
 
+mod outbox;
+
 use std::collections::BTreeSet;
 use std::str::FromStr;
 use std::time::Duration;
@@ -33,6 +35,8 @@ pub struct SqliteStore {
     /// Reads use their own connections (WAL lets them run beside the writer).
     reader: SqlitePool,
     url_base: String,
+    /// Notified after every commit that may have enqueued messages.
+    enqueued: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl SqliteStore {
@@ -64,6 +68,7 @@ impl SqliteStore {
             writer,
             reader,
             url_base: url_base.into(),
+            enqueued: std::sync::Arc::default(),
         })
     }
 
@@ -589,6 +594,7 @@ impl Store for SqliteStore {
         };
         self.enqueue_change(&mut tx, &ctx, &record, false).await?;
         tx.commit().await?;
+        self.enqueued.notify_one();
         Ok(record)
     }
 
@@ -624,6 +630,7 @@ impl Store for SqliteStore {
         Self::write_object(&mut tx, &record, false, ctx.now_ms).await?;
         self.enqueue_change(&mut tx, &ctx, &record, false).await?;
         tx.commit().await?;
+        self.enqueued.notify_one();
         Ok(record)
     }
 
@@ -645,6 +652,7 @@ impl Store for SqliteStore {
         Self::write_object(&mut tx, &record, true, ctx.now_ms).await?;
         self.enqueue_change(&mut tx, &ctx, &record, true).await?;
         tx.commit().await?;
+        self.enqueued.notify_one();
         Ok(record)
     }
 
@@ -708,6 +716,7 @@ impl Store for SqliteStore {
         )
         .await?;
         tx.commit().await?;
+        self.enqueued.notify_one();
         Ok(queued)
     }
 

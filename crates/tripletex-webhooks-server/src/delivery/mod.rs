@@ -1,0 +1,64 @@
+//! The durable delivery engine.
+//!
+//! Object changes write outbox rows in the same transaction as the change
+//! ([`crate::store`]). The [`Dispatcher`] claims due rows with a lease, sends
+//! each callback ([`sender`]), and records the outcome: success completes the
+//! row and resets the subscription's failure streak; failure schedules the
+//! next attempt on the [`RetrySchedule`] or fails the row at its end, and a
+//! streak longer than the configured period disables the subscription.
+//!
+//! Isolation: a global limit bounds attempts in flight, and a per-target limit
+//! keeps a slow or dead target from taking more than its share; claims skip
+//! subscriptions whose target is saturated, so nothing waits behind it.
+
+mod dispatcher;
+pub mod schedule;
+pub mod sender;
+pub mod target_policy;
+
+use std::time::Duration;
+
+pub use dispatcher::{Dispatcher, DispatcherHandle};
+pub use schedule::RetrySchedule;
+
+/// How deliveries are made.
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    /// Delays between attempts.
+    pub schedule: RetrySchedule,
+    /// The longest one attempt may take.
+    pub attempt_timeout: Duration,
+    /// A subscription whose deliveries all failed for this long is disabled.
+    pub disable_after: Duration,
+    /// Refuse private, loopback and link-local targets.
+    pub block_private_targets: bool,
+    /// Attempts in flight at once, in all.
+    pub max_in_flight: usize,
+    /// Attempts in flight at once to one target (scheme, host and port).
+    pub max_in_flight_per_target: usize,
+    /// How often to look for due work when nothing wakes the dispatcher
+    /// (other processes sharing the database, leases expiring).
+    pub poll_interval: Duration,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            schedule: RetrySchedule::default(),
+            attempt_timeout: Duration::from_secs(10),
+            disable_after: Duration::from_secs(7 * 86_400),
+            block_private_targets: false,
+            max_in_flight: 256,
+            max_in_flight_per_target: 16,
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+impl DeliveryConfig {
+    /// How long a claim holds a message: an attempt plus a margin, after which
+    /// a crashed worker's message is claimed again.
+    pub fn lease(&self) -> Duration {
+        self.attempt_timeout + Duration::from_secs(30)
+    }
+}

@@ -1,0 +1,279 @@
+//! One HTTP attempt: build the callback exactly as Tripletex sends it, POST it,
+//! and classify the answer.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use reqwest::header::{
+    AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER, USER_AGENT,
+};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use tripletex_webhooks_types::WebhookEnvelope;
+use tripletex_webhooks_types::signature::{self, IDEMPOTENCY_KEY_HEADER, SIGNATURE_HEADER};
+
+use super::target_policy::{PublicOnlyResolver, check_literal_host};
+use crate::store::outbox::ClaimedMessage;
+
+/// The `User-Agent` of callbacks.
+pub const CALLBACK_USER_AGENT: &str =
+    concat!("tripletex-webhooks-server/", env!("CARGO_PKG_VERSION"));
+
+/// A `Retry-After` longer than this is capped: a receiver cannot park a message for days.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
+
+/// Sends callbacks.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    client: reqwest::Client,
+    block_private: bool,
+}
+
+/// A callback ready to send.
+#[derive(Debug)]
+pub struct Callback {
+    url: url::Url,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Callback {
+    /// The body that is sent (and signed).
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+}
+
+/// How an attempt went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptResult {
+    /// The HTTP status, when a response came.
+    pub status: Option<u16>,
+    /// Why it failed; `None` on success.
+    pub error: Option<String>,
+    /// A `Retry-After` from a 429 or 503, capped.
+    pub retry_after: Option<Duration>,
+    /// How long it took.
+    pub duration: Duration,
+}
+
+impl AttemptResult {
+    /// Whether the target took it (a 2xx).
+    pub fn is_success(&self) -> bool {
+        self.error.is_none()
+    }
+
+    fn failed(error: String, duration: Duration) -> Self {
+        Self {
+            status: None,
+            error: Some(error),
+            retry_after: None,
+            duration,
+        }
+    }
+}
+
+impl Sender {
+    /// A sender with a per-attempt timeout; redirects are never followed.
+    pub fn new(timeout: Duration, block_private: bool) -> Result<Self, reqwest::Error> {
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .pool_max_idle_per_host(64)
+            .user_agent(CALLBACK_USER_AGENT);
+        if block_private {
+            builder = builder.dns_resolver(Arc::new(PublicOnlyResolver));
+        }
+        Ok(Self {
+            client: builder.build()?,
+            block_private,
+        })
+    }
+
+    /// Builds the callback for a message whose payload is already rendered.
+    pub fn prepare(&self, message: &ClaimedMessage, value: Value) -> Result<Callback, String> {
+        let mut url =
+            url::Url::parse(&message.target_url).map_err(|e| format!("invalid target URL: {e}"))?;
+        if self.block_private {
+            check_literal_host(&url)?;
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(USER_AGENT, HeaderValue::from_static(CALLBACK_USER_AGENT));
+        headers.insert(
+            HeaderName::from_static(IDEMPOTENCY_KEY_HEADER),
+            header_value(&message.idempotency_key, "idempotency key")?,
+        );
+        if let Some(basic) = take_basic_auth(&mut url)? {
+            headers.insert(AUTHORIZATION, basic);
+        }
+        if let (Some(name), Some(value)) = (&message.auth_header_name, &message.auth_header_value) {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| format!("invalid auth header name {name:?}"))?;
+            let mut value = header_value(value.expose_secret(), "auth header value")?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        let envelope = WebhookEnvelope {
+            subscription_id: message.subscription_id,
+            event: message.event.clone(),
+            id: message.object_id,
+            value,
+        };
+        let body = Bytes::from(
+            serde_json::to_vec(&envelope).map_err(|e| format!("encoding the envelope: {e}"))?,
+        );
+        if let Some(secret) = &message.hmac_shared_secret {
+            let signature = signature::sign(secret, &message.idempotency_key, &body);
+            headers.insert(
+                HeaderName::from_static(SIGNATURE_HEADER),
+                header_value(&signature, "signature")?,
+            );
+        }
+        Ok(Callback { url, headers, body })
+    }
+
+    /// POSTs a callback once.
+    pub async fn send(&self, callback: Callback) -> AttemptResult {
+        let started = Instant::now();
+        let response = self
+            .client
+            .post(callback.url)
+            .headers(callback.headers)
+            .body(callback.body)
+            .send()
+            .await;
+        let response = match response {
+            Ok(response) => response,
+            Err(error) => return AttemptResult::failed(describe(&error), started.elapsed()),
+        };
+        let status = response.status();
+        let retry_after = matches!(status.as_u16(), 429 | 503)
+            .then(|| retry_after(response.headers()))
+            .flatten();
+        // Drain a little of the body so the connection can be reused; its content is not ours to judge.
+        let _ = tokio::time::timeout(Duration::from_millis(200), response.bytes()).await;
+        let error = if status.is_success() {
+            None
+        } else if status.is_redirection() {
+            Some(format!("HTTP {status}: redirects are not followed"))
+        } else {
+            Some(format!("HTTP {status}"))
+        };
+        AttemptResult {
+            status: Some(status.as_u16()),
+            error,
+            retry_after,
+            duration: started.elapsed(),
+        }
+    }
+}
+
+fn header_value(value: &str, what: &str) -> Result<HeaderValue, String> {
+    HeaderValue::from_str(value).map_err(|_| format!("invalid {what} (not a valid header value)"))
+}
+
+/// Moves `user:password@` out of the URL into a Basic `Authorization` header.
+fn take_basic_auth(url: &mut url::Url) -> Result<Option<HeaderValue>, String> {
+    if url.username().is_empty() && url.password().is_none() {
+        return Ok(None);
+    }
+    let decode = |s: &str| {
+        percent_decode(s).ok_or_else(|| "target URL credentials are not valid UTF-8".to_owned())
+    };
+    let user = decode(url.username())?;
+    let password = decode(url.password().unwrap_or_default())?;
+    url.set_username("")
+        .map_err(|()| "cannot remove credentials from the target URL".to_owned())?;
+    url.set_password(None)
+        .map_err(|()| "cannot remove credentials from the target URL".to_owned())?;
+    let mut value = header_value(
+        &format!("Basic {}", STANDARD.encode(format!("{user}:{password}"))),
+        "credentials",
+    )?;
+    value.set_sensitive(true);
+    Ok(Some(value))
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+}
+
+/// `Retry-After` as seconds or an HTTP date, capped at [`MAX_RETRY_AFTER`].
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let raw = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    let delay = if let Ok(seconds) = raw.parse::<u64>() {
+        Duration::from_secs(seconds)
+    } else {
+        let at = time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc2822)
+            .ok()?;
+        let seconds = (at - time::OffsetDateTime::now_utc())
+            .whole_seconds()
+            .max(0);
+        Duration::from_secs(u64::try_from(seconds).unwrap_or(0))
+    };
+    Some(delay.min(MAX_RETRY_AFTER))
+}
+
+/// An error's chain in one line, without the URL (it may hold credentials).
+fn describe(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "connection failed"
+    } else if error.is_redirect() {
+        "redirect"
+    } else {
+        "request failed"
+    };
+    let mut message = kind.to_owned();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_leave_the_url() {
+        let mut url =
+            url::Url::parse("https://us%40er:p%3Ass+w@example.com/hook?token=abc").unwrap();
+        let header = take_basic_auth(&mut url).unwrap().unwrap();
+        assert_eq!(url.as_str(), "https://example.com/hook?token=abc");
+        let encoded = header
+            .to_str()
+            .unwrap()
+            .strip_prefix("Basic ")
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            String::from_utf8(STANDARD.decode(encoded).unwrap()).unwrap(),
+            "us@er:p:ss+w"
+        );
+        let mut plain = url::Url::parse("https://example.com/hook").unwrap();
+        assert!(take_basic_auth(&mut plain).unwrap().is_none());
+    }
+
+    #[test]
+    fn retry_after_is_parsed_and_capped() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("120"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(120)));
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("9999999"));
+        assert_eq!(retry_after(&headers), Some(MAX_RETRY_AFTER));
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&headers), None);
+    }
+}

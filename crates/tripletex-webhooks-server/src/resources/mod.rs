@@ -1,0 +1,112 @@
+//! The object resources the server hosts (`product`, `order`, `ledger/account`, ...):
+//! one generic engine, configured by one row per resource in [`RESOURCES`].
+//!
+//! A [`Resource`] says where it lives, which subject its events have, which
+//! fields are required, which fields reference other objects, which events
+//! each write emits, how to check a body against the typed model, and what a
+//! realistic object looks like (for `GET /event/{eventType}` examples).
+//!
+//! - [`validate`]: turning a request body into what is stored.
+//! - [`render`]: shaping a stored object for the wire with a `fields` filter,
+//!   expanding references to hosted objects; the one function both responses
+//!   and webhook payloads go through.
+
+pub(crate) mod examples;
+mod table;
+
+pub mod render;
+pub mod validate;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tripletex_webhooks_types::{EventType, Subject, Verb};
+
+pub use render::shape;
+pub use table::RESOURCES;
+
+/// One hosted resource: a row of configuration for the generic engine.
+#[derive(Debug)]
+pub struct Resource {
+    /// The path under `/v2`, e.g. `product` or `ledger/account`.
+    pub path: &'static str,
+    /// The subject of its events, e.g. [`Subject::Account`] for `ledger/account`.
+    pub subject: Subject,
+    /// The payload model's name, e.g. `Product`.
+    pub model: &'static str,
+    /// Fields a create must carry, non-null.
+    pub required: &'static [&'static str],
+    /// Fields that reference one object: `(field, target resource path)`.
+    pub references: &'static [(&'static str, &'static str)],
+    /// Fields that reference a list of objects: `(field, target resource path)`.
+    pub reference_lists: &'static [(&'static str, &'static str)],
+    /// The verbs of the events a create emits.
+    pub on_create: &'static [Verb],
+    /// The verbs of the events an update emits.
+    pub on_update: &'static [Verb],
+    /// The verbs of the events a delete emits.
+    pub on_delete: &'static [Verb],
+    /// Checks that a body decodes as the typed model.
+    pub validate: fn(&Value) -> Result<(), serde_json::Error>,
+    /// A realistic object, for event examples, given the scheme-less URL base.
+    pub example: fn(&str) -> Value,
+}
+
+/// A write to an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// `POST /v2/<path>`.
+    Create,
+    /// `PUT /v2/<path>/{id}`.
+    Update,
+    /// `DELETE /v2/<path>/{id}`.
+    Delete,
+}
+
+impl Resource {
+    /// The events a write of this kind emits.
+    pub fn events(&self, operation: Operation) -> Vec<EventType> {
+        let verbs = match operation {
+            Operation::Create => self.on_create,
+            Operation::Update => self.on_update,
+            Operation::Delete => self.on_delete,
+        };
+        verbs
+            .iter()
+            .map(|verb| EventType::new(self.subject.clone(), verb.clone()))
+            .collect()
+    }
+
+    /// Every event this resource emits, creates first.
+    pub fn all_events(&self) -> Vec<EventType> {
+        [Operation::Create, Operation::Update, Operation::Delete]
+            .into_iter()
+            .flat_map(|operation| self.events(operation))
+            .collect()
+    }
+
+    /// The resource path a reference field (single or list) points to.
+    pub fn target_of(&self, field: &str) -> Option<&'static str> {
+        self.references
+            .iter()
+            .chain(self.reference_lists)
+            .find(|(name, _)| *name == field)
+            .map(|(_, target)| *target)
+    }
+}
+
+/// The hosted resource at a path, e.g. `ledger/account`.
+pub fn by_path(path: &str) -> Option<&'static Resource> {
+    RESOURCES.iter().find(|resource| resource.path == path)
+}
+
+/// The hosted resource whose events have this subject.
+pub fn by_subject(subject: &Subject) -> Option<&'static Resource> {
+    RESOURCES
+        .iter()
+        .find(|resource| &resource.subject == subject)
+}
+
+/// A [`Resource::validate`] for model `T`: whether the body decodes as one.
+fn decodes_as<T: DeserializeOwned>(value: &Value) -> Result<(), serde_json::Error> {
+    T::deserialize(value).map(drop)
+}

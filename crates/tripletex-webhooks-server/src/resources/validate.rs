@@ -1,0 +1,273 @@
+//! Turning a request body into what is stored: required fields, reference
+//! shapes, the typed model, then normalisation.
+//!
+//! The order of the checks decides the error: missing required fields and
+//! malformed references are reported together (422, code 18000, one message
+//! per field); a body that does not decode as the typed model is 422, code
+//! 16000, with serde's message. What passes has its identity keys (`id`,
+//! `version`, `url`, `changes`) removed, since the server owns them, and every
+//! reference reduced to an `{id, url}` stub.
+
+use serde_json::{Map, Value};
+use tripletex_webhooks_types::ApiValidationMessage;
+
+use super::Resource;
+use crate::error::ServerError;
+use crate::object::object_url;
+
+/// Keys the server owns: never stored from a request body.
+const IDENTITY_KEYS: [&str; 4] = ["id", "version", "url", "changes"];
+
+/// A checked update: the caller's `version` (for the optimistic lock) and the
+/// keys to merge into the stored object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Update {
+    /// The `version` the caller last saw, if it sent one.
+    pub expected_version: Option<i32>,
+    /// The top-level keys to replace.
+    pub patch: Map<String, Value>,
+}
+
+/// Checks a `POST` body: every required field present and non-null.
+pub fn check_create(
+    resource: &Resource,
+    body: Map<String, Value>,
+    url_base: &str,
+) -> Result<Map<String, Value>, ServerError> {
+    let mut messages = missing_required(resource, &body, false);
+    messages.extend(malformed_references(resource, &body));
+    check(resource, &body, messages)?;
+    Ok(normalise(resource, body, url_base))
+}
+
+/// Checks a `PUT` body: a partial object, whose required fields may be
+/// absent but not `null`.
+pub fn check_update(
+    resource: &Resource,
+    body: Map<String, Value>,
+    url_base: &str,
+) -> Result<Update, ServerError> {
+    let mut messages = missing_required(resource, &body, true);
+    messages.extend(malformed_references(resource, &body));
+    check(resource, &body, messages)?;
+    // The typed model has already checked that `version` is an `i32`.
+    let expected_version = body
+        .get("version")
+        .and_then(Value::as_i64)
+        .and_then(|version| i32::try_from(version).ok());
+    Ok(Update {
+        expected_version,
+        patch: normalise(resource, body, url_base),
+    })
+}
+
+/// Fails with the validation messages, if any, else with a typed-model mismatch.
+fn check(
+    resource: &Resource,
+    body: &Map<String, Value>,
+    messages: Vec<ApiValidationMessage>,
+) -> Result<(), ServerError> {
+    if !messages.is_empty() {
+        return Err(ServerError::Validation(messages));
+    }
+    (resource.validate)(&Value::Object(body.clone()))
+        .map_err(|error| ServerError::Mapping(error.to_string()))
+}
+
+/// Required fields that are `null`, or (unless `partial`) absent.
+fn missing_required(
+    resource: &Resource,
+    body: &Map<String, Value>,
+    partial: bool,
+) -> Vec<ApiValidationMessage> {
+    resource
+        .required
+        .iter()
+        .filter(|field| match body.get(**field) {
+            None => !partial,
+            Some(value) => value.is_null(),
+        })
+        .map(|field| ApiValidationMessage::new(*field, "The field is required and cannot be null."))
+        .collect()
+}
+
+/// Reference fields that are neither `null` nor objects with a positive
+/// integer `id` (for lists: not arrays of such objects).
+fn malformed_references(
+    resource: &Resource,
+    body: &Map<String, Value>,
+) -> Vec<ApiValidationMessage> {
+    let single = resource
+        .references
+        .iter()
+        .filter_map(|(field, _)| Some((*field, body.get(*field)?)))
+        .filter(|(_, value)| !value.is_null() && reference_id(value).is_none())
+        .map(|(field, _)| not_a_reference(field, field));
+    let lists = resource
+        .reference_lists
+        .iter()
+        .filter_map(|(field, _)| Some((*field, body.get(*field)?)))
+        .flat_map(|(field, value)| malformed_list(field, value));
+    single.chain(lists).collect()
+}
+
+fn malformed_list(field: &str, value: &Value) -> Vec<ApiValidationMessage> {
+    match value {
+        Value::Null => Vec::new(),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| reference_id(item).is_none())
+            .map(|(index, _)| not_a_reference(field, &format!("{field}[{index}]")))
+            .collect(),
+        _ => vec![ApiValidationMessage::new(
+            field,
+            "The field must be a list of references: objects with an integer `id`.",
+        )],
+    }
+}
+
+fn not_a_reference(field: &str, path: &str) -> ApiValidationMessage {
+    ApiValidationMessage {
+        path: Some(path.to_owned()),
+        ..ApiValidationMessage::new(
+            field,
+            "The field must be a reference: an object with an integer `id`.",
+        )
+    }
+}
+
+/// The `id` of a reference object, if it is a positive integer.
+fn reference_id(value: &Value) -> Option<i64> {
+    value.get("id")?.as_i64().filter(|id| *id > 0)
+}
+
+/// Drops the identity keys and reduces references to `{id, url}` stubs.
+fn normalise(
+    resource: &Resource,
+    mut body: Map<String, Value>,
+    url_base: &str,
+) -> Map<String, Value> {
+    for key in IDENTITY_KEYS {
+        body.remove(key);
+    }
+    for (field, target) in resource.references {
+        if let Some(value) = body.get_mut(*field) {
+            *value = stub(value, url_base, target);
+        }
+    }
+    for (field, target) in resource.reference_lists {
+        if let Some(Value::Array(items)) = body.get_mut(*field) {
+            for item in items {
+                *item = stub(item, url_base, target);
+            }
+        }
+    }
+    body
+}
+
+/// The stub of a (checked) reference; `null` stays `null`.
+fn stub(value: &Value, url_base: &str, target: &str) -> Value {
+    match reference_id(value) {
+        Some(id) => serde_json::json!({"id": id, "url": object_url(url_base, target, id)}),
+        None => value.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::resources::by_path;
+
+    fn body(value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        }
+    }
+
+    fn fields(error: &ServerError) -> Vec<String> {
+        match error {
+            ServerError::Validation(messages) => {
+                messages.iter().filter_map(|m| m.field.clone()).collect()
+            }
+            other => panic!("not a validation error: {other}"),
+        }
+    }
+
+    #[test]
+    fn create_normalises_references_and_drops_identity() {
+        let order = by_path("order").unwrap();
+        let stored = check_create(
+            order,
+            body(json!({
+                "id": 99, "version": 7, "url": "x", "changes": [],
+                "customer": {"id": 3, "name": "Acme"},
+                "orderDate": "2026-01-01", "deliveryDate": "2026-01-02",
+                "contact": null,
+                "orderLines": [{"id": 5}, {"id": 6, "url": "elsewhere"}],
+            })),
+            "h/v2",
+        )
+        .unwrap();
+        assert_eq!(
+            Value::Object(stored),
+            json!({
+                "customer": {"id": 3, "url": "h/v2/customer/3"},
+                "orderDate": "2026-01-01", "deliveryDate": "2026-01-02",
+                "contact": null,
+                "orderLines": [
+                    {"id": 5, "url": "h/v2/order/orderline/5"},
+                    {"id": 6, "url": "h/v2/order/orderline/6"},
+                ],
+            })
+        );
+    }
+
+    #[test]
+    fn required_and_reference_errors_are_reported_together() {
+        let order = by_path("order").unwrap();
+        let error = check_create(
+            order,
+            body(json!({"orderDate": null, "project": 5, "orderLines": [{"id": 1}, {}]})),
+            "h",
+        )
+        .unwrap_err();
+        assert_eq!(
+            fields(&error),
+            [
+                "customer",
+                "orderDate",
+                "deliveryDate",
+                "project",
+                "orderLines"
+            ]
+        );
+    }
+
+    #[test]
+    fn updates_are_partial_but_cannot_null_required_fields() {
+        let customer = by_path("customer").unwrap();
+        let update =
+            check_update(customer, body(json!({"version": 2, "email": "a@b"})), "h").unwrap();
+        assert_eq!(update.expected_version, Some(2));
+        assert_eq!(Value::Object(update.patch), json!({"email": "a@b"}));
+        let error = check_update(customer, body(json!({"name": null})), "h").unwrap_err();
+        assert_eq!(fields(&error), ["name"]);
+    }
+
+    #[test]
+    fn wrong_types_are_mapping_errors() {
+        let product = by_path("product").unwrap();
+        for bad in [
+            json!({"name": 5}),
+            json!({"version": "x"}),
+            json!({"isInactive": "no"}),
+        ] {
+            let error = check_create(product, body(bad.clone()), "h").unwrap_err();
+            assert!(matches!(error, ServerError::Mapping(_)), "{bad}: {error}");
+        }
+    }
+}

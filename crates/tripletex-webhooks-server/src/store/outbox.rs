@@ -1,0 +1,181 @@
+//! The dispatcher's view of storage: claim due messages, record attempts.
+//!
+//! Semantics every implementation keeps:
+//! - A message is claimed with a lease; a crashed worker's lease expires and
+//!   the message becomes claimable again (at-least-once).
+//! - Per (subscription, object) only one message is in flight at a time, and
+//!   only the newest pending version is delivered: older pending versions are
+//!   marked superseded, so a subscription never receives an older version of an
+//!   object after a newer one.
+//! - Messages of subscriptions that are no longer ACTIVE are not delivered; they
+//!   are closed as failed ("subscription not active").
+//! - Recording an outcome updates the message, its attempt log and the
+//!   subscription's failure streak (disabling it after the configured period)
+//!   in one transaction.
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use serde::Serialize;
+use tripletex_webhooks_types::EventType;
+
+use super::StoreResult;
+
+/// A message claimed for delivery, with everything needed to send it.
+#[derive(Debug, Clone)]
+pub struct ClaimedMessage {
+    /// The outbox row.
+    pub id: i64,
+    /// The company.
+    pub company_id: i64,
+    /// The subscription.
+    pub subscription_id: i64,
+    /// The event.
+    pub event: EventType,
+    /// The object's id.
+    pub object_id: i64,
+    /// The object's version, when it has one.
+    pub object_version: Option<i32>,
+    /// The object as of the event (unfiltered JSON text), `None` for deletes.
+    pub payload: Option<String>,
+    /// Unique per (event occurrence, subscription), identical on every retry.
+    pub idempotency_key: String,
+    /// Attempts made before this one.
+    pub attempts: i32,
+    /// The subscription's target URL (with any credentials in it).
+    pub target_url: String,
+    /// The subscription's `fields` filter.
+    pub fields: Option<String>,
+    /// Custom auth header name.
+    pub auth_header_name: Option<String>,
+    /// Custom auth header value.
+    pub auth_header_value: Option<SecretString>,
+    /// HMAC secret.
+    pub hmac_shared_secret: Option<SecretString>,
+}
+
+/// How one attempt ended.
+#[derive(Debug, Clone)]
+pub struct AttemptOutcome {
+    /// The message.
+    pub message_id: i64,
+    /// The subscription (for its failure streak).
+    pub subscription_id: i64,
+    /// When the attempt started (server clock, ms).
+    pub attempted_at_ms: i64,
+    /// How long it took.
+    pub duration_ms: i64,
+    /// The HTTP status, if a response came.
+    pub status_code: Option<u16>,
+    /// What went wrong, for failures.
+    pub error: Option<String>,
+    /// What to do next.
+    pub next: NextStep,
+}
+
+/// What happens to a message after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextStep {
+    /// Delivered: done.
+    Delivered,
+    /// Failed: try again at this time (ms).
+    RetryAt(i64),
+    /// Failed for the last time.
+    GiveUp,
+    /// Not attempted (shutdown): release the lease, keep the schedule.
+    Release,
+}
+
+/// The failure-streak rule applied when recording failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthPolicy {
+    /// A subscription whose deliveries all failed for this long is disabled.
+    pub disable_after_ms: i64,
+}
+
+/// A message with its attempts, for the delivery log.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryRecord {
+    /// The outbox row.
+    pub id: i64,
+    /// The subscription.
+    pub subscription_id: i64,
+    /// The event.
+    pub event: String,
+    /// The object's id.
+    pub object_id: i64,
+    /// The object's version.
+    pub object_version: Option<i32>,
+    /// The idempotency key.
+    pub idempotency_key: String,
+    /// `pending`, `delivered`, `failed` or `superseded`.
+    pub status: String,
+    /// Attempts made.
+    pub attempts: i32,
+    /// When the next attempt is due (ms), for pending messages.
+    pub next_attempt_at_ms: Option<i64>,
+    /// When it was created (ms).
+    pub created_at_ms: i64,
+    /// When it reached a final status (ms).
+    pub finished_at_ms: Option<i64>,
+    /// Why it failed, when it did without an attempt (e.g. subscription disabled).
+    pub last_error: Option<String>,
+    /// Every attempt, oldest first.
+    pub attempt_log: Vec<AttemptRecord>,
+}
+
+/// One delivery attempt in the log.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptRecord {
+    /// When it started (ms).
+    pub attempted_at_ms: i64,
+    /// How long it took (ms).
+    pub duration_ms: i64,
+    /// The HTTP status, if any.
+    pub status_code: Option<u16>,
+    /// The error, if any.
+    pub error: Option<String>,
+}
+
+/// A filter for the delivery log.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryFilter {
+    /// Only this subscription's messages.
+    pub subscription_id: Option<i64>,
+    /// Only messages in this status.
+    pub status: Option<String>,
+}
+
+/// The dispatcher's storage operations.
+#[async_trait]
+pub trait Outbox: Send + Sync + 'static {
+    /// Leases up to `limit` due messages until `now_ms + lease_ms`, skipping
+    /// subscriptions in `skip_subscriptions` (whose targets are saturated).
+    async fn claim_due(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+        skip_subscriptions: &[i64],
+    ) -> StoreResult<Vec<ClaimedMessage>>;
+
+    /// Records attempt outcomes, each with its message and subscription updates.
+    async fn record(&self, outcomes: &[AttemptOutcome], policy: HealthPolicy) -> StoreResult<()>;
+
+    /// When the earliest pending message is due (ms), if any.
+    async fn next_due_at(&self) -> StoreResult<Option<i64>>;
+
+    /// The delivery log of a company, newest first.
+    async fn deliveries(
+        &self,
+        company_id: i64,
+        filter: &DeliveryFilter,
+    ) -> StoreResult<Vec<DeliveryRecord>>;
+
+    /// Notified whenever messages may have been enqueued (the dispatcher waits on it).
+    fn enqueued(&self) -> std::sync::Arc<tokio::sync::Notify>;
+
+    /// Makes a message of the company pending again, due now; whether it exists.
+    async fn redeliver(&self, company_id: i64, message_id: i64, now_ms: i64) -> StoreResult<bool>;
+}

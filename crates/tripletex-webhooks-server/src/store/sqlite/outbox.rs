@@ -1,0 +1,291 @@
+//! The dispatcher's queries on SQLite. All writes go through the single writer
+//! connection, so claims never race each other within a process; a second
+//! process on the same file is serialised by SQLite's own lock.
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+
+use super::SqliteStore;
+use crate::store::outbox::{
+    AttemptOutcome, AttemptRecord, ClaimedMessage, DeliveryFilter, DeliveryRecord, HealthPolicy,
+    NextStep, Outbox,
+};
+use crate::store::{StoreError, StoreResult};
+
+/// Closes pending messages of subscriptions that are no longer ACTIVE.
+const CLOSE_INACTIVE: &str = "UPDATE messages SET status = 'failed', last_error = 'subscription not active', \
+         finished_at_ms = ?1, lease_until_ms = NULL \
+     WHERE status = 'pending' AND (lease_until_ms IS NULL OR lease_until_ms <= ?1) \
+       AND subscription_id IN (SELECT id FROM subscriptions WHERE status != 'ACTIVE')";
+
+/// Marks due versions superseded when a newer version of the same object is
+/// pending or already delivered to the same subscription.
+const SUPERSEDE: &str = "UPDATE messages SET status = 'superseded', finished_at_ms = ?1, lease_until_ms = NULL \
+     WHERE status = 'pending' AND next_attempt_at_ms <= ?1 AND object_version IS NOT NULL \
+       AND (lease_until_ms IS NULL OR lease_until_ms <= ?1) \
+       AND EXISTS (SELECT 1 FROM messages n \
+                   WHERE n.subscription_id = messages.subscription_id AND n.subject = messages.subject \
+                     AND n.object_id = messages.object_id AND n.status IN ('pending', 'delivered') \
+                     AND n.object_version > messages.object_version)";
+
+/// Due messages with no sibling (same subscription and object) in flight, no
+/// newer pending version, and no older pending unversioned message.
+const CLAIMABLE: &str = "SELECT m.id FROM messages m JOIN subscriptions s ON s.id = m.subscription_id \
+     WHERE m.status = 'pending' AND m.next_attempt_at_ms <= ?1 \
+       AND (m.lease_until_ms IS NULL OR m.lease_until_ms <= ?1) AND s.status = 'ACTIVE' {skip} \
+       AND NOT EXISTS (SELECT 1 FROM messages o \
+                       WHERE o.subscription_id = m.subscription_id AND o.subject = m.subject \
+                         AND o.object_id = m.object_id AND o.status = 'pending' AND o.id != m.id \
+                         AND (o.lease_until_ms > ?1 \
+                              OR o.object_version > m.object_version \
+                              OR (o.object_version IS NULL AND m.object_version IS NULL AND o.id < m.id))) \
+     ORDER BY m.next_attempt_at_ms, m.id LIMIT ?2";
+
+const CLAIMED_DETAILS: &str = "SELECT m.id, m.company_id, m.subscription_id, m.event, m.object_id, m.object_version, \
+         m.payload, m.idempotency_key, m.attempts, s.target_url, s.fields, s.auth_header_name, \
+         s.auth_header_value, s.hmac_shared_secret \
+     FROM messages m JOIN subscriptions s ON s.id = m.subscription_id WHERE m.id = ?";
+
+fn claimed_from_row(row: &SqliteRow) -> StoreResult<ClaimedMessage> {
+    let event: String = row.try_get("event")?;
+    Ok(ClaimedMessage {
+        id: row.try_get("id")?,
+        company_id: row.try_get("company_id")?,
+        subscription_id: row.try_get("subscription_id")?,
+        event: event
+            .parse()
+            .map_err(|e| StoreError::Backend(format!("stored event: {e}")))?,
+        object_id: row.try_get("object_id")?,
+        object_version: row.try_get("object_version")?,
+        payload: row.try_get("payload")?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        attempts: row.try_get("attempts")?,
+        target_url: row.try_get("target_url")?,
+        fields: row.try_get("fields")?,
+        auth_header_name: row.try_get("auth_header_name")?,
+        auth_header_value: row
+            .try_get::<Option<String>, _>("auth_header_value")?
+            .map(SecretString::from),
+        hmac_shared_secret: row
+            .try_get::<Option<String>, _>("hmac_shared_secret")?
+            .map(SecretString::from),
+    })
+}
+
+async fn record_one(
+    conn: &mut SqliteConnection,
+    outcome: &AttemptOutcome,
+    policy: HealthPolicy,
+) -> StoreResult<()> {
+    if outcome.next == NextStep::Release {
+        sqlx::query(
+            "UPDATE messages SET lease_until_ms = NULL, next_attempt_at_ms = ? WHERE id = ?",
+        )
+        .bind(outcome.attempted_at_ms)
+        .bind(outcome.message_id)
+        .execute(&mut *conn)
+        .await?;
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO attempts (message_id, attempted_at_ms, duration_ms, status_code, error) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(outcome.message_id)
+    .bind(outcome.attempted_at_ms)
+    .bind(outcome.duration_ms)
+    .bind(outcome.status_code)
+    .bind(outcome.error.as_deref())
+    .execute(&mut *conn)
+    .await?;
+    let finished_at = outcome.attempted_at_ms + outcome.duration_ms;
+    let (status, next_at) = match outcome.next {
+        NextStep::Delivered => ("delivered", None),
+        NextStep::RetryAt(at) => ("pending", Some(at)),
+        NextStep::GiveUp | NextStep::Release => ("failed", None),
+    };
+    sqlx::query(
+        "UPDATE messages SET status = ?1, attempts = attempts + 1, lease_until_ms = NULL, \
+             next_attempt_at_ms = COALESCE(?2, next_attempt_at_ms), last_error = ?3, \
+             finished_at_ms = CASE WHEN ?1 = 'pending' THEN NULL ELSE ?4 END \
+         WHERE id = ?5",
+    )
+    .bind(status)
+    .bind(next_at)
+    .bind(outcome.error.as_deref())
+    .bind(finished_at)
+    .bind(outcome.message_id)
+    .execute(&mut *conn)
+    .await?;
+    if outcome.next == NextStep::Delivered {
+        sqlx::query("UPDATE subscriptions SET failing_since_ms = NULL WHERE id = ?")
+            .bind(outcome.subscription_id)
+            .execute(&mut *conn)
+            .await?;
+    } else {
+        // SET expressions see the row as it was, so the streak's start is the
+        // stored one, or this attempt when the streak begins now.
+        sqlx::query(
+            "UPDATE subscriptions SET failing_since_ms = COALESCE(failing_since_ms, ?1), \
+                 status = CASE WHEN status = 'ACTIVE' AND ?1 - COALESCE(failing_since_ms, ?1) >= ?2 \
+                               THEN 'DISABLED_TOO_MANY_ERRORS' ELSE status END \
+             WHERE id = ?3",
+        )
+        .bind(outcome.attempted_at_ms)
+        .bind(policy.disable_after_ms)
+        .bind(outcome.subscription_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Outbox for SqliteStore {
+    async fn claim_due(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+        skip_subscriptions: &[i64],
+    ) -> StoreResult<Vec<ClaimedMessage>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(CLOSE_INACTIVE)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(SUPERSEDE)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        let skip = if skip_subscriptions.is_empty() {
+            String::new()
+        } else {
+            let ids: Vec<String> = skip_subscriptions.iter().map(i64::to_string).collect();
+            format!("AND m.subscription_id NOT IN ({})", ids.join(","))
+        };
+        let ids: Vec<i64> = sqlx::query_scalar(&CLAIMABLE.replace("{skip}", &skip))
+            .bind(now_ms)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut claimed = Vec::with_capacity(ids.len());
+        for id in ids {
+            // The lease doubles as the next due time: an expired lease makes the
+            // message due again without any sweep.
+            sqlx::query(
+                "UPDATE messages SET lease_until_ms = ?1, next_attempt_at_ms = ?1 WHERE id = ?2",
+            )
+            .bind(now_ms + lease_ms)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            let row = sqlx::query(CLAIMED_DETAILS)
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            claimed.push(claimed_from_row(&row)?);
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn record(&self, outcomes: &[AttemptOutcome], policy: HealthPolicy) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        for outcome in outcomes {
+            record_one(&mut tx, outcome, policy).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn next_due_at(&self) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT MIN(next_attempt_at_ms) FROM messages WHERE status = 'pending'",
+        )
+        .fetch_one(&self.writer)
+        .await?)
+    }
+
+    async fn deliveries(
+        &self,
+        company_id: i64,
+        filter: &DeliveryFilter,
+    ) -> StoreResult<Vec<DeliveryRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, subscription_id, event, object_id, object_version, idempotency_key, status, attempts, \
+                 next_attempt_at_ms, created_at_ms, finished_at_ms, last_error \
+             FROM messages WHERE company_id = ?1 AND (?2 IS NULL OR subscription_id = ?2) \
+               AND (?3 IS NULL OR status = ?3) ORDER BY id DESC",
+        )
+        .bind(company_id)
+        .bind(filter.subscription_id)
+        .bind(filter.status.as_deref())
+        .fetch_all(&self.writer)
+        .await?;
+        let mut records = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: i64 = row.try_get("id")?;
+            let status: String = row.try_get("status")?;
+            let attempt_log = sqlx::query(
+                "SELECT attempted_at_ms, duration_ms, status_code, error FROM attempts WHERE message_id = ? ORDER BY id",
+            )
+            .bind(id)
+            .fetch_all(&self.writer)
+            .await?
+            .iter()
+            .map(|a| {
+                Ok(AttemptRecord {
+                    attempted_at_ms: a.try_get("attempted_at_ms")?,
+                    duration_ms: a.try_get("duration_ms")?,
+                    status_code: a.try_get("status_code")?,
+                    error: a.try_get("error")?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+            records.push(DeliveryRecord {
+                id,
+                subscription_id: row.try_get("subscription_id")?,
+                event: row.try_get("event")?,
+                object_id: row.try_get("object_id")?,
+                object_version: row.try_get("object_version")?,
+                idempotency_key: row.try_get("idempotency_key")?,
+                next_attempt_at_ms: if status == "pending" {
+                    row.try_get("next_attempt_at_ms")?
+                } else {
+                    None
+                },
+                status,
+                attempts: row.try_get("attempts")?,
+                created_at_ms: row.try_get("created_at_ms")?,
+                finished_at_ms: row.try_get("finished_at_ms")?,
+                last_error: row.try_get("last_error")?,
+                attempt_log,
+            });
+        }
+        Ok(records)
+    }
+
+    fn enqueued(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        std::sync::Arc::clone(&self.enqueued)
+    }
+
+    async fn redeliver(&self, company_id: i64, message_id: i64, now_ms: i64) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE messages SET status = 'pending', next_attempt_at_ms = ?1, lease_until_ms = NULL, \
+                 finished_at_ms = NULL, last_error = NULL \
+             WHERE id = ?2 AND company_id = ?3 AND (status != 'pending' OR lease_until_ms IS NULL)",
+        )
+        .bind(now_ms)
+        .bind(message_id)
+        .bind(company_id)
+        .execute(&self.writer)
+        .await?;
+        self.enqueued.notify_one();
+        Ok(result.rows_affected() > 0)
+    }
+}

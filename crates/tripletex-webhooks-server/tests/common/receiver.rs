@@ -1,0 +1,158 @@
+//! A loopback webhook receiver for tests: records every callback and answers
+//! as the test tells it to.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::Value;
+use tokio::sync::watch;
+
+/// One callback as received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub uri: Uri,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Received {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+}
+
+/// How the receiver answers.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    Status(u16),
+    /// A status with a `Retry-After` header.
+    RetryAfter(u16, u64),
+    Redirect,
+}
+
+#[derive(Clone)]
+struct Shared {
+    received: Arc<Mutex<Vec<Received>>>,
+    count: watch::Sender<usize>,
+    answer: Arc<Mutex<Answer>>,
+    /// While closed, callbacks are held before they are answered.
+    gate: watch::Sender<bool>,
+}
+
+pub struct Receiver {
+    pub base: String,
+    shared: Shared,
+    count: watch::Receiver<usize>,
+}
+
+impl Receiver {
+    /// Starts a receiver on an ephemeral loopback port answering 200.
+    pub async fn start() -> Self {
+        let (count, count_rx) = watch::channel(0);
+        let shared = Shared {
+            received: Arc::default(),
+            count,
+            answer: Arc::new(Mutex::new(Answer::Status(200))),
+            gate: watch::Sender::new(true),
+        };
+        let app = Router::new()
+            .route("/{*path}", post(handle))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self {
+            base,
+            shared,
+            count: count_rx,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn answer(&self, answer: Answer) {
+        *self.shared.answer.lock().unwrap() = answer;
+    }
+
+    /// Holds every callback (after recording it) until [`Receiver::open`].
+    pub fn hold(&self) {
+        self.shared.gate.send_replace(false);
+    }
+
+    /// Answers the held callbacks and stops holding.
+    pub fn open(&self) {
+        self.shared.gate.send_replace(true);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.shared.received.lock().unwrap().clone()
+    }
+
+    /// Waits (bounded) until at least `n` callbacks arrived, and returns them.
+    pub async fn wait_for(&self, n: usize, within: Duration) -> Vec<Received> {
+        let mut count = self.count.clone();
+        let arrived = tokio::time::timeout(within, count.wait_for(|c| *c >= n)).await;
+        assert!(
+            arrived.is_ok(),
+            "expected {n} callbacks within {within:?}, got {}",
+            self.received().len()
+        );
+        self.received()
+    }
+}
+
+async fn handle(
+    State(shared): State<Shared>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    shared
+        .received
+        .lock()
+        .unwrap()
+        .push(Received { uri, headers, body });
+    shared.count.send_modify(|c| *c += 1);
+    let _ = shared.gate.subscribe().wait_for(|open| *open).await;
+    let answer = shared.answer.lock().unwrap().clone();
+    match answer {
+        Answer::Status(code) => StatusCode::from_u16(code).unwrap().into_response(),
+        Answer::RetryAfter(code, seconds) => (
+            StatusCode::from_u16(code).unwrap(),
+            [("retry-after", seconds.to_string())],
+        )
+            .into_response(),
+        Answer::Redirect => (
+            StatusCode::FOUND,
+            [("location", "http://127.0.0.1:9/elsewhere")],
+        )
+            .into_response(),
+    }
+}
+
+/// A TCP listener that accepts connections and never answers.
+pub async fn blackhole() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    base
+}

@@ -1,0 +1,609 @@
+//! The delivery engine against real loopback receivers: callback shape and
+//! authentication, the retry schedule on the server clock, subscription health,
+//! coalescing and ordering, target policy and isolation.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::future::Future;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use common::receiver::{Answer, Receiver, blackhole};
+use common::{Harness, json, test_config};
+use hmac::{Hmac, Mac};
+use reqwest::Method;
+use serde_json::{Value, json};
+use sha2::Sha512;
+
+const WITHIN: Duration = Duration::from_secs(10);
+
+/// Polls `check` (bounded) until it returns `Some`.
+async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let deadline = tokio::time::Instant::now() + WITHIN;
+    loop {
+        tick.tick().await;
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+    }
+}
+
+async fn subscribe(h: &Harness, body: Value) -> i64 {
+    let response = h
+        .request(Method::POST, "/event/subscription")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json(response).await;
+    assert_eq!(status, 201, "{body}");
+    body["value"]["id"].as_i64().unwrap()
+}
+
+async fn create(h: &Harness, path: &str, body: Value) -> Value {
+    let response = h
+        .request(Method::POST, path)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json(response).await;
+    assert_eq!(status, 201, "{body}");
+    body["value"].clone()
+}
+
+async fn update(h: &Harness, path: &str, body: Value) -> Value {
+    let response = h
+        .request(Method::PUT, path)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json(response).await;
+    assert_eq!(status, 200, "{body}");
+    body["value"].clone()
+}
+
+async fn deliveries(h: &Harness, query: &str) -> Vec<Value> {
+    let response = h
+        .emulator(Method::GET, &format!("/_emulator/deliveries{query}"))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json(response).await;
+    assert_eq!(status, 200, "{body}");
+    body["value"].as_array().unwrap().clone()
+}
+
+/// The delivery log once its newest message has `attempts` recorded attempts.
+async fn wait_attempts(h: &Harness, subscription: i64, attempts: usize) -> Value {
+    eventually(&format!("{attempts} recorded attempts"), || async {
+        let log = deliveries(h, &format!("?subscriptionId={subscription}")).await;
+        let newest = log.first()?.clone();
+        (newest["attemptLog"].as_array()?.len() >= attempts).then_some(newest)
+    })
+    .await
+}
+
+async fn subscription_status(h: &Harness, id: i64) -> String {
+    let (_, body) = json(
+        h.request(Method::GET, &format!("/event/subscription/{id}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    body["value"]["status"].as_str().unwrap().to_owned()
+}
+
+fn advance(h: &Harness, by: Duration) {
+    h.server.clock().advance(by);
+}
+
+#[tokio::test]
+async fn callbacks_carry_every_auth_mechanism_and_a_verifiable_signature() {
+    let h = Harness::start().await;
+    let receiver = Receiver::start().await;
+    let target = format!(
+        "http://hook-user:p%40ss@{}/hooks/tripletex?token=secret123",
+        &receiver.base[7..]
+    );
+    let subscription = subscribe(
+        &h,
+        json!({"event": "product.create", "targetUrl": target, "fields": "id,version,name",
+               "authHeaderName": "X-Api-Key", "authHeaderValue": "key-abc",
+               "hmacSharedSecret": "a-very-shared-secret"}),
+    )
+    .await;
+    let product = create(&h, "/product", json!({"name": "Espresso", "number": "E1"})).await;
+
+    let received = receiver.wait_for(1, WITHIN).await;
+    let callback = &received[0];
+    assert_eq!(callback.uri.path(), "/hooks/tripletex");
+    assert_eq!(
+        callback.uri.query(),
+        Some("token=secret123"),
+        "query tokens stay in the URL"
+    );
+    assert_eq!(callback.header("x-api-key"), Some("key-abc"));
+    let basic = callback
+        .header("authorization")
+        .unwrap()
+        .strip_prefix("Basic ")
+        .unwrap();
+    assert_eq!(STANDARD.decode(basic).unwrap(), b"hook-user:p@ss");
+    assert_eq!(callback.header("content-type"), Some("application/json"));
+    assert!(
+        callback
+            .header("user-agent")
+            .unwrap()
+            .starts_with("tripletex-webhooks-server/")
+    );
+
+    // The signature, computed here independently of the crates under test.
+    let key = callback.header("idempotency-key").unwrap();
+    let mut mac = Hmac::<Sha512>::new_from_slice(b"a-very-shared-secret").unwrap();
+    mac.update(format!("{key}&").as_bytes());
+    mac.update(&callback.body);
+    let expected = STANDARD.encode(mac.finalize().into_bytes());
+    assert_eq!(
+        callback.header("x-request-signature"),
+        Some(expected.as_str())
+    );
+
+    let envelope = callback.json();
+    assert_eq!(
+        envelope,
+        json!({"subscriptionId": subscription, "event": "product.create", "id": product["id"],
+               "value": {"id": product["id"], "version": 0, "name": "Espresso"}})
+    );
+    let log = wait_attempts(&h, subscription, 1).await;
+    assert_eq!(log["status"], "delivered");
+    assert_eq!(log["idempotencyKey"], key);
+}
+
+#[tokio::test]
+async fn deletes_send_null_and_no_secret_headers_without_configuration() {
+    let h = Harness::start().await;
+    let receiver = Receiver::start().await;
+    subscribe(
+        &h,
+        json!({"event": "product.delete", "targetUrl": receiver.url("/d")}),
+    )
+    .await;
+    let product = create(&h, "/product", json!({"name": "Gone"})).await;
+    let id = product["id"].as_i64().unwrap();
+    let response = h
+        .request(Method::DELETE, &format!("/product/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 204);
+    let callback = &receiver.wait_for(1, WITHIN).await[0];
+    assert_eq!(callback.json()["value"], Value::Null);
+    assert_eq!(callback.json()["id"], id);
+    assert!(callback.header("x-request-signature").is_none());
+    assert!(callback.header("authorization").is_none());
+    assert!(
+        callback.header("idempotency-key").is_some(),
+        "sent with or without HMAC"
+    );
+}
+
+#[tokio::test]
+async fn the_full_retry_schedule_runs_on_the_server_clock() {
+    let h = Harness::start().await;
+    let receiver = Receiver::start().await;
+    receiver.answer(Answer::Status(500));
+    let subscription = subscribe(
+        &h,
+        json!({"event": "product.create", "targetUrl": receiver.url("/r")}),
+    )
+    .await;
+    create(&h, "/product", json!({"name": "Retry me"})).await;
+    let schedule = [60u64, 300, 900, 3600, 7200, 14_400, 28_800, 50_400];
+    wait_attempts(&h, subscription, 1).await;
+    for (i, delay) in schedule.iter().enumerate() {
+        // Just short of the delay nothing happens...
+        advance(&h, Duration::from_secs(delay - 1));
+        let log = deliveries(&h, &format!("?subscriptionId={subscription}")).await;
+        assert_eq!(
+            log[0]["attemptLog"].as_array().unwrap().len(),
+            i + 1,
+            "no early retry"
+        );
+        // ...and at the delay the retry fires.
+        advance(&h, Duration::from_secs(1));
+        wait_attempts(&h, subscription, i + 2).await;
+    }
+    let log = eventually("the message to fail", || async {
+        let log = deliveries(&h, &format!("?subscriptionId={subscription}")).await;
+        (log[0]["status"] == "failed").then(|| log[0].clone())
+    })
+    .await;
+    let times: Vec<i64> = log["attemptLog"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["attemptedAtMs"].as_i64().unwrap())
+        .collect();
+    assert_eq!(times.len(), 9);
+    for (gap, delay) in times.windows(2).map(|w| w[1] - w[0]).zip(schedule) {
+        let delay_ms = i64::try_from(delay).unwrap() * 1000;
+        // The retry is due at exactly the delay; it runs within moments of it.
+        assert!(
+            gap >= delay_ms && gap < delay_ms + 2000,
+            "gap {gap} ms for delay {delay} s"
+        );
+    }
+    assert!(
+        log["attemptLog"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["statusCode"] == 500)
+    );
+    assert_eq!(receiver.received().len(), 9);
+    // Every retry carries the same idempotency key.
+    let keys: std::collections::BTreeSet<_> = receiver
+        .received()
+        .iter()
+        .map(|r| r.header("idempotency-key").unwrap().to_owned())
+        .collect();
+    assert_eq!(keys.len(), 1);
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let h = Harness::start().await;
+    let receiver = Receiver::start().await;
+    receiver.answer(Answer::RetryAfter(503, 600));
+    let subscription = subscribe(
+        &h,
+        json!({"event": "product.create", "targetUrl": receiver.url("/r")}),
+    )
+    .await;
+    create(&h, "/product", json!({"name": "Busy"})).await;
+    let log = wait_attempts(&h, subscription, 1).await;
+    let first = log["attemptLog"][0]["attemptedAtMs"].as_i64().unwrap();
+    assert_eq!(
+        log["nextAttemptAtMs"].as_i64().unwrap() - first,
+        600_000,
+        "Retry-After, not the 1-minute schedule"
+    );
+}
+
+#[tokio::test]
+async fn a_week_of_failures_disables_and_a_success_resets_the_streak() {
+    let h = Harness::start().await;
+    let receiver = Receiver::start().await;
+    receiver.answer(Answer::Status(500));
+    let subscription = subscribe(
+        &h,
+        json!({"event": "product.create", "targetUrl": receiver.url("/r")}),
+    )
+    .await;
+
+    // Failing for 6 days, then one success: the streak resets.
+    create(&h, "/product", json!({"name": "a"})).await;
+    wait_attempts(&h, subscription, 1).await;
+    advance(&h, Duration::from_secs(6 * 86_400));
+    receiver.answer(Answer::Status(200));
+    create(&h, "/product", json!({"name": "b"})).await;
+    wait_attempts(&h, subscription, 1).await;
+    eventually("the success", || async {
+        let log = deliveries(
+            &h,
+            &format!("?subscriptionId={subscription}&status=delivered"),
+        )
+        .await;
+        (!log.is_empty()).then_some(())
+    })
+    .await;
+    receiver.answer(Answer::Status(500));
+    advance(&h, Duration::from_secs(2 * 86_400));
+    create(&h, "/product", json!({"name": "c"})).await;
+    wait_attempts(&h, subscription, 1).await;
+    assert_eq!(
+        subscription_status(&h, subscription).await,
+        "ACTIVE",
+        "the streak restarted at the success"
+    );
+
+    // Seven days of nothing but failures: disabled.
+    advance(&h, Duration::from_secs(7 * 86_400));
+    create(&h, "/product", json!({"name": "d"})).await;
+    eventually("the subscription to be disabled", || async {
+        (subscription_status(&h, subscription).await == "DISABLED_TOO_MANY_ERRORS").then_some(())
+    })
+    .await;
+
+    // While disabled nothing is enqueued; pending messages are closed.
+    let before = receiver.received().len();
+    let while_disabled = create(&h, "/product", json!({"name": "e"})).await;
+    advance(&h, Duration::from_secs(31 * 3600));
+    let log = eventually("pending messages to close", || async {
+        let log = deliveries(&h, &format!("?subscriptionId={subscription}")).await;
+        log.iter().all(|m| m["status"] != "pending").then_some(log)
+    })
+    .await;
+    assert!(
+        log.iter()
+            .any(|m| m["lastError"] == "subscription not active"),
+        "{log:#?}"
+    );
+    assert!(
+        log.iter().all(|m| m["objectId"] != while_disabled["id"]),
+        "nothing enqueued for an event while disabled"
+    );
+    assert_eq!(receiver.received().len(), before);
+
+    // Re-enabled: new events flow again.
+    receiver.answer(Answer::Status(200));
+    update(
+        &h,
+        &format!("/event/subscription/{subscription}"),
+        json!({"status": "ACTIVE"}),
+    )
+    .await;
+    let product = create(&h, "/product", json!({"name": "f"})).await;
+    let callbacks = receiver.wait_for(before + 1, WITHIN).await;
+    assert_eq!(callbacks.last().unwrap().json()["id"], product["id"]);
+    assert_eq!(subscription_status(&h, subscription).await, "ACTIVE");
+}
+
+fn versions(callbacks: &[common::receiver::Received]) -> Vec<i64> {
+    callbacks
+        .iter()
+        .map(|r| r.json()["value"]["version"].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn updates_made_while_one_is_in_flight_coalesce_to_the_newest() {
+    let h = Harness::start().await;
+    let receiver = Receiver::start().await;
+    let subscription = subscribe(
+        &h,
+        json!({"event": "product.update", "targetUrl": receiver.url("/u")}),
+    )
+    .await;
+    let product = create(&h, "/product", json!({"name": "v0"})).await;
+    let path = format!("/product/{}", product["id"]);
+    receiver.hold();
+    update(&h, &path, json!({"name": "v1"})).await;
+    receiver.wait_for(1, WITHIN).await;
+    // v1 is in flight; these pile up behind it.
+    for version in 2..=6 {
+        update(&h, &path, json!({"name": format!("v{version}")})).await;
+    }
+    receiver.open();
+    let callbacks = receiver.wait_for(2, WITHIN).await;
+    assert_eq!(versions(&callbacks), [1, 6], "v2..v5 were replaced by v6");
+    let superseded = eventually("four superseded messages", || async {
+        let log = deliveries(
+            &h,
+            &format!("?subscriptionId={subscription}&status=superseded"),
+        )
+        .await;
+        (log.len() == 4).then_some(log)
+    })
+    .await;
+    let mut skipped: Vec<i64> = superseded
+        .iter()
+        .map(|m| m["objectVersion"].as_i64().unwrap())
+        .collect();
+    skipped.sort_unstable();
+    assert_eq!(skipped, [2, 3, 4, 5]);
+    assert!(
+        superseded
+            .iter()
+            .all(|m| m["attemptLog"].as_array().unwrap().is_empty())
+    );
+}
+
+#[tokio::test]
+async fn a_failed_older_version_is_never_sent_after_a_newer_one() {
+    let h = Harness::start().await;
+    let receiver = Receiver::start().await;
+    receiver.answer(Answer::Status(500));
+    let subscription = subscribe(
+        &h,
+        json!({"event": "product.update", "targetUrl": receiver.url("/u")}),
+    )
+    .await;
+    let product = create(&h, "/product", json!({"name": "v0"})).await;
+    let path = format!("/product/{}", product["id"]);
+    for version in 1..=3 {
+        update(&h, &path, json!({"name": format!("v{version}")})).await;
+        // Each version fails once and waits for its retry.
+        wait_attempts(&h, subscription, 1).await;
+        receiver
+            .wait_for(usize::try_from(version).unwrap(), WITHIN)
+            .await;
+    }
+    receiver.answer(Answer::Status(200));
+    let failed_so_far = receiver.received().len();
+    advance(&h, Duration::from_secs(2 * 3600));
+    eventually("v3 to be delivered", || async {
+        let log = deliveries(
+            &h,
+            &format!("?subscriptionId={subscription}&status=delivered"),
+        )
+        .await;
+        (!log.is_empty()).then_some(())
+    })
+    .await;
+    let all = versions(&receiver.received());
+    assert!(
+        all.windows(2).all(|w| w[0] <= w[1]),
+        "no regression: {all:?}"
+    );
+    assert_eq!(
+        versions(&receiver.received()[failed_so_far..]),
+        [3],
+        "only the newest is retried"
+    );
+    let superseded = deliveries(
+        &h,
+        &format!("?subscriptionId={subscription}&status=superseded"),
+    )
+    .await;
+    assert_eq!(superseded.len(), 2);
+}
+
+#[tokio::test]
+async fn redirects_are_failures() {
+    let h = Harness::start().await;
+    let receiver = Receiver::start().await;
+    receiver.answer(Answer::Redirect);
+    let subscription = subscribe(
+        &h,
+        json!({"event": "product.create", "targetUrl": receiver.url("/r")}),
+    )
+    .await;
+    create(&h, "/product", json!({"name": "x"})).await;
+    let log = wait_attempts(&h, subscription, 1).await;
+    assert_eq!(log["status"], "pending");
+    assert_eq!(log["attemptLog"][0]["statusCode"], 302);
+    assert!(
+        log["attemptLog"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("redirect")
+    );
+    assert_eq!(
+        receiver.received().len(),
+        1,
+        "the redirect was not followed"
+    );
+}
+
+#[tokio::test]
+async fn private_targets_are_blocked_under_the_flag() {
+    let mut config = test_config();
+    config.block_private_targets = true;
+    let h = Harness::with_config(config).await;
+    let receiver = Receiver::start().await;
+    let by_ip = subscribe(
+        &h,
+        json!({"event": "product.create", "targetUrl": receiver.url("/ip")}),
+    )
+    .await;
+    let port = &receiver.base[receiver.base.rfind(':').unwrap() + 1..];
+    let by_name = subscribe(
+        &h,
+        json!({"event": "product.create", "targetUrl": format!("http://localhost:{port}/name")}),
+    )
+    .await;
+    create(&h, "/product", json!({"name": "x"})).await;
+    for subscription in [by_ip, by_name] {
+        let log = wait_attempts(&h, subscription, 1).await;
+        let error = log["attemptLog"][0]["error"].as_str().unwrap();
+        assert!(error.contains("private"), "{error}");
+    }
+    assert!(receiver.received().is_empty());
+}
+
+#[tokio::test]
+async fn a_blackholed_target_does_not_delay_others() {
+    let mut config = test_config();
+    config.attempt_timeout = Duration::from_secs(5);
+    config.max_in_flight_per_target = 4;
+    config.max_in_flight = 8;
+    let h = Harness::with_config(config).await;
+    let receiver = Receiver::start().await;
+    let dead = blackhole().await;
+    subscribe(
+        &h,
+        json!({"event": "product.create", "targetUrl": format!("{dead}/never")}),
+    )
+    .await;
+    subscribe(
+        &h,
+        json!({"event": "product.create", "targetUrl": receiver.url("/alive")}),
+    )
+    .await;
+    let started = tokio::time::Instant::now();
+    for i in 0..20 {
+        create(&h, "/product", json!({"name": format!("p{i}")})).await;
+    }
+    receiver.wait_for(20, Duration::from_secs(4)).await;
+    // Every healthy delivery arrived before even one blackholed attempt could time out.
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn redeliver_sends_again_with_the_same_key() {
+    let h = Harness::start().await;
+    let receiver = Receiver::start().await;
+    let subscription = subscribe(
+        &h,
+        json!({"event": "product.create", "targetUrl": receiver.url("/r")}),
+    )
+    .await;
+    create(&h, "/product", json!({"name": "x"})).await;
+    let log = wait_attempts(&h, subscription, 1).await;
+    let response = h
+        .emulator(
+            Method::POST,
+            &format!("/_emulator/deliveries/{}/redeliver", log["id"]),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 202);
+    let callbacks = receiver.wait_for(2, WITHIN).await;
+    assert_eq!(
+        callbacks[0].header("idempotency-key"),
+        callbacks[1].header("idempotency-key")
+    );
+    let response = h
+        .emulator(Method::POST, "/_emulator/deliveries/999999/redeliver")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+}
+
+#[tokio::test]
+async fn emulated_events_reach_their_subscribers() {
+    let h = Harness::start().await;
+    let receiver = Receiver::start().await;
+    subscribe(
+        &h,
+        json!({"event": "notification.sent", "targetUrl": receiver.url("/n")}),
+    )
+    .await;
+    let response = h
+        .emulator(Method::POST, "/_emulator/events")
+        .json(&json!({"event": "notification.sent", "id": 7,
+                      "value": {"id": 7, "title": "Hello", "message": "m", "type": "INFO", "date": "2026-11-28"}}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json(response).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["value"]["deliveries"], 1);
+    let callback = &receiver.wait_for(1, WITHIN).await[0];
+    assert_eq!(callback.json()["event"], "notification.sent");
+    assert_eq!(callback.json()["value"]["title"], "Hello");
+    let response = h
+        .emulator(Method::POST, "/_emulator/events")
+        .json(&json!({"event": "nosuch.thing", "id": 7, "value": {}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 422);
+}
