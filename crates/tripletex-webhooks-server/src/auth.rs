@@ -6,7 +6,6 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
 use crate::error::ServerError;
@@ -14,10 +13,7 @@ use crate::store::{Company, Session};
 
 /// The digest under which a token is stored: tokens themselves never are.
 pub fn token_digest(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::digest::sha256_hex(token)
 }
 
 /// The `(username, token)` of a Basic `Authorization` header.

@@ -24,6 +24,7 @@ pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod delivery;
+pub mod digest;
 pub mod error;
 pub mod middleware;
 pub mod object;

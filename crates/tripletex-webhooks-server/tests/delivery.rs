@@ -128,8 +128,8 @@ async fn callbacks_carry_every_auth_mechanism_and_a_verifiable_signature() {
     .await;
     let product = create(&h, "/product", json!({"name": "Espresso", "number": "E1"})).await;
 
-    let received = receiver.wait_for(1, WITHIN).await;
-    let callback = &received[0];
+    let callbacks = receiver.wait_for(1, WITHIN).await;
+    let callback = &callbacks[0];
     assert_eq!(callback.uri.path(), "/hooks/tripletex");
     assert_eq!(
         callback.uri.query(),

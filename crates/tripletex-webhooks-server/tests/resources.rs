@@ -259,13 +259,13 @@ async fn bodies_must_be_json_objects() {
         .await
         .unwrap();
     assert_api_error(response, 422, 16000).await;
-    // Ids in the path are integers.
+    // Ids in the path are integers; anything else names no object.
     let response = h
         .request(Method::GET, "/product/seven")
         .send()
         .await
         .unwrap();
-    assert_api_error(response, 400, 4000).await;
+    assert_api_error(response, 404, 6000).await;
 }
 
 #[tokio::test]

@@ -61,15 +61,12 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
-        let pairs: Vec<(String, String)> = serde_urlencoded_pairs(query)?;
-        Ok(Self(pairs.into_iter().collect()))
+        Ok(Self(
+            url::form_urlencoded::parse(query.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        ))
     }
-}
-
-fn serde_urlencoded_pairs(query: &str) -> Result<Vec<(String, String)>, ServerError> {
-    Ok(url::form_urlencoded::parse(query.as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect())
 }
 
 impl QueryParams {

@@ -192,9 +192,11 @@ fn if_none_match(headers: &HeaderMap) -> Option<&str> {
     Some(unquoted).filter(|value| !value.is_empty())
 }
 
+/// An id from the path; like JAX-RS (which Tripletex runs on), a path that
+/// does not convert is no object at all: 404.
 fn parse_id(raw: &str) -> Result<i64, ServerError> {
     raw.parse()
-        .map_err(|_| ServerError::BadRequest(format!("The id '{raw}' is not an integer.")))
+        .map_err(|_| ServerError::NotFound(format!("'{raw}' is not an object id.")))
 }
 
 fn not_found(resource: &Resource, id: i64) -> ServerError {

@@ -14,7 +14,6 @@
 //! `authHeaderValue` or `hmacSharedSecret` means "none" (on PUT: remove it).
 
 use std::cmp::Ordering;
-use std::fmt::Write as _;
 
 use axum::Json;
 use axum::Router;
@@ -25,7 +24,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 use tripletex_webhooks_types::fields::FieldsFilter;
 use tripletex_webhooks_types::{
     ApiValidationMessage, EventType, ListResponse, NewSubscription, Subscription,
@@ -364,26 +362,10 @@ fn page_of(records: &[SubscriptionRecord], from: i64, count: i64) -> &[Subscript
 /// The checksum of a whole (sorted) result: its ids, versions and statuses
 /// (the system changes a status without a new version), `None` when empty.
 fn version_digest(records: &[SubscriptionRecord]) -> Option<String> {
-    if records.is_empty() {
-        return None;
-    }
-    let mut hasher = Sha256::new();
-    for record in records {
-        hasher.update(format!(
-            "{}:{}:{};",
-            record.id,
-            record.version,
-            record.status.as_str()
-        ));
-    }
-    Some(
-        hasher
-            .finalize()
+    crate::digest::result_digest(
+        records
             .iter()
-            .fold(String::with_capacity(64), |mut hex, byte| {
-                let _ = write!(hex, "{byte:02x}");
-                hex
-            }),
+            .map(|r| format!("{}:{}:{}", r.id, r.version, r.status.as_str())),
     )
 }
 

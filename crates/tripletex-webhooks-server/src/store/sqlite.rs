@@ -9,7 +9,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
@@ -485,7 +484,7 @@ impl Store for SqliteStore {
         updates: Vec<(i64, SubscriptionUpdate)>,
     ) -> StoreResult<Vec<SubscriptionRecord>> {
         let mut tx = self.writer.begin().await?;
-        let mut updated = Vec::with_capacity(updates.len());
+        let mut records = Vec::with_capacity(updates.len());
         for (id, update) in updates {
             let mut record =
                 fetch_subscription(&mut tx, company.id, id)
@@ -533,10 +532,10 @@ impl Store for SqliteStore {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-            updated.push(record);
+            records.push(record);
         }
         tx.commit().await?;
-        Ok(updated)
+        Ok(records)
     }
 
     async fn delete_subscriptions(&self, company_id: i64, ids: &[i64]) -> StoreResult<()> {
@@ -687,7 +686,11 @@ impl Store for SqliteStore {
         Ok(Page {
             values,
             total: i64::try_from(versions.len()).unwrap_or(i64::MAX),
-            digest: digest(&versions),
+            digest: crate::digest::result_digest(
+                versions
+                    .iter()
+                    .map(|(id, version)| format!("{id}:{version}")),
+            ),
         })
     }
 
@@ -731,22 +734,4 @@ impl Store for SqliteStore {
         tx.commit().await?;
         Ok(())
     }
-}
-
-/// A digest of a result's ids and versions: equal iff nothing in it changed.
-pub(crate) fn digest(versions: &[(i64, i32)]) -> Option<String> {
-    if versions.is_empty() {
-        return None;
-    }
-    let mut hasher = Sha256::new();
-    for (id, version) in versions {
-        hasher.update(format!("{id}:{version};"));
-    }
-    Some(
-        hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
-    )
 }

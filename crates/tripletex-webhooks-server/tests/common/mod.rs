@@ -1,6 +1,6 @@
 //! Shared helpers for the server's integration tests: an in-process server and
 //! a reqwest client authenticated as one of its companies.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod receiver;
 

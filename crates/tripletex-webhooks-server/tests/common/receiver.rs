@@ -1,6 +1,6 @@
 //! A loopback webhook receiver for tests: records every callback and answers
 //! as the test tells it to.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,0 +1,247 @@
+//! Durability: the server binary is killed with SIGKILL at random moments while
+//! events are being created and delivered; after each restart every committed
+//! event still reaches the receiver (at least once, duplicates counted).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::{BTreeSet, HashMap};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use common::receiver::Receiver;
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+const EMPLOYEE_TOKEN: &str = "crash-employee-token";
+const EVENTS: usize = 2000;
+const KILLS: usize = 4;
+
+struct ServerProcess {
+    port: u16,
+    database: String,
+    child: Option<Child>,
+}
+
+impl ServerProcess {
+    fn spawn(&mut self) {
+        let child = Command::new(env!("CARGO_BIN_EXE_tripletex-webhooks-server"))
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{}", self.port),
+                "--database",
+                &self.database,
+            ])
+            .args([
+                "--employee-token",
+                EMPLOYEE_TOKEN,
+                "--retry-schedule",
+                "1s,1s,1s,1s,1s,1s,1s,1s",
+            ])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the server binary starts");
+        self.child = Some(child);
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap(); // SIGKILL on Unix
+            child.wait().unwrap();
+        }
+    }
+
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().unwrap();
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        child.wait().unwrap()
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}/v2", self.port)
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A small deterministic-per-run random sequence (xorshift), seeded from the clock.
+fn random_delays(count: usize) -> Vec<Duration> {
+    let mut state = u64::from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos(),
+    ) | 1;
+    println!("crash test seed {state}");
+    (0..count)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            Duration::from_millis(150 + state % 600)
+        })
+        .collect()
+}
+
+async fn wait_until_up(http: &reqwest::Client, base: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    loop {
+        tick.tick().await;
+        if http
+            .get(format!("{base}/event"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server did not come up"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_random_moments_it_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = ServerProcess {
+        port: free_port(),
+        database: format!("sqlite://{}", dir.path().join("crash.db").display()),
+        child: None,
+    };
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let receiver = Receiver::start().await;
+    server.spawn();
+    wait_until_up(&http, &server.base()).await;
+
+    let session: Value = http
+        .put(format!(
+            "{}/token/session/:create?consumerToken=local-consumer-token&employeeToken={EMPLOYEE_TOKEN}&expirationDate=2099-01-01",
+            server.base()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["value"]["token"].as_str().unwrap().to_owned();
+    let response = http
+        .post(format!("{}/event/subscription", server.base()))
+        .basic_auth("0", Some(&token))
+        .json(&json!({"event": "product.create", "targetUrl": receiver.url("/crash")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+
+    // Creators: each event is retried until the server confirms it; ids whose
+    // confirmation was lost in a crash may still have committed (counted apart).
+    let confirmed = Arc::new(Mutex::new(BTreeSet::new()));
+    let mut creators = Vec::new();
+    for worker in 0..4 {
+        let (http, token, base, confirmed) = (
+            http.clone(),
+            token.clone(),
+            server.base(),
+            Arc::clone(&confirmed),
+        );
+        creators.push(tokio::spawn(async move {
+            for n in (worker..EVENTS).step_by(4) {
+                loop {
+                    let sent = http
+                        .request(Method::POST, format!("{base}/product"))
+                        .basic_auth("0", Some(&token))
+                        .json(&json!({"name": format!("p{n}")}))
+                        .send()
+                        .await;
+                    if let Ok(response) = sent {
+                        if response.status().as_u16() == 201 {
+                            let body: Value = response.json().await.unwrap();
+                            confirmed
+                                .lock()
+                                .await
+                                .insert(body["value"]["id"].as_i64().unwrap());
+                            break;
+                        }
+                    }
+                    tokio::task::yield_now().await;
+                }
+            }
+        }));
+    }
+    // The killer: SIGKILL at random moments, restart at once.
+    for delay in random_delays(KILLS) {
+        let mut tick = tokio::time::interval(delay);
+        tick.tick().await;
+        tick.tick().await;
+        server.kill();
+        server.spawn();
+        wait_until_up(&http, &server.base()).await;
+    }
+    for creator in creators {
+        creator.await.unwrap();
+    }
+    let confirmed = confirmed.lock().await.clone();
+    assert_eq!(confirmed.len(), EVENTS);
+
+    // Every confirmed event arrives (bounded wait), each at least once.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let counts = loop {
+        tick.tick().await;
+        let mut counts: HashMap<i64, usize> = HashMap::new();
+        for callback in receiver.received() {
+            *counts
+                .entry(callback.json()["id"].as_i64().unwrap())
+                .or_default() += 1;
+        }
+        if confirmed.iter().all(|id| counts.contains_key(id)) {
+            break counts;
+        }
+        let missing = confirmed
+            .iter()
+            .filter(|id| !counts.contains_key(id))
+            .count();
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{missing} confirmed events never arrived"
+        );
+    };
+    let duplicates: usize = counts.values().map(|c| c - 1).sum();
+    let unconfirmed = counts.keys().filter(|id| !confirmed.contains(id)).count();
+    println!(
+        "crash test: {} events confirmed, {} delivered, {duplicates} delivered more than once, {unconfirmed} committed without confirmation, {KILLS} SIGKILLs",
+        confirmed.len(),
+        counts.len()
+    );
+
+    // A final SIGTERM shuts down gracefully.
+    let status = server.terminate();
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+}
