@@ -91,8 +91,14 @@ impl RunningServer {
             companies.insert(digest, company);
         }
         let clock = Clock::new();
-        let dispatcher =
-            Dispatcher::new(Arc::clone(&outbox), clock.clone(), config.delivery())?.spawn();
+        let dispatcher = Dispatcher::new(
+            Arc::clone(&outbox),
+            Arc::clone(&store),
+            url_base.clone(),
+            clock.clone(),
+            config.delivery(),
+        )?
+        .spawn();
         let state = AppState {
             store,
             outbox,

@@ -607,3 +607,38 @@ async fn emulated_events_reach_their_subscribers() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 422);
 }
+
+#[tokio::test]
+async fn payload_fields_match_get_including_expanded_references() {
+    let h = Harness::start().await;
+    let receiver = Receiver::start().await;
+    let fields = "id,version,orderDate,customer(name)";
+    subscribe(
+        &h,
+        json!({"event": "order.create", "targetUrl": receiver.url("/o"), "fields": fields}),
+    )
+    .await;
+    let customer = create(&h, "/customer", json!({"name": "Acme AS"})).await;
+    let order = create(
+        &h,
+        "/order",
+        json!({"customer": {"id": customer["id"]}, "orderDate": "2026-11-28", "deliveryDate": "2026-12-01"}),
+    )
+    .await;
+    let callback = &receiver.wait_for(1, WITHIN).await[0];
+    let (_, got) = json(
+        h.request(
+            Method::GET,
+            &format!("/order/{}?fields={fields}", order["id"]),
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(callback.json()["value"], got["value"]);
+    assert_eq!(
+        callback.json()["value"]["customer"],
+        json!({"name": "Acme AS"})
+    );
+}

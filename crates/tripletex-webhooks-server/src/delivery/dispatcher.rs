@@ -12,6 +12,8 @@ use tripletex_webhooks_types::fields::FieldsFilter;
 use super::DeliveryConfig;
 use super::sender::{AttemptResult, Sender};
 use crate::clock::Clock;
+use crate::resources::shape;
+use crate::store::Store;
 use crate::store::outbox::{AttemptOutcome, ClaimedMessage, HealthPolicy, NextStep, Outbox};
 
 /// Outcomes are written in batches of up to this many per transaction.
@@ -22,6 +24,9 @@ const CLAIM_BATCH: usize = 256;
 /// Delivers due outbox messages until stopped.
 pub struct Dispatcher {
     outbox: Arc<dyn Outbox>,
+    /// For expanding references that a subscription's `fields` asks for.
+    store: Arc<dyn Store>,
+    url_base: String,
     clock: Clock,
     config: DeliveryConfig,
     sender: Sender,
@@ -65,6 +70,8 @@ impl Dispatcher {
     /// clock's jumps and its own completions.
     pub fn new(
         outbox: Arc<dyn Outbox>,
+        store: Arc<dyn Store>,
+        url_base: String,
         clock: Clock,
         config: DeliveryConfig,
     ) -> Result<Self, reqwest::Error> {
@@ -72,6 +79,8 @@ impl Dispatcher {
         let wake = outbox.enqueued();
         Ok(Self {
             outbox,
+            store,
+            url_base,
             clock,
             config,
             sender,
@@ -215,16 +224,41 @@ impl Dispatcher {
     }
 
     async fn attempt(&self, message: &ClaimedMessage) -> AttemptResult {
-        let value = render_payload(message);
+        let value = match self.render_payload(message).await {
+            Ok(value) => value,
+            Err(error) => return AttemptResult::not_sent(error),
+        };
         match self.sender.prepare(message, value) {
             Ok(callback) => self.sender.send(callback).await,
-            Err(error) => AttemptResult {
-                status: None,
-                error: Some(error),
-                retry_after: None,
-                duration: Duration::ZERO,
-            },
+            Err(error) => AttemptResult::not_sent(error),
         }
+    }
+
+    /// The `value` of the callback: the stored object shaped by the
+    /// subscription's `fields` exactly as `GET` would, or `null` for deletes.
+    async fn render_payload(&self, message: &ClaimedMessage) -> Result<Value, String> {
+        let Some(payload) = &message.payload else {
+            return Ok(Value::Null);
+        };
+        let object: Value = serde_json::from_str(payload)
+            .map_err(|e| format!("stored payload is not JSON: {e}"))?;
+        // Validated when the subscription was written; an unparsable filter
+        // from an older version falls back to the default shape.
+        let filter = message
+            .fields
+            .as_deref()
+            .and_then(|f| FieldsFilter::parse(f).ok())
+            .unwrap_or_default();
+        shape(
+            self.store.as_ref(),
+            message.company_id,
+            &self.url_base,
+            message.event.subject(),
+            &object,
+            &filter,
+        )
+        .await
+        .map_err(|e| format!("rendering the payload: {e}"))
     }
 
     fn outcome(
@@ -318,25 +352,4 @@ fn origin(target_url: &str) -> String {
         |_| target_url.to_owned(),
         |url| url.origin().ascii_serialization(),
     )
-}
-
-/// The `value` of the callback: the stored object filtered by the
-/// subscription's `fields`, or `null` for deletes.
-fn render_payload(message: &ClaimedMessage) -> Value {
-    let Some(payload) = &message.payload else {
-        return Value::Null;
-    };
-    let Ok(object) = serde_json::from_str::<Value>(payload) else {
-        return Value::Null;
-    };
-    let filter = message
-        .fields
-        .as_deref()
-        .and_then(|f| FieldsFilter::parse(f).ok())
-        .unwrap_or_default();
-    if filter.is_empty() {
-        FieldsFilter::default_shape(&object)
-    } else {
-        filter.apply(&object)
-    }
 }

@@ -66,6 +66,11 @@ impl AttemptResult {
         self.error.is_none()
     }
 
+    /// An attempt that failed before anything was sent.
+    pub fn not_sent(error: String) -> Self {
+        Self::failed(error, Duration::ZERO)
+    }
+
     fn failed(error: String, duration: Duration) -> Self {
         Self {
             status: None,
