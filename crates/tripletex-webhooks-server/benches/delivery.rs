@@ -1,0 +1,296 @@
+//! Delivery throughput and latency, from commit to a loopback receiver's 2xx.
+//!
+//! ```text
+//! cargo bench -p tripletex-webhooks-server --bench delivery            # full run
+//! cargo bench -p tripletex-webhooks-server --bench delivery -- --quick # a short check
+//! ```
+//!
+//! Everything runs in one process on this machine: the server (on a SQLite file
+//! in a temp dir, so every delivery is durable), the client creating objects
+//! through the HTTP API, and an axum receiver answering 200. Latency is
+//! measured from just before the create request is sent (an upper bound on
+//! commit time) to the receiver's arrival, so it includes the API call.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    clippy::cast_precision_loss
+)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::routing::post;
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::{Semaphore, watch};
+use tripletex_webhooks_server::{RunningServer, ServerConfig};
+
+#[derive(Deserialize)]
+struct Arrival {
+    id: i64,
+}
+
+#[derive(Clone)]
+struct Receiver {
+    arrivals: Arc<Mutex<Vec<(i64, Instant)>>>,
+    count: watch::Sender<usize>,
+}
+
+async fn receive(State(receiver): State<Receiver>, body: Bytes) -> &'static str {
+    let now = Instant::now();
+    if let Ok(arrival) = serde_json::from_slice::<Arrival>(&body) {
+        receiver.arrivals.lock().unwrap().push((arrival.id, now));
+    }
+    receiver.count.send_modify(|c| *c += 1);
+    "ok"
+}
+
+async fn start_receiver() -> (String, Receiver) {
+    let receiver = Receiver {
+        arrivals: Arc::default(),
+        count: watch::Sender::new(0),
+    };
+    let app = Router::new()
+        .route("/hook", post(receive))
+        .with_state(receiver.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, receiver)
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    server: RunningServer,
+    http: reqwest::Client,
+    token: String,
+    receiver: Receiver,
+}
+
+async fn setup(subscriptions: usize) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServerConfig::for_tests();
+    config.database_url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let server = RunningServer::start(config).await.unwrap();
+    let token = server
+        .create_session_token(0)
+        .await
+        .unwrap()
+        .expose_secret()
+        .to_owned();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap();
+    let (url, receiver) = start_receiver().await;
+    for _ in 0..subscriptions {
+        let response = http
+            .post(format!("{}/event/subscription", server.base_url()))
+            .basic_auth("0", Some(&token))
+            .json(&json!({"event": "product.create", "targetUrl": url}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 201);
+    }
+    Setup {
+        _dir: dir,
+        server,
+        http,
+        token,
+        receiver,
+    }
+}
+
+/// Creates a product; returns its id and when the request was sent.
+async fn create(setup: &Setup, n: usize) -> (i64, Instant) {
+    let sent = Instant::now();
+    let response = setup
+        .http
+        .post(format!("{}/product", setup.server.base_url()))
+        .basic_auth("0", Some(&setup.token))
+        .json(&json!({"name": format!("bench product {n}"), "number": format!("B{n}"), "description": "x".repeat(200)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    let body: serde_json::Value = response.json().await.unwrap();
+    (body["value"]["id"].as_i64().unwrap(), sent)
+}
+
+async fn wait_for(receiver: &Receiver, n: usize) {
+    let mut count = receiver.count.subscribe();
+    tokio::time::timeout(Duration::from_secs(300), count.wait_for(|c| *c >= n))
+        .await
+        .expect("all deliveries arrive")
+        .unwrap();
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let index = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[index]
+}
+
+fn latencies(receiver: &Receiver, sent: &HashMap<i64, Instant>) -> Vec<Duration> {
+    let mut latencies: Vec<Duration> = receiver
+        .arrivals
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|(id, at)| sent.get(id).map(|s| at.saturating_duration_since(*s)))
+        .collect();
+    latencies.sort_unstable();
+    latencies
+}
+
+struct Row {
+    name: String,
+    figure: String,
+    target: &'static str,
+}
+
+/// Closed loop: create `events` objects with 32 requests in flight, each
+/// delivered to `subscriptions` subscriptions; deliveries/s from the first
+/// create to the last arrival.
+async fn throughput(subscriptions: usize, events: usize) -> Row {
+    let setup = Arc::new(setup(subscriptions).await);
+    let started = Instant::now();
+    let limit = Arc::new(Semaphore::new(32));
+    let mut tasks = Vec::with_capacity(events);
+    for n in 0..events {
+        let permit = Arc::clone(&limit).acquire_owned().await.unwrap();
+        let setup = Arc::clone(&setup);
+        tasks.push(tokio::spawn(async move {
+            let created = create(&setup, n).await;
+            drop(permit);
+            created
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let created_in = started.elapsed();
+    wait_for(&setup.receiver, events * subscriptions).await;
+    let elapsed = started.elapsed();
+    let rate = (events * subscriptions) as f64 / elapsed.as_secs_f64();
+    Row {
+        name: format!("durable deliveries/s, {subscriptions} subscription(s), {events} events"),
+        figure: format!(
+            "{rate:.0}/s ({} deliveries in {:.2} s; creating took {:.2} s)",
+            events * subscriptions,
+            elapsed.as_secs_f64(),
+            created_in.as_secs_f64()
+        ),
+        target: ">= 5,000/s (aim 10,000)",
+    }
+}
+
+/// Open loop: `rate` creates per second for `seconds`, one subscription;
+/// commit-to-receipt latency percentiles.
+async fn latency_at(rate: u32, seconds: u32) -> Vec<Row> {
+    let setup = Arc::new(setup(1).await);
+    let total = (rate * seconds) as usize;
+    let mut interval = tokio::time::interval(Duration::from_secs(1) / rate);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut tasks = Vec::with_capacity(total);
+    for n in 0..total {
+        interval.tick().await;
+        let setup = Arc::clone(&setup);
+        tasks.push(tokio::spawn(async move { create(&setup, n).await }));
+    }
+    let mut sent = HashMap::with_capacity(total);
+    for task in tasks {
+        let (id, at) = task.await.unwrap();
+        sent.insert(id, at);
+    }
+    wait_for(&setup.receiver, total).await;
+    let latencies = latencies(&setup.receiver, &sent);
+    vec![
+        Row {
+            name: format!("commit-to-receipt p50 at {rate} events/s (open loop, {seconds} s)"),
+            figure: format!(
+                "{:.2} ms",
+                percentile(&latencies, 0.50).as_secs_f64() * 1000.0
+            ),
+            target: "",
+        },
+        Row {
+            name: format!("commit-to-receipt p99 at {rate} events/s (open loop, {seconds} s)"),
+            figure: format!(
+                "{:.2} ms",
+                percentile(&latencies, 0.99).as_secs_f64() * 1000.0
+            ),
+            target: "< 25 ms",
+        },
+    ]
+}
+
+/// The ceiling in the same run: plain reqwest POSTs of the same envelope to
+/// the same kind of receiver, 64 in flight.
+async fn ceiling(requests: usize) -> Row {
+    let (url, receiver) = start_receiver().await;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap();
+    let body = serde_json::to_vec(
+        &json!({"subscriptionId": 1, "event": "product.create", "id": 1,
+        "value": {"id": 1, "version": 0, "name": "bench product", "description": "x".repeat(200)}}),
+    )
+    .unwrap();
+    let limit = Arc::new(Semaphore::new(64));
+    let started = Instant::now();
+    for _ in 0..requests {
+        let permit = Arc::clone(&limit).acquire_owned().await.unwrap();
+        let (http, url, body) = (http.clone(), url.clone(), body.clone());
+        tokio::spawn(async move {
+            http.post(url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            drop(permit);
+        });
+    }
+    wait_for(&receiver, requests).await;
+    let rate = requests as f64 / started.elapsed().as_secs_f64();
+    Row {
+        name: format!(
+            "ceiling: plain reqwest POSTs to the receiver, 64 in flight, {requests} requests"
+        ),
+        figure: format!("{rate:.0}/s"),
+        target: "(reference)",
+    }
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let rows = runtime.block_on(async {
+        let scale = if quick { 10 } else { 1 };
+        let mut rows = vec![ceiling(20_000 / scale).await];
+        rows.push(throughput(1, 20_000 / scale).await);
+        rows.push(throughput(10, 2_000 / scale).await);
+        rows.push(throughput(100, 200 / scale).await);
+        rows.extend(latency_at(1_000, if quick { 2 } else { 10 }).await);
+        rows
+    });
+    println!("| measure | result | target |");
+    println!("|---|---|---|");
+    for row in rows {
+        println!("| {} | {} | {} |", row.name, row.figure, row.target);
+    }
+}
