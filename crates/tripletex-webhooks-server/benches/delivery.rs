@@ -14,7 +14,9 @@
     clippy::unwrap_used,
     clippy::expect_used,
     missing_docs,
-    clippy::cast_precision_loss
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
 )]
 
 use std::collections::HashMap;

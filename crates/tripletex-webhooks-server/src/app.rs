@@ -56,7 +56,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api::tokens::routes())
         .merge(api::events::routes())
         .merge(api::subscriptions::routes())
-        .merge(api::resources::routes());
+        .merge(api::resources::routes())
+        .merge(crate::openapi::routes(state.emulator_api));
     if state.emulator_api {
         router = router.merge(api::emulator::routes());
     }

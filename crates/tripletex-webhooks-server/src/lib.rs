@@ -28,6 +28,7 @@ pub mod digest;
 pub mod error;
 pub mod middleware;
 pub mod object;
+pub mod openapi;
 pub mod rate_limit;
 pub mod resources;
 pub mod server;

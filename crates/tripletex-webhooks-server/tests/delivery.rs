@@ -280,7 +280,7 @@ async fn retry_after_is_honoured() {
     assert_eq!(
         log["nextAttemptAtMs"].as_i64().unwrap() - first,
         600_000,
-        "Retry-After, not the 1-minute schedule"
+        "Retry-After, not the 1-minute schedule: {log:#}"
     );
 }
 

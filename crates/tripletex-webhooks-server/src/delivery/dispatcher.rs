@@ -1,11 +1,11 @@
 //! The dispatcher loop: claim, send, record.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::sync::{Notify, Semaphore, mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 use tripletex_webhooks_types::fields::FieldsFilter;
 
@@ -14,12 +14,12 @@ use super::sender::{AttemptResult, Sender};
 use crate::clock::Clock;
 use crate::resources::shape;
 use crate::store::Store;
-use crate::store::outbox::{AttemptOutcome, ClaimedMessage, HealthPolicy, NextStep, Outbox};
+use crate::store::outbox::{AttemptOutcome, Claim, ClaimedMessage, HealthPolicy, NextStep, Outbox, target_key};
 
 /// Outcomes are written in batches of up to this many per transaction.
 const RECORD_BATCH: usize = 512;
-/// At most this many messages are claimed per transaction.
-const CLAIM_BATCH: usize = 256;
+/// At most this many due messages are looked at per claim.
+const CANDIDATES: usize = 512;
 
 /// Delivers due outbox messages until stopped.
 pub struct Dispatcher {
@@ -31,6 +31,7 @@ pub struct Dispatcher {
     config: DeliveryConfig,
     sender: Sender,
     wake: Arc<Notify>,
+    lanes: Mutex<Lanes>,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -57,12 +58,31 @@ impl DispatcherHandle {
     }
 }
 
-/// Attempts in flight per target origin.
+/// Claimed messages per target: a lane sends at most `max_in_flight_per_target`
+/// at once and keeps as many more queued, so it never waits for a claim
+/// between attempts yet never holds a message longer than about one attempt
+/// (well inside its lease).
 #[derive(Debug, Default)]
-struct TargetLoad {
-    in_flight: HashMap<String, usize>,
-    /// The origin of each subscription seen, to skip saturated ones in claims.
-    origins: HashMap<i64, String>,
+struct Lanes {
+    by_target: HashMap<String, Lane>,
+    /// The target key of each subscription seen, to skip full lanes in claims.
+    targets: HashMap<i64, String>,
+    /// Messages claimed and not yet finished, in all lanes.
+    held: usize,
+    /// Outcomes of finished attempts go here (set when the loop starts).
+    outcomes: Option<mpsc::UnboundedSender<AttemptOutcome>>,
+}
+
+#[derive(Debug, Default)]
+struct Lane {
+    in_flight: usize,
+    queued: VecDeque<ClaimedMessage>,
+}
+
+impl Lane {
+    fn held(&self) -> usize {
+        self.in_flight + self.queued.len()
+    }
 }
 
 impl Dispatcher {
@@ -85,78 +105,112 @@ impl Dispatcher {
             config,
             sender,
             wake,
+            lanes: Mutex::new(Lanes::default()),
         })
     }
 
     /// Starts the loop in the background.
     pub fn spawn(self) -> DispatcherHandle {
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(self.run(stopped));
+        let task = tokio::spawn(Arc::new(self).run(stopped));
         DispatcherHandle { stop, task }
     }
 
-    async fn run(self, mut stopped: watch::Receiver<bool>) {
-        let this = Arc::new(self);
-        let permits = Arc::new(Semaphore::new(this.config.max_in_flight));
-        let load = Arc::new(Mutex::new(TargetLoad::default()));
+    fn lanes(&self) -> std::sync::MutexGuard<'_, Lanes> {
+        self.lanes.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    async fn run(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
         let (outcomes, receiver) = mpsc::unbounded_channel();
-        let recorder = tokio::spawn(Arc::clone(&this).record_outcomes(receiver));
-        let mut clock_jumps = this.clock.changed();
+        self.lanes().outcomes = Some(outcomes);
+        let recorder = tokio::spawn(Arc::clone(&self).record_outcomes(receiver));
+        let mut clock_jumps = self.clock.changed();
         while !*stopped.borrow() {
-            let claimed = this.claim(&permits, &load).await;
-            let full_batch = claimed.len() == CLAIM_BATCH;
+            let claimed = self.claim().await;
+            let claimed_any = !claimed.is_empty();
             for message in claimed {
-                this.start_attempt(message, &permits, &load, &outcomes);
+                self.enqueue(message);
             }
-            if full_batch {
+            if claimed_any {
                 continue;
             }
-            let wait = this.time_to_next_due().await;
+            let wait = self.time_to_next_due().await;
             tokio::select! {
-                () = this.wake.notified() => {}
+                () = self.wake.notified() => {}
                 _ = clock_jumps.changed() => {}
                 () = tokio::time::sleep(wait) => {}
                 _ = stopped.changed() => {}
             }
         }
-        // Wait for attempts in flight: each ends within the attempt timeout.
-        let all = u32::try_from(this.config.max_in_flight).unwrap_or(u32::MAX);
-        let _ =
-            tokio::time::timeout(this.config.attempt_timeout * 2, permits.acquire_many(all)).await;
-        drop(outcomes);
+        self.drain().await;
+        // Dropping the last sender lets the recorder flush and finish.
+        self.lanes().outcomes = None;
         let _ = recorder.await;
     }
 
-    async fn claim(&self, permits: &Semaphore, load: &Mutex<TargetLoad>) -> Vec<ClaimedMessage> {
-        let available = permits.available_permits().min(CLAIM_BATCH);
-        if available == 0 {
+    /// On shutdown: queued messages go back (due now); attempts in flight get
+    /// up to twice the attempt timeout to finish and be recorded.
+    async fn drain(&self) {
+        let now = self.clock.now_ms();
+        let released: Vec<AttemptOutcome> = {
+            let mut lanes = self.lanes();
+            let queued: Vec<ClaimedMessage> = lanes.by_target.values_mut().flat_map(|l| l.queued.drain(..)).collect();
+            lanes.held -= queued.len();
+            queued.iter().map(|m| release(m, now)).collect()
+        };
+        if let Some(outcomes) = &self.lanes().outcomes {
+            for outcome in released {
+                let _ = outcomes.send(outcome);
+            }
+        }
+        let deadline = tokio::time::Instant::now() + self.config.attempt_timeout * 2;
+        while self.lanes().held > 0 && tokio::time::Instant::now() < deadline {
+            let _ = tokio::time::timeout_at(deadline, self.wake.notified()).await;
+        }
+    }
+
+    async fn claim(&self) -> Vec<ClaimedMessage> {
+        let per_lane = self.config.max_in_flight_per_target * 2;
+        let (budget, skip, mut loads) = {
+            let lanes = self.lanes();
+            let budget = (self.config.max_in_flight * 2).saturating_sub(lanes.held);
+            let skip: Vec<i64> = lanes
+                .targets
+                .iter()
+                .filter(|(_, key)| lanes.by_target.get(*key).is_some_and(|l| l.held() >= per_lane))
+                .map(|(subscription, _)| *subscription)
+                .collect();
+            let loads: HashMap<String, usize> = lanes.by_target.iter().map(|(k, l)| (k.clone(), l.held())).collect();
+            (budget, skip, loads)
+        };
+        if budget == 0 {
             return Vec::new();
         }
-        let skip = self.saturated_subscriptions(load);
-        let lease_ms = i64::try_from(self.config.lease().as_millis()).unwrap_or(i64::MAX);
-        match self
-            .outbox
-            .claim_due(self.clock.now_ms(), lease_ms, available, &skip)
-            .await
-        {
+        let mut taken = 0;
+        let mut accept = |key: &str| {
+            let load = loads.entry(key.to_owned()).or_insert(0);
+            let take = taken < budget && *load < per_lane;
+            if take {
+                *load += 1;
+                taken += 1;
+            }
+            take
+        };
+        let lease_ms = millis(self.config.lease());
+        let claim = Claim {
+            now_ms: self.clock.now_ms(),
+            lease_ms,
+            candidates: CANDIDATES,
+            skip_subscriptions: &skip,
+            accept: &mut accept,
+        };
+        match self.outbox.claim_due(claim).await {
             Ok(claimed) => claimed,
             Err(error) => {
                 tracing::error!(%error, "claiming due messages failed");
                 Vec::new()
             }
         }
-    }
-
-    fn saturated_subscriptions(&self, load: &Mutex<TargetLoad>) -> Vec<i64> {
-        let load = load.lock().unwrap_or_else(PoisonError::into_inner);
-        load.origins
-            .iter()
-            .filter(|(_, origin)| {
-                load.in_flight.get(*origin).copied().unwrap_or(0)
-                    >= self.config.max_in_flight_per_target
-            })
-            .map(|(subscription, _)| *subscription)
-            .collect()
     }
 
     /// How long to sleep when nothing wakes us: until the next due message, or
@@ -169,8 +223,8 @@ impl Dispatcher {
                 if wait > 0 {
                     Duration::from_millis(u64::try_from(wait).unwrap_or(u64::MAX)).min(poll)
                 } else {
-                    // Due but not claimable (a sibling in flight, a saturated
-                    // target, no permits): a completion will wake us.
+                    // Due but not claimable (a sibling in flight, a full lane):
+                    // a completion will wake us.
                     poll
                 }
             }
@@ -182,45 +236,59 @@ impl Dispatcher {
         }
     }
 
-    fn start_attempt(
-        self: &Arc<Self>,
-        message: ClaimedMessage,
-        permits: &Arc<Semaphore>,
-        load: &Arc<Mutex<TargetLoad>>,
-        outcomes: &mpsc::UnboundedSender<AttemptOutcome>,
-    ) {
-        let origin = origin(&message.target_url);
-        let saturated = {
-            let mut load = load.lock().unwrap_or_else(PoisonError::into_inner);
-            load.origins.insert(message.subscription_id, origin.clone());
-            let count = load.in_flight.entry(origin.clone()).or_insert(0);
-            let saturated = *count >= self.config.max_in_flight_per_target;
-            if !saturated {
-                *count += 1;
-            }
-            saturated
-        };
-        let attempted_at_ms = self.clock.now_ms();
-        if saturated {
-            // Claimed before we knew its target was busy: give it back, due now.
-            let _ = outcomes.send(release(&message, attempted_at_ms));
-            return;
+    /// Queues a claimed message in its lane and starts what the lane allows.
+    fn enqueue(self: &Arc<Self>, message: ClaimedMessage) {
+        let key = target_key(&message.target_url).to_owned();
+        {
+            let mut lanes = self.lanes();
+            lanes.held += 1;
+            lanes.targets.insert(message.subscription_id, key.clone());
+            lanes.by_target.entry(key.clone()).or_default().queued.push_back(message);
         }
-        let Ok(permit) = Arc::clone(permits).try_acquire_owned() else {
-            let _ = outcomes.send(release(&message, attempted_at_ms));
-            decrement(load, &origin);
-            return;
-        };
-        let this = Arc::clone(self);
-        let load = Arc::clone(load);
-        let outcomes = outcomes.clone();
-        tokio::spawn(async move {
-            let result = this.attempt(&message).await;
-            let outcome = this.outcome(&message, attempted_at_ms, &result);
-            decrement(&load, &origin);
-            drop(permit);
-            let _ = outcomes.send(outcome);
-        });
+        self.pump(&key);
+    }
+
+    /// Starts queued messages of a lane while it has room.
+    fn pump(self: &Arc<Self>, key: &str) {
+        loop {
+            let message = {
+                let mut lanes = self.lanes();
+                let Some(lane) = lanes.by_target.get_mut(key) else { return };
+                if lane.in_flight >= self.config.max_in_flight_per_target {
+                    return;
+                }
+                let Some(message) = lane.queued.pop_front() else { return };
+                lane.in_flight += 1;
+                message
+            };
+            let this = Arc::clone(self);
+            let key = key.to_owned();
+            tokio::spawn(async move {
+                let attempted_at_ms = this.clock.now_ms();
+                let result = this.attempt(&message).await;
+                let outcome = this.outcome(&message, attempted_at_ms, &result);
+                this.finish(&key, outcome);
+            });
+        }
+    }
+
+    /// Frees the attempt's slot, hands its outcome to the recorder, and starts
+    /// the next queued message of the lane.
+    fn finish(self: &Arc<Self>, key: &str, outcome: AttemptOutcome) {
+        {
+            let mut lanes = self.lanes();
+            lanes.held = lanes.held.saturating_sub(1);
+            if let Some(lane) = lanes.by_target.get_mut(key) {
+                lane.in_flight = lane.in_flight.saturating_sub(1);
+                if lane.held() == 0 {
+                    lanes.by_target.remove(key);
+                }
+            }
+            if let Some(outcomes) = &lanes.outcomes {
+                let _ = outcomes.send(outcome);
+            }
+        }
+        self.pump(key);
     }
 
     async fn attempt(&self, message: &ClaimedMessage) -> AttemptResult {
@@ -323,13 +391,6 @@ impl Dispatcher {
     }
 }
 
-fn decrement(load: &Mutex<TargetLoad>, origin: &str) {
-    let mut load = load.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(count) = load.in_flight.get_mut(origin) {
-        *count = count.saturating_sub(1);
-    }
-}
-
 fn release(message: &ClaimedMessage, now_ms: i64) -> AttemptOutcome {
     AttemptOutcome {
         message_id: message.id,
@@ -346,10 +407,3 @@ fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// `scheme://host:port`: what per-target limits count by.
-fn origin(target_url: &str) -> String {
-    url::Url::parse(target_url).map_or_else(
-        |_| target_url.to_owned(),
-        |url| url.origin().ascii_serialization(),
-    )
-}

@@ -53,6 +53,39 @@ pub struct ClaimedMessage {
     pub hmac_shared_secret: Option<SecretString>,
 }
 
+/// One claim pass: what to look at and which to take.
+pub struct Claim<'a> {
+    /// Now, on the server clock (ms).
+    pub now_ms: i64,
+    /// How long the lease lasts (ms).
+    pub lease_ms: i64,
+    /// How many due candidates to look at.
+    pub candidates: usize,
+    /// Subscriptions not to look at (their targets are saturated).
+    pub skip_subscriptions: &'a [i64],
+    /// Decides, given a candidate's target key, whether to take it.
+    pub accept: &'a mut (dyn FnMut(&str) -> bool + Send),
+}
+
+impl std::fmt::Debug for Claim<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Claim")
+            .field("now_ms", &self.now_ms)
+            .field("candidates", &self.candidates)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What per-target limits count by: the target URL up to its path, i.e.
+/// scheme, any credentials, host and port. Internal only: never logged.
+pub fn target_key(target_url: &str) -> &str {
+    let start = target_url.find("://").map_or(0, |i| i + 3);
+    let end = target_url[start..]
+        .find(['/', '?', '#'])
+        .map_or(target_url.len(), |i| start + i);
+    &target_url[..end]
+}
+
 /// How one attempt ended.
 #[derive(Debug, Clone)]
 pub struct AttemptOutcome {
@@ -150,15 +183,10 @@ pub struct DeliveryFilter {
 /// The dispatcher's storage operations.
 #[async_trait]
 pub trait Outbox: Send + Sync + 'static {
-    /// Leases up to `limit` due messages until `now_ms + lease_ms`, skipping
-    /// subscriptions in `skip_subscriptions` (whose targets are saturated).
-    async fn claim_due(
-        &self,
-        now_ms: i64,
-        lease_ms: i64,
-        limit: usize,
-        skip_subscriptions: &[i64],
-    ) -> StoreResult<Vec<ClaimedMessage>>;
+    /// Leases due messages until `now_ms + lease_ms`. Candidates are offered
+    /// to `accept` (with their target key) in due order, at most `candidates`
+    /// of them, skipping `skip_subscriptions`; only accepted ones are leased.
+    async fn claim_due(&self, claim: Claim<'_>) -> StoreResult<Vec<ClaimedMessage>>;
 
     /// Records attempt outcomes, each with its message and subscription updates.
     async fn record(&self, outcomes: &[AttemptOutcome], policy: HealthPolicy) -> StoreResult<()>;

@@ -9,7 +9,7 @@ use sqlx::{Row, SqliteConnection};
 
 use super::SqliteStore;
 use crate::store::outbox::{
-    AttemptOutcome, AttemptRecord, ClaimedMessage, DeliveryFilter, DeliveryRecord, HealthPolicy,
+    Claim, target_key, AttemptOutcome, AttemptRecord, ClaimedMessage, DeliveryFilter, DeliveryRecord, HealthPolicy,
     NextStep, Outbox,
 };
 use crate::store::{StoreError, StoreResult};
@@ -32,7 +32,7 @@ const SUPERSEDE: &str = "UPDATE messages SET status = 'superseded', finished_at_
 
 /// Due messages with no sibling (same subscription and object) in flight, no
 /// newer pending version, and no older pending unversioned message.
-const CLAIMABLE: &str = "SELECT m.id FROM messages m JOIN subscriptions s ON s.id = m.subscription_id \
+const CLAIMABLE: &str = "SELECT m.id, s.target_url FROM messages m JOIN subscriptions s ON s.id = m.subscription_id \
      WHERE m.status = 'pending' AND m.next_attempt_at_ms <= ?1 \
        AND (m.lease_until_ms IS NULL OR m.lease_until_ms <= ?1) AND s.status = 'ACTIVE' {skip} \
        AND NOT EXISTS (SELECT 1 FROM messages o \
@@ -46,7 +46,12 @@ const CLAIMABLE: &str = "SELECT m.id FROM messages m JOIN subscriptions s ON s.i
 const CLAIMED_DETAILS: &str = "SELECT m.id, m.company_id, m.subscription_id, m.event, m.object_id, m.object_version, \
          m.payload, m.idempotency_key, m.attempts, s.target_url, s.fields, s.auth_header_name, \
          s.auth_header_value, s.hmac_shared_secret \
-     FROM messages m JOIN subscriptions s ON s.id = m.subscription_id WHERE m.id = ?";
+     FROM messages m JOIN subscriptions s ON s.id = m.subscription_id";
+
+/// Ids as a SQL list; they are integers, so nothing can be injected.
+fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
 
 fn claimed_from_row(row: &SqliteRow) -> StoreResult<ClaimedMessage> {
     let event: String = row.try_get("event")?;
@@ -119,7 +124,7 @@ async fn record_one(
     .execute(&mut *conn)
     .await?;
     if outcome.next == NextStep::Delivered {
-        sqlx::query("UPDATE subscriptions SET failing_since_ms = NULL WHERE id = ?")
+        sqlx::query("UPDATE subscriptions SET failing_since_ms = NULL WHERE id = ? AND failing_since_ms IS NOT NULL")
             .bind(outcome.subscription_id)
             .execute(&mut *conn)
             .await?;
@@ -143,53 +148,53 @@ async fn record_one(
 
 #[async_trait]
 impl Outbox for SqliteStore {
-    async fn claim_due(
-        &self,
-        now_ms: i64,
-        lease_ms: i64,
-        limit: usize,
-        skip_subscriptions: &[i64],
-    ) -> StoreResult<Vec<ClaimedMessage>> {
-        if limit == 0 {
+    async fn claim_due(&self, claim: Claim<'_>) -> StoreResult<Vec<ClaimedMessage>> {
+        if claim.candidates == 0 {
             return Ok(Vec::new());
         }
         let mut tx = self.writer.begin().await?;
         sqlx::query(CLOSE_INACTIVE)
-            .bind(now_ms)
+            .bind(claim.now_ms)
             .execute(&mut *tx)
             .await?;
         sqlx::query(SUPERSEDE)
-            .bind(now_ms)
+            .bind(claim.now_ms)
             .execute(&mut *tx)
             .await?;
-        let skip = if skip_subscriptions.is_empty() {
+        let skip = if claim.skip_subscriptions.is_empty() {
             String::new()
         } else {
-            let ids: Vec<String> = skip_subscriptions.iter().map(i64::to_string).collect();
-            format!("AND m.subscription_id NOT IN ({})", ids.join(","))
+            format!("AND m.subscription_id NOT IN ({})", id_list(claim.skip_subscriptions))
         };
-        let ids: Vec<i64> = sqlx::query_scalar(&CLAIMABLE.replace("{skip}", &skip))
-            .bind(now_ms)
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        let candidates: Vec<(i64, String)> = sqlx::query_as(&CLAIMABLE.replace("{skip}", &skip))
+            .bind(claim.now_ms)
+            .bind(i64::try_from(claim.candidates).unwrap_or(i64::MAX))
             .fetch_all(&mut *tx)
             .await?;
-        let mut claimed = Vec::with_capacity(ids.len());
-        for id in ids {
-            // The lease doubles as the next due time: an expired lease makes the
-            // message due again without any sweep.
-            sqlx::query(
-                "UPDATE messages SET lease_until_ms = ?1, next_attempt_at_ms = ?1 WHERE id = ?2",
-            )
-            .bind(now_ms + lease_ms)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            let row = sqlx::query(CLAIMED_DETAILS)
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
-            claimed.push(claimed_from_row(&row)?);
+        let ids: Vec<i64> = candidates
+            .into_iter()
+            .filter(|(_, target_url)| (claim.accept)(target_key(target_url)))
+            .map(|(id, _)| id)
+            .collect();
+        if ids.is_empty() {
+            tx.commit().await?;
+            return Ok(Vec::new());
         }
+        let list = id_list(&ids);
+        // The lease doubles as the next due time: an expired lease makes the
+        // message due again without any sweep.
+        sqlx::query(&format!(
+            "UPDATE messages SET lease_until_ms = ?1, next_attempt_at_ms = ?1 WHERE id IN ({list})"
+        ))
+        .bind(claim.now_ms + claim.lease_ms)
+        .execute(&mut *tx)
+        .await?;
+        let claimed = sqlx::query(&format!("{CLAIMED_DETAILS} WHERE m.id IN ({list}) ORDER BY m.id"))
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(claimed_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
         tx.commit().await?;
         Ok(claimed)
     }

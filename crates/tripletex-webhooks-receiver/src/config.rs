@@ -1,0 +1,384 @@
+//! [`WebhookConfig`] and its builder: authentication, body limit, dedup store.
+
+use std::fmt;
+use std::sync::Arc;
+
+use http::HeaderName;
+use http::header::AUTHORIZATION;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::core::auth::{Authenticator, BasicCredential, HeaderAuth, QueryAuth};
+use crate::core::locks::KeyLocks;
+use crate::metrics::{Metrics, MetricsSnapshot};
+use crate::store::{DedupStore, MemoryStore};
+
+/// The default body limit: 1 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// How the receiver authenticates, limits and deduplicates deliveries.
+///
+/// Cheap to clone: clones share the store, the per-object locks and the
+/// [`Metrics`], so keep a clone to read the counters after handing one to
+/// [`TripletexWebhookLayer::new`](crate::TripletexWebhookLayer::new).
+///
+/// ```
+/// use tripletex_webhooks_receiver::WebhookConfig;
+///
+/// let config = WebhookConfig::builder()
+///     // The subscription's authHeaderName / authHeaderValue.
+///     .header_auth("X-Tripletex-Token", "current-token")
+///     // During rotation, accept the next value too.
+///     .header_auth("X-Tripletex-Token", "next-token")
+///     // The subscription's hmacSharedSecret.
+///     .hmac_secret("shared-secret")
+///     .build()?;
+/// assert_eq!(config.metrics().snapshot().accepted, 0);
+/// # Ok::<(), tripletex_webhooks_receiver::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct WebhookConfig {
+    pub(crate) inner: Arc<ConfigInner>,
+}
+
+pub(crate) struct ConfigInner {
+    pub(crate) auth: Authenticator,
+    pub(crate) body_limit: usize,
+    pub(crate) store: Arc<dyn DedupStore>,
+    pub(crate) pass_redundant: bool,
+    pub(crate) locks: KeyLocks,
+    pub(crate) metrics: Metrics,
+}
+
+impl fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("WebhookConfig")
+            .field("auth", &inner.auth)
+            .field("body_limit", &inner.body_limit)
+            .field("store", &inner.store)
+            .field("pass_redundant", &inner.pass_redundant)
+            .field("metrics", &inner.metrics.snapshot())
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebhookConfig {
+    /// Starts a configuration.
+    pub fn builder() -> WebhookConfigBuilder {
+        WebhookConfigBuilder::default()
+    }
+
+    /// The counters shared by everything built from this configuration.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// Shorthand for `metrics().snapshot()`.
+    pub fn snapshot(&self) -> MetricsSnapshot {
+        self.inner.metrics.snapshot()
+    }
+
+    /// The body limit, in bytes.
+    pub fn body_limit(&self) -> usize {
+        self.inner.body_limit
+    }
+
+    /// The dedup store.
+    pub fn store(&self) -> &Arc<dyn DedupStore> {
+        &self.inner.store
+    }
+}
+
+/// Builds a [`WebhookConfig`]; see [`WebhookConfig::builder`].
+///
+/// Every configured mechanism is required (header **and** Basic **and**
+/// query token **and** HMAC, as configured); each accepts any of its values,
+/// so a secret can be rotated by accepting old and new for a while. At least
+/// one mechanism is required unless
+/// [`allow_unauthenticated`](Self::allow_unauthenticated) is called.
+#[derive(Default)]
+#[must_use]
+pub struct WebhookConfigBuilder {
+    header_name: Option<String>,
+    header_values: Vec<SecretString>,
+    basic: Vec<(String, SecretString)>,
+    query_param: Option<String>,
+    query_values: Vec<SecretString>,
+    hmac: Vec<SecretString>,
+    body_limit: Option<usize>,
+    store: Option<Arc<dyn DedupStore>>,
+    pass_redundant: bool,
+    allow_unauthenticated: bool,
+    errors: Vec<ConfigError>,
+}
+
+impl fmt::Debug for WebhookConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookConfigBuilder")
+            .field("header_name", &self.header_name)
+            .field("header_values", &self.header_values.len())
+            .field("basic_users", &self.basic.iter().map(|(u, _)| u).collect::<Vec<_>>())
+            .field("query_param", &self.query_param)
+            .field("hmac_secrets", &self.hmac.len())
+            .field("body_limit", &self.body_limit)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebhookConfigBuilder {
+    /// Requires the custom header `name` (the subscription's `authHeaderName`,
+    /// the guide's recommended mechanism) to carry `value` (its
+    /// `authHeaderValue`). Call again with the same name to accept several
+    /// values; one header name per configuration.
+    pub fn header_auth(mut self, name: impl Into<String>, value: impl Into<SecretString>) -> Self {
+        let name = name.into();
+        match &self.header_name {
+            Some(existing) if !existing.eq_ignore_ascii_case(&name) => {
+                self.errors.push(ConfigError::SecondHeaderName {
+                    first: existing.clone(),
+                    second: name,
+                });
+            }
+            _ => self.header_name = Some(name),
+        }
+        self.header_values.push(value.into());
+        self
+    }
+
+    /// Requires `Authorization: Basic` with this user and password (from
+    /// `https://user:password@host/...` in the subscription's `targetUrl`).
+    /// Call again to accept several pairs.
+    pub fn basic_auth(mut self, user: impl Into<String>, password: impl Into<SecretString>) -> Self {
+        self.basic.push((user.into(), password.into()));
+        self
+    }
+
+    /// Requires the query parameter `param` (as in `targetUrl?token=...`) to
+    /// carry `value`. Call again with the same parameter to accept several
+    /// values; one parameter per configuration.
+    pub fn query_token(mut self, param: impl Into<String>, value: impl Into<SecretString>) -> Self {
+        let param = param.into();
+        match &self.query_param {
+            Some(existing) if *existing != param => {
+                self.errors.push(ConfigError::SecondQueryParam {
+                    first: existing.clone(),
+                    second: param,
+                });
+            }
+            _ => self.query_param = Some(param),
+        }
+        self.query_values.push(value.into());
+        self
+    }
+
+    /// Requires a valid `x-request-signature` for this secret (the
+    /// subscription's `hmacSharedSecret`), verified over the `idempotency-key`
+    /// header and the exact body bytes. Call again to accept several secrets.
+    pub fn hmac_secret(mut self, secret: impl Into<SecretString>) -> Self {
+        self.hmac.push(secret.into());
+        self
+    }
+
+    /// The largest accepted body, in bytes (default [`DEFAULT_BODY_LIMIT`],
+    /// 1 MiB). Larger requests get 413, on `Content-Length` before reading
+    /// and while reading otherwise.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = Some(bytes);
+        self
+    }
+
+    /// The dedup store (default: a [`MemoryStore`] with its defaults). Pass
+    /// an `Arc<dyn DedupStore>` to share one store between configurations.
+    pub fn store(mut self, store: impl DedupStore + 'static) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Also call the handler for stale and duplicate deliveries (default:
+    /// acknowledge them with 200 without calling it). The handler sees the
+    /// decision in [`Delivery::freshness`](crate::Delivery::freshness);
+    /// nothing is recorded for them.
+    pub fn pass_redundant(mut self, pass: bool) -> Self {
+        self.pass_redundant = pass;
+        self
+    }
+
+    /// Accepts deliveries without any authentication. Only for local
+    /// development or when something in front of the receiver authenticates.
+    pub fn allow_unauthenticated(mut self) -> Self {
+        self.allow_unauthenticated = true;
+        self
+    }
+
+    /// Checks and builds the configuration.
+    pub fn build(self) -> Result<WebhookConfig, ConfigError> {
+        if let Some(error) = self.errors.into_iter().next() {
+            return Err(error);
+        }
+        let empty = |secrets: &[SecretString]| secrets.iter().any(|s| s.expose_secret().is_empty());
+        if empty(&self.header_values) {
+            return Err(ConfigError::EmptySecret("header value"));
+        }
+        if empty(&self.query_values) {
+            return Err(ConfigError::EmptySecret("query token"));
+        }
+        if empty(&self.hmac) {
+            return Err(ConfigError::EmptySecret("HMAC secret"));
+        }
+        if self.basic.iter().any(|(user, _)| user.contains(':')) {
+            return Err(ConfigError::BasicUserWithColon);
+        }
+        let header = match self.header_name {
+            Some(name) => {
+                let parsed = HeaderName::try_from(name.as_str())
+                    .map_err(|_| ConfigError::InvalidHeaderName(name.clone()))?;
+                if parsed == AUTHORIZATION && !self.basic.is_empty() {
+                    return Err(ConfigError::AuthorizationTwice);
+                }
+                Some(HeaderAuth {
+                    name: parsed,
+                    values: self.header_values,
+                })
+            }
+            None => None,
+        };
+        let query = match self.query_param {
+            Some(param) if param.is_empty() => return Err(ConfigError::EmptySecret("query parameter name")),
+            Some(param) => Some(QueryAuth {
+                param,
+                values: self.query_values,
+            }),
+            None => None,
+        };
+        let auth = Authenticator {
+            header,
+            basic: self
+                .basic
+                .into_iter()
+                .map(|(user, password)| BasicCredential { user, password })
+                .collect(),
+            query,
+            hmac: self.hmac,
+        };
+        if !auth.is_configured() && !self.allow_unauthenticated {
+            return Err(ConfigError::NoAuthentication);
+        }
+        let body_limit = self.body_limit.unwrap_or(DEFAULT_BODY_LIMIT);
+        if body_limit == 0 {
+            return Err(ConfigError::ZeroBodyLimit);
+        }
+        Ok(WebhookConfig {
+            inner: Arc::new(ConfigInner {
+                auth,
+                body_limit,
+                store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
+                pass_redundant: self.pass_redundant,
+                locks: KeyLocks::default(),
+                metrics: Metrics::default(),
+            }),
+        })
+    }
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No mechanism is configured and unauthenticated use was not allowed.
+    #[error(
+        "no authentication configured: set header_auth, basic_auth, query_token or hmac_secret, \
+         or call allow_unauthenticated"
+    )]
+    NoAuthentication,
+    /// The custom header name is not a valid HTTP header name.
+    #[error("invalid header name {0:?}")]
+    InvalidHeaderName(String),
+    /// Two different custom header names were configured.
+    #[error("one custom auth header per configuration, got {first:?} and {second:?}")]
+    SecondHeaderName {
+        /// The first name.
+        first: String,
+        /// The other name.
+        second: String,
+    },
+    /// Two different query token parameters were configured.
+    #[error("one query token parameter per configuration, got {first:?} and {second:?}")]
+    SecondQueryParam {
+        /// The first parameter.
+        first: String,
+        /// The other parameter.
+        second: String,
+    },
+    /// The custom header is `Authorization` while Basic is configured too:
+    /// one request cannot carry both.
+    #[error("the custom auth header cannot be Authorization when Basic credentials are configured")]
+    AuthorizationTwice,
+    /// A Basic username contains `:`, which Basic cannot carry.
+    #[error("a Basic username cannot contain ':'")]
+    BasicUserWithColon,
+    /// An empty secret, value or name (it would accept an empty credential).
+    #[error("empty {0}")]
+    EmptySecret(&'static str),
+    /// A body limit of zero.
+    #[error("the body limit must be at least one byte")]
+    ZeroBodyLimit,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_unsafe_or_ambiguous_configurations() {
+        let error = |builder: WebhookConfigBuilder| builder.build().unwrap_err();
+        assert_eq!(error(WebhookConfig::builder()), ConfigError::NoAuthentication);
+        assert!(WebhookConfig::builder().allow_unauthenticated().build().is_ok());
+        assert_eq!(
+            error(WebhookConfig::builder().header_auth("bad name", "v")),
+            ConfigError::InvalidHeaderName("bad name".into())
+        );
+        assert!(matches!(
+            error(WebhookConfig::builder().header_auth("a", "v").header_auth("b", "w")),
+            ConfigError::SecondHeaderName { .. }
+        ));
+        assert!(
+            WebhookConfig::builder()
+                .header_auth("X-Key", "v")
+                .header_auth("x-key", "w")
+                .build()
+                .is_ok(),
+            "header names are case-insensitive"
+        );
+        assert!(matches!(
+            error(WebhookConfig::builder().query_token("a", "v").query_token("b", "w")),
+            ConfigError::SecondQueryParam { .. }
+        ));
+        assert_eq!(
+            error(WebhookConfig::builder().header_auth("Authorization", "Bearer x").basic_auth("u", "p")),
+            ConfigError::AuthorizationTwice
+        );
+        assert_eq!(error(WebhookConfig::builder().hmac_secret("")), ConfigError::EmptySecret("HMAC secret"));
+        assert_eq!(error(WebhookConfig::builder().header_auth("X-Key", "")), ConfigError::EmptySecret("header value"));
+        assert_eq!(error(WebhookConfig::builder().basic_auth("a:b", "p")), ConfigError::BasicUserWithColon);
+        assert_eq!(
+            error(WebhookConfig::builder().hmac_secret("s").body_limit(0)),
+            ConfigError::ZeroBodyLimit
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let config = WebhookConfig::builder()
+            .header_auth("X-Key", "header-secret-value")
+            .basic_auth("user", "basic-secret-password")
+            .query_token("token", "query-secret-token")
+            .hmac_secret("hmac-secret-key");
+        let builder = format!("{config:?}");
+        let built = format!("{:?}", config.build().unwrap());
+        for debug in [builder, built] {
+            for secret in ["header-secret-value", "basic-secret-password", "query-secret-token", "hmac-secret-key"] {
+                assert!(!debug.contains(secret), "{debug}");
+            }
+        }
+    }
+}

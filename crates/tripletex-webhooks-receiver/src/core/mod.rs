@@ -1,0 +1,417 @@
+//! The framework-free receiver: authenticate the head and the raw bytes,
+//! decode, decide on duplicates, and record after the handler succeeded.
+//!
+//! [`TripletexWebhookLayer`](crate::TripletexWebhookLayer) is a thin shell
+//! around [`Receiver`]; use it directly with another framework.
+
+pub mod auth;
+pub(crate) mod decode;
+pub mod dedup;
+pub(crate) mod locks;
+
+use std::fmt;
+
+use bytes::Bytes;
+use http::Method;
+use http::request::Parts;
+
+use self::auth::{AuthFailure, SignatureInput};
+use self::dedup::{DedupKey, Freshness, Mark, Seen, decide};
+use self::locks::KeyGuard;
+use crate::config::WebhookConfig;
+use crate::error::{BadRequest, Rejection};
+use crate::extract::{Delivery, Webhook};
+use crate::metrics::{Counter, Metrics};
+use crate::store::StoreError;
+
+/// The tracing target of every event this crate emits.
+pub(crate) const TARGET: &str = "tripletex_webhooks_receiver";
+
+/// The receiver without a framework: feed it a request head and body, get a
+/// [`Rejection`] (with its status) or an [`Admission`].
+///
+/// The steps, in order (each may reject):
+///
+/// 1. [`check_head`](Self::check_head), before the body is read: the header,
+///    Basic and query mechanisms and the presence of the signature (401),
+///    `POST` (405), `Content-Length` against the limit (413).
+/// 2. [`admit`](Self::admit), with the body: its length (413), the HMAC over
+///    the exact bytes (401), `Content-Type` (415), decoding (400), then the
+///    dedup decision under the object's lock (503 if the store fails).
+/// 3. For [`Admission::Deliver`], run the handler and report with
+///    [`Commit::success`] (records the version) or [`Commit::failure`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use bytes::Bytes;
+/// use tripletex_webhooks_receiver::{Admission, Receiver, WebhookConfig};
+///
+/// let receiver = Receiver::new(WebhookConfig::builder().allow_unauthenticated().build()?);
+/// let body = Bytes::from_static(
+///     br#"{"subscriptionId":1,"event":"product.update","id":7,"value":{"id":7,"version":3}}"#,
+/// );
+/// let request = http::Request::post("/hook")
+///     .header("content-type", "application/json")
+///     .body(())?;
+/// let (parts, ()) = request.into_parts();
+///
+/// match receiver.receive(&parts, body.clone()).await? {
+///     Admission::Deliver(admitted) => {
+///         let (webhook, commit) = admitted.into_parts();
+///         assert!(webhook.delivery().is_first());
+///         // ... handle it, then:
+///         commit.success().await?;
+///     }
+///     Admission::Acknowledge(_) => unreachable!("first delivery"),
+/// }
+/// // The same version again is a duplicate: acknowledge without handling.
+/// assert!(matches!(receiver.receive(&parts, body).await?, Admission::Acknowledge(_)));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Receiver {
+    config: WebhookConfig,
+}
+
+/// The result of [`Receiver::check_head`]: what the body checks need.
+#[derive(Debug, Clone)]
+pub struct CheckedHead {
+    signature: Option<SignatureInput>,
+    idempotency_key: Option<String>,
+    json: bool,
+}
+
+/// What to do with an authenticated, well-formed delivery.
+#[derive(Debug)]
+#[must_use]
+pub enum Admission {
+    /// Run the handler, then report through the [`Commit`].
+    Deliver(Admitted),
+    /// A stale or duplicate delivery: answer 200 without handling it.
+    Acknowledge(Webhook),
+}
+
+/// A delivery to handle, with the [`Commit`] to report the outcome through.
+#[derive(Debug)]
+#[must_use]
+pub struct Admitted {
+    webhook: Webhook,
+    commit: Commit,
+}
+
+impl Admitted {
+    /// The delivery.
+    pub fn webhook(&self) -> &Webhook {
+        &self.webhook
+    }
+
+    /// The delivery and its commit, separately.
+    pub fn into_parts(self) -> (Webhook, Commit) {
+        (self.webhook, self.commit)
+    }
+}
+
+/// Reports a handler's outcome. Holds the object's lock until then, so
+/// deliveries of one object are handled one at a time.
+///
+/// Dropping it without reporting counts as a failure (nothing is recorded).
+#[must_use = "report the handler's outcome with success() or failure()"]
+pub struct Commit {
+    receiver: Receiver,
+    record: Option<(DedupKey, Mark)>,
+    label: String,
+    done: bool,
+    _guard: KeyGuard,
+}
+
+impl fmt::Debug for Commit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Commit")
+            .field("record", &self.record)
+            .field("label", &self.label)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Commit {
+    /// The handler succeeded: records the version (or deletion, or
+    /// idempotency key), then releases the object.
+    ///
+    /// A store error here is logged and counted; the handler's work is done,
+    /// so answer as the handler did (the delivery may then be handled again
+    /// if it is redelivered).
+    pub async fn success(mut self) -> Result<(), StoreError> {
+        self.done = true;
+        let metrics = self.receiver.metrics();
+        if let Some((key, mark)) = self.record.take() {
+            if let Err(error) = self.receiver.config.inner.store.record(&key, mark).await {
+                metrics.increment(Counter::StoreFailed);
+                tracing::error!(
+                    target: TARGET,
+                    outcome = "store_failed",
+                    monotonic_counter.tripletex_webhooks_store_failed = 1_u64,
+                    webhook = %self.label,
+                    %key,
+                    %error,
+                    "handled, but recording it failed: a redelivery would be handled again"
+                );
+                return Err(error);
+            }
+        }
+        metrics.increment(Counter::Accepted);
+        tracing::info!(
+            target: TARGET,
+            outcome = "accepted",
+            monotonic_counter.tripletex_webhooks_accepted = 1_u64,
+            webhook = %self.label,
+            "webhook handled"
+        );
+        Ok(())
+    }
+
+    /// The handler failed: nothing is recorded, so a retry is handled again.
+    pub fn failure(mut self) {
+        self.done = true;
+        self.fail("the handler failed");
+    }
+
+    fn fail(&self, why: &'static str) {
+        self.receiver.metrics().increment(Counter::HandlerFailed);
+        tracing::warn!(
+            target: TARGET,
+            outcome = "handler_failed",
+            monotonic_counter.tripletex_webhooks_handler_failed = 1_u64,
+            webhook = %self.label,
+            "{why}; nothing recorded, Tripletex will retry"
+        );
+    }
+}
+
+impl Drop for Commit {
+    fn drop(&mut self) {
+        if !self.done {
+            self.fail("the handler did not report (dropped or cancelled)");
+        }
+    }
+}
+
+impl Receiver {
+    /// A receiver for this configuration.
+    pub fn new(config: WebhookConfig) -> Self {
+        Self { config }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &WebhookConfig {
+        &self.config
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.config.inner.metrics
+    }
+
+    /// Step 1: checks the request head before the body is read.
+    pub fn check_head(&self, parts: &Parts) -> Result<CheckedHead, Rejection> {
+        let inner = &self.config.inner;
+        let signature = inner
+            .auth
+            .check_head(&parts.headers, &parts.uri)
+            .map_err(|reason| self.unauthorized(reason))?;
+        if parts.method != Method::POST {
+            return Err(self.malformed(Rejection::MethodNotAllowed));
+        }
+        let declared = decode::content_length(&parts.headers).map_err(|r| self.malformed(r))?;
+        let limit = u64::try_from(inner.body_limit).unwrap_or(u64::MAX);
+        if declared.is_some_and(|length| length > limit) {
+            return Err(self.too_large());
+        }
+        let idempotency_key = match &signature {
+            Some(input) => Some(input.idempotency_key.clone()),
+            None => decode::idempotency_key(&parts.headers).map_err(|r| self.malformed(r))?,
+        };
+        Ok(CheckedHead {
+            signature,
+            idempotency_key,
+            json: decode::is_json(&parts.headers),
+        })
+    }
+
+    /// Step 2: checks and decodes the body, then decides under the object's
+    /// lock whether the handler should run.
+    pub async fn admit(&self, head: CheckedHead, body: Bytes) -> Result<Admission, Rejection> {
+        let inner = &self.config.inner;
+        if body.len() > inner.body_limit {
+            return Err(self.too_large());
+        }
+        if let Some(input) = &head.signature {
+            inner
+                .auth
+                .check_signature(input, &body)
+                .map_err(|reason| self.unauthorized(reason))?;
+        }
+        if !head.json {
+            return Err(self.malformed(Rejection::UnsupportedMediaType));
+        }
+        let decoded = decode::decode(&body)
+            .map_err(|error| self.malformed(Rejection::BadRequest(BadRequest::Decode(error))))?;
+        let object = decoded.event.object_key();
+        let guard = inner.locks.lock(object.clone()).await;
+        let object = DedupKey::Object(object);
+        let store = &inner.store;
+        let seen = store
+            .seen(&object)
+            .await
+            .map_err(|e| self.store_unavailable(e))?;
+        let (freshness, record, previous) = if decoded.event.event.is_delete() {
+            (decide(seen, Mark::Tombstone), Some((object, Mark::Tombstone)), seen)
+        } else if let Some(version) = decoded.version {
+            let mark = Mark::Version(version);
+            (decide(seen, mark), Some((object, mark)), seen)
+        } else if seen.is_some_and(|seen| seen.deleted) {
+            // No version to compare, but the object is gone.
+            (Freshness::Stale, None, seen)
+        } else if let Some(key) = &head.idempotency_key {
+            let key = DedupKey::Delivery(key.clone());
+            let seen = store
+                .seen(&key)
+                .await
+                .map_err(|e| self.store_unavailable(e))?;
+            (decide(seen, Mark::Delivered), Some((key, Mark::Delivered)), seen)
+        } else {
+            (Freshness::Unkeyed, None, None)
+        };
+        let webhook = Webhook {
+            delivery: Delivery {
+                idempotency_key: head.idempotency_key,
+                version: decoded.version,
+                freshness,
+                key: record.as_ref().map(|(key, _)| key.clone()),
+                previous,
+            },
+            event: decoded.event,
+            raw_body: body,
+        };
+        let label = format!(
+            "{} {}{}",
+            webhook.event.event,
+            webhook.event.id,
+            webhook
+                .delivery
+                .version
+                .map(|v| format!(" v{v}"))
+                .unwrap_or_default()
+        );
+        self.note_freshness(freshness, &label, previous);
+        if freshness.is_redundant() && !inner.pass_redundant {
+            return Ok(Admission::Acknowledge(webhook));
+        }
+        Ok(Admission::Deliver(Admitted {
+            webhook,
+            commit: Commit {
+                receiver: self.clone(),
+                record: record.filter(|_| !freshness.is_redundant()),
+                label,
+                done: false,
+                _guard: guard,
+            },
+        }))
+    }
+
+    /// Steps 1 and 2 on a body already read.
+    pub async fn receive(&self, parts: &Parts, body: Bytes) -> Result<Admission, Rejection> {
+        let head = self.check_head(parts)?;
+        self.admit(head, body).await
+    }
+
+    /// A 413 (counted as malformed).
+    pub(crate) fn too_large(&self) -> Rejection {
+        self.malformed(Rejection::PayloadTooLarge {
+            limit: self.config.inner.body_limit,
+        })
+    }
+
+    /// Counts and logs a 400/405/413/415 rejection.
+    pub(crate) fn malformed(&self, rejection: Rejection) -> Rejection {
+        self.metrics().increment(Counter::Malformed);
+        tracing::warn!(
+            target: TARGET,
+            outcome = "malformed",
+            monotonic_counter.tripletex_webhooks_malformed = 1_u64,
+            status = rejection.status().as_u16(),
+            reason = rejection.kind(),
+            error = %rejection,
+            "webhook refused"
+        );
+        rejection
+    }
+
+    fn unauthorized(&self, reason: AuthFailure) -> Rejection {
+        self.metrics().increment(Counter::Unauthorized);
+        tracing::warn!(
+            target: TARGET,
+            outcome = "unauthorized",
+            monotonic_counter.tripletex_webhooks_unauthorized = 1_u64,
+            reason = reason.as_str(),
+            "webhook refused: authentication failed"
+        );
+        Rejection::Unauthorized {
+            reason,
+            challenge_basic: self.config.inner.auth.challenges_basic(),
+        }
+    }
+
+    fn store_unavailable(&self, error: StoreError) -> Rejection {
+        self.metrics().increment(Counter::StoreFailed);
+        tracing::error!(
+            target: TARGET,
+            outcome = "store_failed",
+            monotonic_counter.tripletex_webhooks_store_failed = 1_u64,
+            %error,
+            "dedup store lookup failed; answering 503 so Tripletex retries"
+        );
+        Rejection::StoreUnavailable(error)
+    }
+
+    fn note_freshness(&self, freshness: Freshness, label: &str, previous: Option<Seen>) {
+        let metrics = self.metrics();
+        let handled = previous.and_then(|seen| seen.version);
+        let deleted = previous.is_some_and(|seen| seen.deleted);
+        match freshness {
+            Freshness::New => {}
+            Freshness::Duplicate => {
+                metrics.increment(Counter::Duplicate);
+                tracing::info!(
+                    target: TARGET,
+                    outcome = "duplicate",
+                    monotonic_counter.tripletex_webhooks_duplicate = 1_u64,
+                    webhook = label,
+                    "already handled; acknowledged"
+                );
+            }
+            Freshness::Stale => {
+                metrics.increment(Counter::Stale);
+                tracing::info!(
+                    target: TARGET,
+                    outcome = "stale",
+                    monotonic_counter.tripletex_webhooks_stale = 1_u64,
+                    webhook = label,
+                    handled_version = handled,
+                    deleted,
+                    "older than what was handled; acknowledged"
+                );
+            }
+            Freshness::Unkeyed => {
+                metrics.increment(Counter::Unkeyed);
+                tracing::info!(
+                    target: TARGET,
+                    outcome = "unkeyed",
+                    monotonic_counter.tripletex_webhooks_unkeyed = 1_u64,
+                    webhook = label,
+                    "no version and no idempotency-key: passed through without dedup"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! [`TripletexWebhookLayer`]: the tower middleware around [`Receiver`].
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::body::{Body, HttpBody};
+use axum::response::IntoResponse;
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use tower::{Layer, Service};
+
+use crate::config::WebhookConfig;
+use crate::core::{Admission, Receiver};
+use crate::error::{BadRequest, BoxError, Rejection};
+use crate::metrics::Metrics;
+
+/// Authenticates, decodes and deduplicates Tripletex webhooks in front of a
+/// handler.
+///
+/// For each request, in order:
+///
+/// 1. authentication of the head (custom header, Basic, query token, presence
+///    of the signature): **401** (with `WWW-Authenticate: Basic` when Basic is
+///    configured; the body never says which check failed), then **405** for
+///    anything but `POST`, **413** when `Content-Length` exceeds the limit;
+/// 2. the body is read up to the limit (**413** beyond it), the HMAC checked
+///    on the exact bytes (**401**), `Content-Type` must be JSON (**415**), the
+///    body must decode into a [`TripletexEvent`](tripletex_webhooks_types::TripletexEvent)
+///    (**400**: not an envelope, a delete with a value, a create without one...);
+/// 3. under a per-object lock, the [`DedupStore`](crate::DedupStore) is asked
+///    (**503** if it fails): a stale or duplicate delivery gets **200**
+///    without calling the handler;
+/// 4. otherwise the [`Webhook`](crate::Webhook) goes into the request
+///    extensions and the inner service runs with the raw body. A 2xx answer
+///    records the version; anything else records nothing (so Tripletex
+///    retries) and is passed on unchanged.
+///
+/// ```
+/// use axum::{Router, http::StatusCode, routing::post};
+/// use tripletex_webhooks_receiver::{TripletexWebhookLayer, Webhook, WebhookConfig};
+///
+/// async fn handler(webhook: Webhook) -> StatusCode {
+///     println!("{} about {}", webhook.event, webhook.object_key());
+///     StatusCode::OK
+/// }
+///
+/// # fn main() -> Result<(), tripletex_webhooks_receiver::ConfigError> {
+/// let config = WebhookConfig::builder()
+///     .header_auth("X-Tripletex-Token", "token-from-the-subscription")
+///     .hmac_secret("hmac-shared-secret")
+///     .body_limit(256 * 1024)
+///     .build()?;
+/// let layer = TripletexWebhookLayer::new(config);
+/// let metrics = layer.config().clone();
+/// let app: Router = Router::new()
+///     .route("/webhooks/tripletex", post(handler))
+///     .layer(layer);
+/// assert_eq!(metrics.snapshot().accepted, 0);
+/// # Ok(()) }
+/// ```
+///
+/// `Router::layer` also wraps the router's fallback; use `route_layer` or a
+/// router of its own when other routes must not require webhook
+/// authentication.
+#[derive(Debug, Clone)]
+pub struct TripletexWebhookLayer {
+    receiver: Receiver,
+}
+
+impl TripletexWebhookLayer {
+    /// A layer with this configuration.
+    pub fn new(config: WebhookConfig) -> Self {
+        Self {
+            receiver: Receiver::new(config),
+        }
+    }
+
+    /// The configuration (clone it to keep reading the counters).
+    pub fn config(&self) -> &WebhookConfig {
+        self.receiver.config()
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> &Metrics {
+        self.receiver.metrics()
+    }
+}
+
+impl<S> Layer<S> for TripletexWebhookLayer {
+    type Service = TripletexWebhookService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        TripletexWebhookService {
+            inner,
+            receiver: self.receiver.clone(),
+        }
+    }
+}
+
+/// The service [`TripletexWebhookLayer`] wraps around an inner service.
+///
+/// Accepts any request body; the inner service gets an axum [`Body`] holding
+/// the raw bytes, with the [`Webhook`](crate::Webhook) in the extensions.
+#[derive(Debug, Clone)]
+pub struct TripletexWebhookService<S> {
+    inner: S,
+    receiver: Receiver,
+}
+
+impl<S> TripletexWebhookService<S> {
+    /// Wraps `inner` directly (what the layer does).
+    pub fn new(inner: S, config: WebhookConfig) -> Self {
+        Self {
+            inner,
+            receiver: Receiver::new(config),
+        }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S, B, ResBody> Service<Request<B>> for TripletexWebhookService<S>
+where
+    S: Service<Request<Body>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: HttpBody + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+    ResBody: HttpBody<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError>,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        // The ready service handles this request; a fresh clone waits for the next.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        ResponseFuture {
+            inner: Box::pin(handle(self.receiver.clone(), inner, request)),
+        }
+    }
+}
+
+async fn handle<S, B, ResBody>(
+    receiver: Receiver,
+    mut inner: S,
+    request: Request<B>,
+) -> Result<Response<Body>, S::Error>
+where
+    S: Service<Request<Body>, Response = Response<ResBody>>,
+    B: HttpBody,
+    B::Error: Into<BoxError>,
+    ResBody: HttpBody<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError>,
+{
+    let (mut parts, body) = request.into_parts();
+    let head = match receiver.check_head(&parts) {
+        Ok(head) => head,
+        Err(rejection) => return Ok(rejection.into_response()),
+    };
+    let limit = receiver.config().body_limit();
+    let bytes = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+            return Ok(receiver.too_large().into_response());
+        }
+        Err(_) => {
+            let rejection = Rejection::BadRequest(BadRequest::UnreadableBody);
+            return Ok(receiver.malformed(rejection).into_response());
+        }
+    };
+    let admitted = match receiver.admit(head, bytes.clone()).await {
+        Ok(Admission::Deliver(admitted)) => admitted,
+        Ok(Admission::Acknowledge(_)) => return Ok(StatusCode::OK.into_response()),
+        Err(rejection) => return Ok(rejection.into_response()),
+    };
+    let (webhook, commit) = admitted.into_parts();
+    parts.extensions.insert(webhook);
+    // An error from the inner service drops the commit: nothing is recorded.
+    let response = inner.call(Request::from_parts(parts, Body::from(bytes))).await?;
+    if response.status().is_success() {
+        // A store error was logged and counted; the handler's answer stands.
+        let _ = commit.success().await;
+    } else {
+        commit.failure();
+    }
+    Ok(response.map(Body::new))
+}
+
+/// The response future of [`TripletexWebhookService`].
+pub struct ResponseFuture<E> {
+    inner: Pin<Box<dyn Future<Output = Result<Response<Body>, E>> + Send>>,
+}
+
+impl<E> fmt::Debug for ResponseFuture<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<E> Future for ResponseFuture<E> {
+    type Output = Result<Response<Body>, E>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.inner.as_mut().poll(cx)
+    }
+}
