@@ -4,3 +4,5 @@
 //!
 //! - `decode_envelope`: verify an HMAC signature and decode a webhook body into
 //!   its typed event.
+//! - `subscribe`: reconcile `product.*` subscriptions against a Tripletex (by
+//!   default the bundled server) and print them as a table.

@@ -141,7 +141,9 @@ impl Error {
         error.inner.status = Some(status);
         error.inner.request_id =
             request_id(headers).or_else(|| api.as_ref().and_then(|api| api.request_id.clone()));
-        error.inner.retry_after = rate_limit_reset(headers);
+        if kind == Kind::RateLimited {
+            error.inner.retry_after = rate_limit_reset(headers);
+        }
         error.inner.api = api;
         error
     }
@@ -298,14 +300,25 @@ impl fmt::Display for Error {
         }
         if let Some(api) = &self.inner.api {
             write!(f, ": {api}")?;
+            if let Some(developer_message) = &api.developer_message {
+                write!(f, " ({developer_message})")?;
+            }
         } else if let Some(request_id) = &self.inner.request_id {
             write!(f, " [request id {request_id}]")?;
         }
         if let Some(reset) = self.inner.retry_after {
             write!(f, "; the limit resets in {}s", reset.as_secs())?;
         }
-        if let Some(source) = &self.inner.source {
-            write!(f, ": {source}")?;
+        // The whole chain: reqwest's own message ("error sending request")
+        // says little without its causes ("Connection refused").
+        let mut source = self
+            .inner
+            .source
+            .as_deref()
+            .map(|s| s as &(dyn StdError + 'static));
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
         }
         if let Some(snippet) = &self.inner.snippet {
             write!(f, "; the body starts with {snippet:?}")?;

@@ -117,7 +117,10 @@ impl fmt::Debug for WebhookConfigBuilder {
         f.debug_struct("WebhookConfigBuilder")
             .field("header_name", &self.header_name)
             .field("header_values", &self.header_values.len())
-            .field("basic_users", &self.basic.iter().map(|(u, _)| u).collect::<Vec<_>>())
+            .field(
+                "basic_users",
+                &self.basic.iter().map(|(u, _)| u).collect::<Vec<_>>(),
+            )
             .field("query_param", &self.query_param)
             .field("hmac_secrets", &self.hmac.len())
             .field("body_limit", &self.body_limit)
@@ -148,7 +151,11 @@ impl WebhookConfigBuilder {
     /// Requires `Authorization: Basic` with this user and password (from
     /// `https://user:password@host/...` in the subscription's `targetUrl`).
     /// Call again to accept several pairs.
-    pub fn basic_auth(mut self, user: impl Into<String>, password: impl Into<SecretString>) -> Self {
+    pub fn basic_auth(
+        mut self,
+        user: impl Into<String>,
+        password: impl Into<SecretString>,
+    ) -> Self {
         self.basic.push((user.into(), password.into()));
         self
     }
@@ -243,7 +250,9 @@ impl WebhookConfigBuilder {
             None => None,
         };
         let query = match self.query_param {
-            Some(param) if param.is_empty() => return Err(ConfigError::EmptySecret("query parameter name")),
+            Some(param) if param.is_empty() => {
+                return Err(ConfigError::EmptySecret("query parameter name"));
+            }
             Some(param) => Some(QueryAuth {
                 param,
                 values: self.query_values,
@@ -331,14 +340,26 @@ mod tests {
     #[test]
     fn refuses_unsafe_or_ambiguous_configurations() {
         let error = |builder: WebhookConfigBuilder| builder.build().unwrap_err();
-        assert_eq!(error(WebhookConfig::builder()), ConfigError::NoAuthentication);
-        assert!(WebhookConfig::builder().allow_unauthenticated().build().is_ok());
+        assert_eq!(
+            error(WebhookConfig::builder()),
+            ConfigError::NoAuthentication
+        );
+        assert!(
+            WebhookConfig::builder()
+                .allow_unauthenticated()
+                .build()
+                .is_ok()
+        );
         assert_eq!(
             error(WebhookConfig::builder().header_auth("bad name", "v")),
             ConfigError::InvalidHeaderName("bad name".into())
         );
         assert!(matches!(
-            error(WebhookConfig::builder().header_auth("a", "v").header_auth("b", "w")),
+            error(
+                WebhookConfig::builder()
+                    .header_auth("a", "v")
+                    .header_auth("b", "w")
+            ),
             ConfigError::SecondHeaderName { .. }
         ));
         assert!(
@@ -350,16 +371,33 @@ mod tests {
             "header names are case-insensitive"
         );
         assert!(matches!(
-            error(WebhookConfig::builder().query_token("a", "v").query_token("b", "w")),
+            error(
+                WebhookConfig::builder()
+                    .query_token("a", "v")
+                    .query_token("b", "w")
+            ),
             ConfigError::SecondQueryParam { .. }
         ));
         assert_eq!(
-            error(WebhookConfig::builder().header_auth("Authorization", "Bearer x").basic_auth("u", "p")),
+            error(
+                WebhookConfig::builder()
+                    .header_auth("Authorization", "Bearer x")
+                    .basic_auth("u", "p")
+            ),
             ConfigError::AuthorizationTwice
         );
-        assert_eq!(error(WebhookConfig::builder().hmac_secret("")), ConfigError::EmptySecret("HMAC secret"));
-        assert_eq!(error(WebhookConfig::builder().header_auth("X-Key", "")), ConfigError::EmptySecret("header value"));
-        assert_eq!(error(WebhookConfig::builder().basic_auth("a:b", "p")), ConfigError::BasicUserWithColon);
+        assert_eq!(
+            error(WebhookConfig::builder().hmac_secret("")),
+            ConfigError::EmptySecret("HMAC secret")
+        );
+        assert_eq!(
+            error(WebhookConfig::builder().header_auth("X-Key", "")),
+            ConfigError::EmptySecret("header value")
+        );
+        assert_eq!(
+            error(WebhookConfig::builder().basic_auth("a:b", "p")),
+            ConfigError::BasicUserWithColon
+        );
         assert_eq!(
             error(WebhookConfig::builder().hmac_secret("s").body_limit(0)),
             ConfigError::ZeroBodyLimit
@@ -376,7 +414,12 @@ mod tests {
         let builder = format!("{config:?}");
         let built = format!("{:?}", config.build().unwrap());
         for debug in [builder, built] {
-            for secret in ["header-secret-value", "basic-secret-password", "query-secret-token", "hmac-secret-key"] {
+            for secret in [
+                "header-secret-value",
+                "basic-secret-password",
+                "query-secret-token",
+                "hmac-secret-key",
+            ] {
                 assert!(!debug.contains(secret), "{debug}");
             }
         }

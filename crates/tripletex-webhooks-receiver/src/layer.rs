@@ -189,7 +189,9 @@ where
     let (webhook, commit) = admitted.into_parts();
     parts.extensions.insert(webhook);
     // An error from the inner service drops the commit: nothing is recorded.
-    let response = inner.call(Request::from_parts(parts, Body::from(bytes))).await?;
+    let response = inner
+        .call(Request::from_parts(parts, Body::from(bytes)))
+        .await?;
     if response.status().is_success() {
         // A store error was logged and counted; the handler's answer stands.
         let _ = commit.success().await;

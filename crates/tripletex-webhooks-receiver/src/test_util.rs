@@ -81,7 +81,10 @@ impl SignedRequest {
     pub fn from_body(body: impl Into<Bytes>) -> Self {
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert(USER_AGENT, HeaderValue::from_static("tripletex-webhooks-test"));
+        headers.insert(
+            USER_AGENT,
+            HeaderValue::from_static("tripletex-webhooks-test"),
+        );
         let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
         Self {
             method: Method::POST,
@@ -230,7 +233,7 @@ fn header(name: &str, value: &str) -> (HeaderName, HeaderValue) {
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # async fn main() -> Result<(), tripletex_webhooks_receiver::BoxError> {
 /// use tripletex_webhooks_receiver::test_util::webhook;
 /// use tripletex_webhooks_receiver::{Dispatched, Dispatcher};
 ///

@@ -642,3 +642,35 @@ async fn payload_fields_match_get_including_expanded_references() {
         json!({"name": "Acme AS"})
     );
 }
+
+#[tokio::test]
+async fn an_expired_lease_is_claimed_again_and_the_stale_outcome_is_fenced_off() {
+    let h = Harness::start().await;
+    let receiver = Receiver::start().await;
+    let subscription = subscribe(
+        &h,
+        json!({"event": "product.create", "targetUrl": receiver.url("/slow")}),
+    )
+    .await;
+    receiver.hold();
+    create(&h, "/product", json!({"name": "slow"})).await;
+    receiver.wait_for(1, WITHIN).await;
+    // The first attempt is stuck in flight; its lease (timeout + 30 s) runs out.
+    advance(&h, Duration::from_secs(41));
+    let callbacks = receiver.wait_for(2, WITHIN).await;
+    assert_eq!(
+        callbacks[0].header("idempotency-key"),
+        callbacks[1].header("idempotency-key")
+    );
+    receiver.open();
+    let log = eventually("the message to be delivered", || async {
+        let log = deliveries(&h, &format!("?subscriptionId={subscription}")).await;
+        (log[0]["status"] == "delivered" && log[0]["attemptLog"].as_array()?.len() == 2)
+            .then(|| log[0].clone())
+    })
+    .await;
+    assert_eq!(
+        log["attempts"], 1,
+        "only the attempt holding the lease counts"
+    );
+}

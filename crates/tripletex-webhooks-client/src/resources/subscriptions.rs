@@ -196,7 +196,7 @@ impl ListParams {
 /// # async fn demo(client: tripletex_webhooks_client::Client) -> tripletex_webhooks_client::Result<()> {
 /// let page = client.subscriptions().list().from(0).count(50).sorting("event,-id").send().await?;
 /// println!("{} of about {}", page.values.len(), page.full_result_size);
-/// let everything = client.subscriptions().list().fields("id,event,status").all().await?;
+/// let _everything = client.subscriptions().list().fields("id,event,status").all().await?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]

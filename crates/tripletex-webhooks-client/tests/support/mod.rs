@@ -1,5 +1,11 @@
 //! Helpers shared by the wiremock tests.
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::needless_pass_by_value
+)]
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -30,7 +36,10 @@ pub fn builder(server: &MockServer) -> ClientBuilder {
 
 /// A client with a fixed session token.
 pub fn client(server: &MockServer) -> Client {
-    builder(server).session_token(SESSION_TOKEN).build().unwrap()
+    builder(server)
+        .session_token(SESSION_TOKEN)
+        .build()
+        .unwrap()
 }
 
 /// `{"value": value}` with status 200 and a request id.

@@ -8,8 +8,8 @@ use std::time::Duration;
 use serde_json::json;
 use time::OffsetDateTime;
 use time::macros::datetime;
-use tripletex_webhooks_client::Client;
 use tracing_subscriber::fmt::format::FmtSpan;
+use tripletex_webhooks_client::Client;
 use wiremock::matchers::{basic_auth, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -130,7 +130,9 @@ async fn a_refused_session_is_renewed_once() {
     let server = MockServer::start().await;
     Mock::given(method("PUT"))
         .and(path("/v2/token/session/:create"))
-        .respond_with(value(json!({"expirationDate": "2026-03-03", "token": "session-one"})))
+        .respond_with(value(
+            json!({"expirationDate": "2026-03-03", "token": "session-one"}),
+        ))
         .up_to_n_times(1)
         .with_priority(1)
         .expect(1)
@@ -138,7 +140,9 @@ async fn a_refused_session_is_renewed_once() {
         .await;
     Mock::given(method("PUT"))
         .and(path("/v2/token/session/:create"))
-        .respond_with(value(json!({"expirationDate": "2026-03-03", "token": "session-two"})))
+        .respond_with(value(
+            json!({"expirationDate": "2026-03-03", "token": "session-two"}),
+        ))
         .with_priority(2)
         .expect(2)
         .mount(&server)
@@ -174,7 +178,10 @@ async fn a_fixed_session_token_is_never_renewed() {
         .expect(1)
         .mount(&server)
         .await;
-    let client = builder(&server).session_token(SESSION_TOKEN).build().unwrap();
+    let client = builder(&server)
+        .session_token(SESSION_TOKEN)
+        .build()
+        .unwrap();
     let error = client.events().list().await.unwrap_err();
     assert!(error.is_auth(), "{error}");
 }
@@ -184,7 +191,11 @@ async fn a_refused_creation_is_an_auth_error_without_the_tokens() {
     let server = MockServer::start().await;
     Mock::given(method("PUT"))
         .and(path("/v2/token/session/:create"))
-        .respond_with(api_error(401, 3000, "Invalid consumer token or employee token."))
+        .respond_with(api_error(
+            401,
+            3000,
+            "Invalid consumer token or employee token.",
+        ))
         .expect(1)
         .mount(&server)
         .await;
@@ -193,7 +204,10 @@ async fn a_refused_creation_is_an_auth_error_without_the_tokens() {
     assert!(error.is_auth(), "{error}");
     assert_eq!(error.path(), Some("/v2/token/session/:create"));
     let shown = format!("{error} {error:?}");
-    assert!(!shown.contains(CONSUMER) && !shown.contains(EMPLOYEE), "{shown}");
+    assert!(
+        !shown.contains(CONSUMER) && !shown.contains(EMPLOYEE),
+        "{shown}"
+    );
 }
 
 #[tokio::test]
@@ -201,7 +215,9 @@ async fn a_session_answer_without_a_token_is_a_redacted_decode_error() {
     let server = MockServer::start().await;
     Mock::given(method("PUT"))
         .and(path("/v2/token/session/:create"))
-        .respond_with(value(json!({"expirationDate": "2026-03-03", "encryptionKey": "k-secret"})))
+        .respond_with(value(
+            json!({"expirationDate": "2026-03-03", "encryptionKey": "k-secret"}),
+        ))
         .mount(&server)
         .await;
     let client = managed(&server, &TestClock::at(datetime!(2026-03-01 10:00 UTC)));
@@ -252,7 +268,10 @@ async fn requests_are_traced_without_secrets() {
         "attempts=2",
         "retrying",
     ] {
-        assert!(logs.contains(expected), "{expected:?} missing from:\n{logs}");
+        assert!(
+            logs.contains(expected),
+            "{expected:?} missing from:\n{logs}"
+        );
     }
     for secret in [CONSUMER, EMPLOYEE, "session-one", "expirationDate"] {
         assert!(!logs.contains(secret), "{secret:?} leaked into:\n{logs}");

@@ -62,9 +62,19 @@ async fn conflicts_auth_and_validation() {
     .await;
     let error = get_error(&invalid).await;
     let api = error.api_error().unwrap();
-    assert_eq!(api.validation_messages()[0].field.as_deref(), Some("targetUrl"));
-    assert_eq!(error.request_id(), Some("in-body"), "from the body without the header");
-    assert!(error.to_string().contains("targetUrl: Must be absolute."), "{error}");
+    assert_eq!(
+        api.validation_messages()[0].field.as_deref(),
+        Some("targetUrl")
+    );
+    assert_eq!(
+        error.request_id(),
+        Some("in-body"),
+        "from the body without the header"
+    );
+    assert!(
+        error.to_string().contains("targetUrl: Must be absolute."),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -76,15 +86,17 @@ async fn an_error_status_without_an_api_error_keeps_a_snippet() {
     let error = get_error(&server).await;
     assert!(error.is_api(), "{error}");
     assert!(error.api_error().is_none());
-    assert_eq!(error.body_snippet(), Some("<html>Internal proxy failure</html>"));
+    assert_eq!(
+        error.body_snippet(),
+        Some("<html>Internal proxy failure</html>")
+    );
 }
 
 #[tokio::test]
 async fn rate_limited_carries_the_reset() {
-    let server = answering(
-        api_error(429, 0, "Too many requests").insert_header("X-Rate-Limit-Reset", "42"),
-    )
-    .await;
+    let server =
+        answering(api_error(429, 0, "Too many requests").insert_header("X-Rate-Limit-Reset", "42"))
+            .await;
     let client = builder(&server)
         .session_token(SESSION_TOKEN)
         .retry_policy(RetryPolicy::none())
@@ -127,7 +139,11 @@ async fn slow_answers_time_out() {
         .unwrap();
     let error = client.subscriptions().get(7).await.unwrap_err();
     assert!(error.is_timeout(), "{error}");
-    assert_eq!(server.received_requests().await.unwrap().len(), 1, "timeouts are not retried");
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1,
+        "timeouts are not retried"
+    );
 }
 
 #[tokio::test]
@@ -145,5 +161,14 @@ async fn refused_connections_are_transport_errors() {
     let error = client.subscriptions().get(7).await.unwrap_err();
     assert!(error.is_transport(), "{error}");
     assert_eq!(error.status(), None);
+    let message = error.to_string();
+    assert!(
+        message.starts_with("GET /v2/event/subscription/7: the request failed"),
+        "{message}"
+    );
+    assert!(
+        message.to_lowercase().contains("connection refused"),
+        "the cause is shown: {message}"
+    );
     assert!(!error.to_string().contains(SESSION_TOKEN));
 }

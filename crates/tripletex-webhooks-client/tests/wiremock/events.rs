@@ -46,6 +46,7 @@ async fn one_event_with_its_examples_and_a_custom_company_and_user_agent() {
         .mount(&server)
         .await;
     let client = builder(&server)
+        .http_client(reqwest::Client::new())
         .session_token(SESSION_TOKEN)
         .company_id(4711)
         .user_agent("my-integration/1.0")

@@ -15,7 +15,12 @@ use crate::support::{SESSION_TOKEN, api_error, builder, client, fast_retry, subs
 const GET_PATH: &str = "/v2/event/subscription/7";
 
 /// Answers `first` `times` times, then 200 with a subscription.
-async fn failing_then_ok(verb: &str, route: &str, first: ResponseTemplate, times: u64) -> MockServer {
+async fn failing_then_ok(
+    verb: &str,
+    route: &str,
+    first: ResponseTemplate,
+    times: u64,
+) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method(verb))
         .and(path(route))
@@ -103,7 +108,10 @@ async fn attempts_are_bounded() {
 
 #[tokio::test]
 async fn post_is_retried_only_when_asked() {
-    let new = NewSubscription::new("product.create".parse().unwrap(), "https://example.com/hooks");
+    let new = NewSubscription::new(
+        "product.create".parse().unwrap(),
+        "https://example.com/hooks",
+    );
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v2/event/subscription"))
@@ -111,13 +119,26 @@ async fn post_is_retried_only_when_asked() {
         .expect(1)
         .mount(&server)
         .await;
-    let error = client(&server).subscriptions().create(&new).await.unwrap_err();
+    let error = client(&server)
+        .subscriptions()
+        .create(&new)
+        .await
+        .unwrap_err();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(503));
     server.verify().await;
 
-    let server = failing_then_ok("POST", "/v2/event/subscription", ResponseTemplate::new(503), 1).await;
+    let server = failing_then_ok(
+        "POST",
+        "/v2/event/subscription",
+        ResponseTemplate::new(503),
+        1,
+    )
+    .await;
     let client = with_policy(&server, fast_retry().retry_post(true));
-    assert_eq!(client.subscriptions().create(&new).await.unwrap().id, Some(7));
+    assert_eq!(
+        client.subscriptions().create(&new).await.unwrap().id,
+        Some(7)
+    );
 }
 
 #[tokio::test]
@@ -125,7 +146,9 @@ async fn a_rate_limit_reset_replaces_the_backoff() {
     // The backoff is a minute: only the header's 0 s lets this finish quickly.
     let limited = api_error(429, 0, "Too many").insert_header("X-Rate-Limit-Reset", "0");
     let server = failing_then_ok("GET", GET_PATH, limited, 1).await;
-    let slow_backoff = fast_retry().initial_backoff(Duration::from_secs(60)).max_backoff(Duration::from_secs(60));
+    let slow_backoff = fast_retry()
+        .initial_backoff(Duration::from_secs(60))
+        .max_backoff(Duration::from_secs(60));
     let client = with_policy(&server, slow_backoff);
     let started = Instant::now();
     tokio::time::timeout(Duration::from_secs(5), client.subscriptions().get(7))
@@ -171,7 +194,9 @@ async fn connection_errors_are_retried_until_the_server_is_up() {
     };
     let late_server = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
         let (mut stream, _) = listener.accept().await.unwrap();
         let mut request = Vec::new();
         let mut buffer = [0; 1024];
@@ -202,5 +227,8 @@ async fn connection_errors_are_retried_until_the_server_is_up() {
     let subscription = client.subscriptions().get(7).await.unwrap();
     assert_eq!(subscription.id, Some(7));
     let request = late_server.await.unwrap();
-    assert!(request.starts_with("GET /v2/event/subscription/7 HTTP/1.1"), "{request}");
+    assert!(
+        request.starts_with("GET /v2/event/subscription/7 HTTP/1.1"),
+        "{request}"
+    );
 }

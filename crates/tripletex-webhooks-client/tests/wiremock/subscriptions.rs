@@ -69,7 +69,9 @@ async fn the_stream_walks_every_page() {
 #[tokio::test]
 async fn a_full_last_page_ends_at_the_empty_one_and_the_default_count_is_1000() {
     let server = MockServer::start().await;
-    let values: Vec<_> = (1..=1000).map(|id| subscription(id, "product.create")).collect();
+    let values: Vec<_> = (1..=1000)
+        .map(|id| subscription(id, "product.create"))
+        .collect();
     Mock::given(method("GET"))
         .and(path("/v2/event/subscription"))
         .and(query_param("from", "0"))
@@ -85,7 +87,12 @@ async fn a_full_last_page_ends_at_the_empty_one_and_the_default_count_is_1000() 
         .expect(1)
         .mount(&server)
         .await;
-    let all = client(&server).subscriptions().stream().try_collect::<Vec<_>>().await.unwrap();
+    let all = client(&server)
+        .subscriptions()
+        .stream()
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
     assert_eq!(all.len(), 1000);
 }
 
@@ -107,7 +114,8 @@ async fn get_create_update_delete_and_reenable() {
             "authHeaderValue": "Bearer abc123", "hmacSharedSecret": "0123456789abc"
         })))
         .respond_with(
-            ResponseTemplate::new(201).set_body_json(json!({"value": subscription(8, "product.create")})),
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"value": subscription(8, "product.create")})),
         )
         .expect(1)
         .mount(&server)
@@ -115,7 +123,9 @@ async fn get_create_update_delete_and_reenable() {
     Mock::given(method("PUT"))
         .and(path("/v2/event/subscription/8"))
         .and(body_json(json!({"version": 0, "fields": "*"})))
-        .respond_with(value(json!({"id": 8, "version": 1, "fields": "*", "status": "ACTIVE"})))
+        .respond_with(value(
+            json!({"id": 8, "version": 1, "fields": "*", "status": "ACTIVE"}),
+        ))
         .expect(1)
         .mount(&server)
         .await;
@@ -136,10 +146,13 @@ async fn get_create_update_delete_and_reenable() {
     let client = client(&server);
     let subscriptions = client.subscriptions();
     assert_eq!(subscriptions.get(7).await.unwrap().id, Some(7));
-    let new = NewSubscription::new("product.create".parse().unwrap(), "https://example.com/hooks")
-        .with_fields("id,version,name")
-        .with_auth_header("Authorization", "Bearer abc123")
-        .with_hmac_secret("0123456789abc");
+    let new = NewSubscription::new(
+        "product.create".parse().unwrap(),
+        "https://example.com/hooks",
+    )
+    .with_fields("id,version,name")
+    .with_auth_header("Authorization", "Bearer abc123")
+    .with_hmac_secret("0123456789abc");
     assert_eq!(subscriptions.create(&new).await.unwrap().id, Some(8));
     let update = SubscriptionUpdate {
         version: Some(0),
@@ -147,7 +160,10 @@ async fn get_create_update_delete_and_reenable() {
         ..SubscriptionUpdate::default()
     };
     let updated = subscriptions.update(8, &update).await.unwrap();
-    assert_eq!((updated.version, updated.fields.as_deref()), (Some(1), Some("*")));
+    assert_eq!(
+        (updated.version, updated.fields.as_deref()),
+        (Some(1), Some("*"))
+    );
     let reenabled = subscriptions.reenable(9).await.unwrap();
     assert_eq!(reenabled.status, Some(SubscriptionStatus::Active));
     subscriptions.delete(8).await.unwrap();
@@ -171,8 +187,14 @@ async fn the_bulk_endpoints() {
         .await;
     Mock::given(method("PUT"))
         .and(path("/v2/event/subscription/list"))
-        .and(body_json(json!([{"id": 1, "version": 0, "status": "DISABLED"}])))
-        .respond_with(list(vec![json!({"id": 1, "version": 1, "status": "DISABLED"})], 0, 1))
+        .and(body_json(
+            json!([{"id": 1, "version": 0, "status": "DISABLED"}]),
+        ))
+        .respond_with(list(
+            vec![json!({"id": 1, "version": 1, "status": "DISABLED"})],
+            0,
+            1,
+        ))
         .expect(1)
         .mount(&server)
         .await;
@@ -222,21 +244,33 @@ async fn reconcile_plans_from_every_page_and_applies_with_the_bulk_endpoints() {
         "targetUrl": "https://example.com/hooks", "status": "ACTIVE"});
     Mock::given(method("GET"))
         .and(path("/v2/event/subscription"))
-        .respond_with(list(vec![subscription(1, "product.create"), disabled, extra], 0, 3))
+        .respond_with(list(
+            vec![subscription(1, "product.create"), disabled, extra],
+            0,
+            3,
+        ))
         .expect(2)
         .mount(&server)
         .await;
     Mock::given(method("POST"))
         .and(path("/v2/event/subscription/list"))
-        .and(body_json(json!([{"event": "product.delete", "targetUrl": "https://example.com/hooks"}])))
+        .and(body_json(
+            json!([{"event": "product.delete", "targetUrl": "https://example.com/hooks"}]),
+        ))
         .respond_with(list(vec![subscription(4, "product.delete")], 0, 1))
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("PUT"))
         .and(path("/v2/event/subscription/list"))
-        .and(body_json(json!([{"id": 2, "version": 5, "status": "ACTIVE"}])))
-        .respond_with(list(vec![json!({"id": 2, "version": 6, "status": "ACTIVE"})], 0, 1))
+        .and(body_json(
+            json!([{"id": 2, "version": 5, "status": "ACTIVE"}]),
+        ))
+        .respond_with(list(
+            vec![json!({"id": 2, "version": 6, "status": "ACTIVE"})],
+            0,
+            1,
+        ))
         .expect(1)
         .mount(&server)
         .await;

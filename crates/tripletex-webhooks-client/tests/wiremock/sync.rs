@@ -41,12 +41,24 @@ async fn a_resumed_sync_skips_unchanged_pages() {
     mount_page(&server, 0, "d1", ResponseTemplate::new(304)).await;
     mount_page(&server, 2, "d1", products(&[3], 2, Some("d2"))).await;
     let client = client(&server);
-    let sync = || client.sync::<Product>("product").fields("id,version,name").page_size(2);
+    let sync = || {
+        client
+            .sync::<Product>("product")
+            .fields("id,version,name")
+            .page_size(2)
+    };
 
     let first = sync().collect().await.unwrap();
-    let names: Vec<_> = first.objects.iter().map(|p| p.name.clone().unwrap()).collect();
+    let names: Vec<_> = first
+        .objects
+        .iter()
+        .map(|p| p.name.clone().unwrap())
+        .collect();
     assert_eq!(names, ["product 1", "product 2", "product 3"]);
-    assert_eq!((first.pages, first.unchanged_pages, first.state.len()), (2, 0, 2));
+    assert_eq!(
+        (first.pages, first.unchanged_pages, first.state.len()),
+        (2, 0, 2)
+    );
 
     // The state survives a trip through storage.
     let saved = serde_json::to_string(&first.state).unwrap();

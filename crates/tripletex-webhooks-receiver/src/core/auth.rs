@@ -125,7 +125,10 @@ pub(crate) struct SignatureInput {
 impl Authenticator {
     /// Whether any mechanism is configured.
     pub(crate) fn is_configured(&self) -> bool {
-        self.header.is_some() || !self.basic.is_empty() || self.query.is_some() || self.requires_hmac()
+        self.header.is_some()
+            || !self.basic.is_empty()
+            || self.query.is_some()
+            || self.requires_hmac()
     }
 
     /// Whether failures carry `WWW-Authenticate: Basic`.
@@ -147,8 +150,13 @@ impl Authenticator {
         uri: &Uri,
     ) -> Result<Option<SignatureInput>, AuthFailure> {
         if let Some(header) = &self.header {
-            let value = single(headers, &header.name)
-                .map_err(|many| if many { AuthFailure::DuplicateHeader } else { AuthFailure::MissingHeader })?;
+            let value = single(headers, &header.name).map_err(|many| {
+                if many {
+                    AuthFailure::DuplicateHeader
+                } else {
+                    AuthFailure::MissingHeader
+                }
+            })?;
             if !matches_any(value.as_bytes(), &header.values) {
                 return Err(AuthFailure::WrongHeader);
             }
@@ -163,7 +171,13 @@ impl Authenticator {
             return Ok(None);
         }
         let signature = single(headers, &HeaderName::from_static(SIGNATURE_HEADER))
-            .map_err(|many| if many { AuthFailure::DuplicateSignature } else { AuthFailure::MissingSignature })?
+            .map_err(|many| {
+                if many {
+                    AuthFailure::DuplicateSignature
+                } else {
+                    AuthFailure::MissingSignature
+                }
+            })?
             .to_str()
             .map_err(|_| AuthFailure::MalformedSignature)?;
         let idempotency_key = single(headers, &HeaderName::from_static(IDEMPOTENCY_KEY_HEADER))
@@ -203,8 +217,13 @@ impl Authenticator {
     }
 
     fn check_basic(&self, headers: &HeaderMap) -> Result<(), AuthFailure> {
-        let value = single(headers, &AUTHORIZATION)
-            .map_err(|many| if many { AuthFailure::DuplicateBasic } else { AuthFailure::MissingBasic })?;
+        let value = single(headers, &AUTHORIZATION).map_err(|many| {
+            if many {
+                AuthFailure::DuplicateBasic
+            } else {
+                AuthFailure::MissingBasic
+            }
+        })?;
         let (user, password) = parse_basic(value)?;
         let mut ok = Choice::from(0);
         for credential in &self.basic {
@@ -326,7 +345,8 @@ mod tests {
     fn check(auth: &Authenticator, value: HeaderValue) -> Result<(), AuthFailure> {
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, value);
-        auth.check_head(&headers, &Uri::from_static("/")).map(|_| ())
+        auth.check_head(&headers, &Uri::from_static("/"))
+            .map(|_| ())
     }
 
     #[test]
@@ -335,10 +355,21 @@ mod tests {
         assert_eq!(check(&auth, basic("hook", "p@ss:word")), Ok(()));
         assert_eq!(check(&auth, basic("other", "second")), Ok(()));
         // Mixing one pair's user with another's password does not pass.
-        assert_eq!(check(&auth, basic("hook", "second")), Err(AuthFailure::WrongBasic));
-        assert_eq!(check(&auth, basic("HOOK", "p@ss:word")), Err(AuthFailure::WrongBasic));
-        let lower = HeaderValue::from_str(&format!("basic {}", STANDARD.encode("hook:p@ss:word"))).unwrap();
-        assert_eq!(check(&auth, lower), Ok(()), "the scheme is case-insensitive");
+        assert_eq!(
+            check(&auth, basic("hook", "second")),
+            Err(AuthFailure::WrongBasic)
+        );
+        assert_eq!(
+            check(&auth, basic("HOOK", "p@ss:word")),
+            Err(AuthFailure::WrongBasic)
+        );
+        let lower =
+            HeaderValue::from_str(&format!("basic {}", STANDARD.encode("hook:p@ss:word"))).unwrap();
+        assert_eq!(
+            check(&auth, lower),
+            Ok(()),
+            "the scheme is case-insensitive"
+        );
         assert_eq!(
             check(&auth, HeaderValue::from_static("Bearer abc")),
             Err(AuthFailure::MissingBasic)
@@ -355,7 +386,8 @@ mod tests {
             check(&auth, HeaderValue::from_static("Basic !!!")),
             Err(AuthFailure::MalformedBasic)
         );
-        let no_colon = HeaderValue::from_str(&format!("Basic {}", STANDARD.encode("hook"))).unwrap();
+        let no_colon =
+            HeaderValue::from_str(&format!("Basic {}", STANDARD.encode("hook"))).unwrap();
         assert_eq!(check(&auth, no_colon), Err(AuthFailure::MalformedBasic));
     }
 
@@ -368,7 +400,10 @@ mod tests {
             }),
             ..Authenticator::default()
         };
-        let check = |uri: &'static str| auth.check_head(&HeaderMap::new(), &Uri::from_static(uri)).map(|_| ());
+        let check = |uri: &'static str| {
+            auth.check_head(&HeaderMap::new(), &Uri::from_static(uri))
+                .map(|_| ())
+        };
         assert_eq!(check("/h?token=s3cret%26x"), Ok(()));
         assert_eq!(check("/h?a=1&token=next"), Ok(()));
         assert_eq!(check("/h?token=NEXT"), Err(AuthFailure::WrongToken));
@@ -376,7 +411,10 @@ mod tests {
         assert_eq!(check("/h?token="), Err(AuthFailure::WrongToken));
         assert_eq!(check("/h"), Err(AuthFailure::MissingToken));
         assert_eq!(check("/h?Token=next"), Err(AuthFailure::MissingToken));
-        assert_eq!(check("/h?token=next&token=next"), Err(AuthFailure::DuplicateToken));
+        assert_eq!(
+            check("/h?token=next&token=next"),
+            Err(AuthFailure::DuplicateToken)
+        );
     }
 
     #[test]
@@ -397,11 +435,17 @@ mod tests {
             signature: signature::sign(&SecretString::from("third"), "k", body),
             idempotency_key: "k".into(),
         };
-        assert_eq!(auth.check_signature(&wrong, body), Err(AuthFailure::WrongSignature));
+        assert_eq!(
+            auth.check_signature(&wrong, body),
+            Err(AuthFailure::WrongSignature)
+        );
         let garbage = SignatureInput {
             signature: "%%%".into(),
             idempotency_key: "k".into(),
         };
-        assert_eq!(auth.check_signature(&garbage, body), Err(AuthFailure::MalformedSignature));
+        assert_eq!(
+            auth.check_signature(&garbage, body),
+            Err(AuthFailure::MalformedSignature)
+        );
     }
 }

@@ -106,7 +106,7 @@ mod tests {
     async fn one_holder_per_key_and_entries_are_forgotten() {
         let locks = KeyLocks::default();
         let first = locks.lock(key(1)).await;
-        let _other = locks.lock(key(2)).await;
+        let other = locks.lock(key(2)).await;
         let waiter = {
             let locks = locks.clone();
             tokio::spawn(async move {
@@ -118,7 +118,7 @@ mod tests {
         drop(first);
         waiter.await.unwrap();
         assert_eq!(locks.in_flight(), 1, "only key 2 is still held");
-        drop(_other);
+        drop(other);
         assert_eq!(locks.in_flight(), 0);
     }
 }

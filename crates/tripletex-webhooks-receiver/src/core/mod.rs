@@ -265,7 +265,11 @@ impl Receiver {
             .await
             .map_err(|e| self.store_unavailable(e))?;
         let (freshness, record, previous) = if decoded.event.event.is_delete() {
-            (decide(seen, Mark::Tombstone), Some((object, Mark::Tombstone)), seen)
+            (
+                decide(seen, Mark::Tombstone),
+                Some((object, Mark::Tombstone)),
+                seen,
+            )
         } else if let Some(version) = decoded.version {
             let mark = Mark::Version(version);
             (decide(seen, mark), Some((object, mark)), seen)
@@ -278,7 +282,11 @@ impl Receiver {
                 .seen(&key)
                 .await
                 .map_err(|e| self.store_unavailable(e))?;
-            (decide(seen, Mark::Delivered), Some((key, Mark::Delivered)), seen)
+            (
+                decide(seen, Mark::Delivered),
+                Some((key, Mark::Delivered)),
+                seen,
+            )
         } else {
             (Freshness::Unkeyed, None, None)
         };

@@ -261,7 +261,9 @@ impl MemoryStore {
                 break;
             }
         }
-        table.map.insert(key, Slot::new(Seen::from_mark(mark), expires));
+        table
+            .map
+            .insert(key, Slot::new(Seen::from_mark(mark), expires));
         table.order.push_back(key);
     }
 }
@@ -348,7 +350,11 @@ mod tests {
         };
         assert_ne!(store.encode(&product(7)), store.encode(&order(7)));
         assert_eq!(store.encode(&product(7)) >> 63, 0);
-        assert_eq!(store.encode(&product(-1)) >> 63, 1, "negative ids are hashed");
+        assert_eq!(
+            store.encode(&product(-1)) >> 63,
+            1,
+            "negative ids are hashed"
+        );
         assert_eq!(store.encode(&product(1 << 56)) >> 63, 1);
         let unknown: EventType = "timesheetEntry.create".parse().unwrap();
         let unknown = DedupKey::Object(ObjectKey {
@@ -368,14 +374,20 @@ mod tests {
         assert_eq!(store.get(&product(1)), None);
         store.put(&product(1), Mark::Version(5));
         store.put(&product(1), Mark::Version(3));
-        assert_eq!(store.get(&product(1)), Some(Seen::from_mark(Mark::Version(5))));
+        assert_eq!(
+            store.get(&product(1)),
+            Some(Seen::from_mark(Mark::Version(5)))
+        );
         store.put(&product(1), Mark::Tombstone);
         store.put(&product(1), Mark::Version(9));
         let seen = store.get(&product(1)).unwrap();
         assert!(seen.deleted);
         assert_eq!(seen.version, Some(9));
         store.put(&DedupKey::Delivery("k".into()), Mark::Delivered);
-        assert_eq!(store.get(&DedupKey::Delivery("k".into())), Some(Seen::default()));
+        assert_eq!(
+            store.get(&DedupKey::Delivery("k".into())),
+            Some(Seen::default())
+        );
         assert_eq!(store.len(), 2);
     }
 
@@ -423,11 +435,15 @@ mod tests {
             store.put(&product(id), Mark::Version(id % 17));
         }
         let estimate = store.approximate_memory_bytes();
-        let rss = resident_bytes().zip(before).map(|(after, before)| after.saturating_sub(before));
+        let rss = resident_bytes()
+            .zip(before)
+            .map(|(after, before)| after.saturating_sub(before));
         #[allow(clippy::cast_precision_loss)]
         let (mb, per_object) = (estimate as f64 / 1e6, estimate as f64 / 1_000_000.0);
         #[allow(clippy::cast_precision_loss)]
-        let rss = rss.map_or("n/a".to_owned(), |bytes| format!("{:.1} MB", bytes as f64 / 1e6));
+        let rss = rss.map_or("n/a".to_owned(), |bytes| {
+            format!("{:.1} MB", bytes as f64 / 1e6)
+        });
         println!(
             "MemoryStore with 1,000,000 objects: ~{mb:.1} MB estimated \
              ({per_object:.1} bytes/object); resident set grew by {rss}"

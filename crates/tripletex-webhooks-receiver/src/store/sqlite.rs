@@ -20,7 +20,8 @@ const CREATE: &str = "CREATE TABLE IF NOT EXISTS tripletex_webhook_dedup (
 ) WITHOUT ROWID";
 
 /// Merges monotonically: the higher version, a tombstone once set stays.
-const UPSERT: &str = "INSERT INTO tripletex_webhook_dedup (dedup_key, version, deleted, recorded_at_ms)
+const UPSERT: &str =
+    "INSERT INTO tripletex_webhook_dedup (dedup_key, version, deleted, recorded_at_ms)
     VALUES (?1, ?2, ?3, ?4)
     ON CONFLICT (dedup_key) DO UPDATE SET
         version = CASE
@@ -227,8 +228,17 @@ mod tests {
         let short = store.clone().with_ttl(Duration::from_secs(60));
         assert_eq!(short.seen(&product(1)).await.unwrap(), None);
         assert!(short.seen(&product(2)).await.unwrap().is_some());
-        assert!(store.seen(&product(1)).await.unwrap().is_some(), "no TTL: kept");
-        assert_eq!(store.purge_older_than(Duration::from_secs(60)).await.unwrap(), 1);
+        assert!(
+            store.seen(&product(1)).await.unwrap().is_some(),
+            "no TTL: kept"
+        );
+        assert_eq!(
+            store
+                .purge_older_than(Duration::from_secs(60))
+                .await
+                .unwrap(),
+            1
+        );
         assert_eq!(store.seen(&product(1)).await.unwrap(), None);
     }
 }

@@ -14,7 +14,9 @@ use super::sender::{AttemptResult, Sender};
 use crate::clock::Clock;
 use crate::resources::shape;
 use crate::store::Store;
-use crate::store::outbox::{AttemptOutcome, Claim, ClaimedMessage, HealthPolicy, NextStep, Outbox, target_key};
+use crate::store::outbox::{
+    AttemptOutcome, Claim, ClaimedMessage, HealthPolicy, NextStep, Outbox, target_key,
+};
 
 /// Outcomes are written in batches of up to this many per transaction.
 const RECORD_BATCH: usize = 512;
@@ -154,7 +156,11 @@ impl Dispatcher {
         let now = self.clock.now_ms();
         let released: Vec<AttemptOutcome> = {
             let mut lanes = self.lanes();
-            let queued: Vec<ClaimedMessage> = lanes.by_target.values_mut().flat_map(|l| l.queued.drain(..)).collect();
+            let queued: Vec<ClaimedMessage> = lanes
+                .by_target
+                .values_mut()
+                .flat_map(|l| l.queued.drain(..))
+                .collect();
             lanes.held -= queued.len();
             queued.iter().map(|m| release(m, now)).collect()
         };
@@ -177,10 +183,19 @@ impl Dispatcher {
             let skip: Vec<i64> = lanes
                 .targets
                 .iter()
-                .filter(|(_, key)| lanes.by_target.get(*key).is_some_and(|l| l.held() >= per_lane))
+                .filter(|(_, key)| {
+                    lanes
+                        .by_target
+                        .get(*key)
+                        .is_some_and(|l| l.held() >= per_lane)
+                })
                 .map(|(subscription, _)| *subscription)
                 .collect();
-            let loads: HashMap<String, usize> = lanes.by_target.iter().map(|(k, l)| (k.clone(), l.held())).collect();
+            let loads: HashMap<String, usize> = lanes
+                .by_target
+                .iter()
+                .map(|(k, l)| (k.clone(), l.held()))
+                .collect();
             (budget, skip, loads)
         };
         if budget == 0 {
@@ -243,7 +258,12 @@ impl Dispatcher {
             let mut lanes = self.lanes();
             lanes.held += 1;
             lanes.targets.insert(message.subscription_id, key.clone());
-            lanes.by_target.entry(key.clone()).or_default().queued.push_back(message);
+            lanes
+                .by_target
+                .entry(key.clone())
+                .or_default()
+                .queued
+                .push_back(message);
         }
         self.pump(&key);
     }
@@ -253,11 +273,15 @@ impl Dispatcher {
         loop {
             let message = {
                 let mut lanes = self.lanes();
-                let Some(lane) = lanes.by_target.get_mut(key) else { return };
+                let Some(lane) = lanes.by_target.get_mut(key) else {
+                    return;
+                };
                 if lane.in_flight >= self.config.max_in_flight_per_target {
                     return;
                 }
-                let Some(message) = lane.queued.pop_front() else { return };
+                let Some(message) = lane.queued.pop_front() else {
+                    return;
+                };
                 lane.in_flight += 1;
                 message
             };
@@ -359,6 +383,7 @@ impl Dispatcher {
         AttemptOutcome {
             message_id: message.id,
             subscription_id: message.subscription_id,
+            lease_until_ms: message.lease_until_ms,
             attempted_at_ms,
             duration_ms: millis(result.duration),
             status_code: result.status,
@@ -395,6 +420,7 @@ fn release(message: &ClaimedMessage, now_ms: i64) -> AttemptOutcome {
     AttemptOutcome {
         message_id: message.id,
         subscription_id: message.subscription_id,
+        lease_until_ms: message.lease_until_ms,
         attempted_at_ms: now_ms,
         duration_ms: 0,
         status_code: None,
@@ -406,4 +432,3 @@ fn release(message: &ClaimedMessage, now_ms: i64) -> AttemptOutcome {
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
-

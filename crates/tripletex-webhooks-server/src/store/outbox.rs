@@ -41,6 +41,9 @@ pub struct ClaimedMessage {
     pub idempotency_key: String,
     /// Attempts made before this one.
     pub attempts: i32,
+    /// The lease this claim holds; recording an outcome requires it still to
+    /// be the message's lease (a fencing token against a claim that expired).
+    pub lease_until_ms: i64,
     /// The subscription's target URL (with any credentials in it).
     pub target_url: String,
     /// The subscription's `fields` filter.
@@ -93,6 +96,8 @@ pub struct AttemptOutcome {
     pub message_id: i64,
     /// The subscription (for its failure streak).
     pub subscription_id: i64,
+    /// The lease the attempt was made under.
+    pub lease_until_ms: i64,
     /// When the attempt started (server clock, ms).
     pub attempted_at_ms: i64,
     /// How long it took.

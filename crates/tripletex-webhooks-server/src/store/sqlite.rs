@@ -219,8 +219,11 @@ async fn enqueue(
     .bind(object_version)
     .bind(payload)
     .bind(now_ms)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    if let Some(version) = object_version {
+        outbox::supersede_older(conn, company_id, event, object_id, version, now_ms).await?;
+    }
     Ok(result.rows_affected())
 }
 
@@ -532,6 +535,9 @@ impl Store for SqliteStore {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+            if !record.status.is_active() {
+                outbox::close_if_inactive(&mut tx, id, now_ms).await?;
+            }
             records.push(record);
         }
         tx.commit().await?;

@@ -7,28 +7,83 @@ use secrecy::SecretString;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
+use tripletex_webhooks_types::EventType;
+
 use super::SqliteStore;
 use crate::store::outbox::{
-    Claim, target_key, AttemptOutcome, AttemptRecord, ClaimedMessage, DeliveryFilter, DeliveryRecord, HealthPolicy,
-    NextStep, Outbox,
+    AttemptOutcome, AttemptRecord, Claim, ClaimedMessage, DeliveryFilter, DeliveryRecord,
+    HealthPolicy, NextStep, Outbox, target_key,
 };
 use crate::store::{StoreError, StoreResult};
 
-/// Closes pending messages of subscriptions that are no longer ACTIVE.
-const CLOSE_INACTIVE: &str = "UPDATE messages SET status = 'failed', last_error = 'subscription not active', \
-         finished_at_ms = ?1, lease_until_ms = NULL \
-     WHERE status = 'pending' AND (lease_until_ms IS NULL OR lease_until_ms <= ?1) \
-       AND subscription_id IN (SELECT id FROM subscriptions WHERE status != 'ACTIVE')";
+/// Closes the pending, unleased messages of a subscription that is no longer
+/// ACTIVE. Runs when its status changes and after each failure is recorded (a
+/// message that was in flight at the change is closed when its outcome comes).
+pub(super) async fn close_if_inactive(
+    conn: &mut SqliteConnection,
+    subscription_id: i64,
+    now_ms: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE messages SET status = 'failed', last_error = 'subscription not active', \
+             finished_at_ms = ?1, lease_until_ms = NULL \
+         WHERE subscription_id = ?2 AND status = 'pending' \
+           AND (lease_until_ms IS NULL OR lease_until_ms <= ?1) \
+           AND (SELECT status FROM subscriptions WHERE id = ?2) != 'ACTIVE'",
+    )
+    .bind(now_ms)
+    .bind(subscription_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
 
-/// Marks due versions superseded when a newer version of the same object is
-/// pending or already delivered to the same subscription.
-const SUPERSEDE: &str = "UPDATE messages SET status = 'superseded', finished_at_ms = ?1, lease_until_ms = NULL \
-     WHERE status = 'pending' AND next_attempt_at_ms <= ?1 AND object_version IS NOT NULL \
-       AND (lease_until_ms IS NULL OR lease_until_ms <= ?1) \
-       AND EXISTS (SELECT 1 FROM messages n \
-                   WHERE n.subscription_id = messages.subscription_id AND n.subject = messages.subject \
-                     AND n.object_id = messages.object_id AND n.status IN ('pending', 'delivered') \
-                     AND n.object_version > messages.object_version)";
+/// When a new version of an object is enqueued, the older pending versions for
+/// the same subscriptions that are not in flight are replaced by it.
+pub(super) async fn supersede_older(
+    conn: &mut SqliteConnection,
+    company_id: i64,
+    event: &EventType,
+    object_id: i64,
+    version: i32,
+    now_ms: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE messages SET status = 'superseded', finished_at_ms = ?1 \
+         WHERE company_id = ?2 AND event = ?3 AND object_id = ?4 AND object_version < ?5 \
+           AND status = 'pending' AND (lease_until_ms IS NULL OR lease_until_ms <= ?1)",
+    )
+    .bind(now_ms)
+    .bind(company_id)
+    .bind(event.to_string())
+    .bind(object_id)
+    .bind(version)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A failed older version is superseded instead of retried when a newer one
+/// of the same object is pending or delivered for the same subscription.
+async fn supersede_if_newer_exists(
+    conn: &mut SqliteConnection,
+    message_id: i64,
+    now_ms: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE messages SET status = 'superseded', finished_at_ms = ?1 \
+         WHERE id = ?2 AND status = 'pending' AND object_version IS NOT NULL \
+           AND EXISTS (SELECT 1 FROM messages n \
+                       WHERE n.subscription_id = messages.subscription_id AND n.subject = messages.subject \
+                         AND n.object_id = messages.object_id AND n.status IN ('pending', 'delivered') \
+                         AND n.object_version > messages.object_version)",
+    )
+    .bind(now_ms)
+    .bind(message_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
 
 /// Due messages with no sibling (same subscription and object) in flight, no
 /// newer pending version, and no older pending unversioned message.
@@ -44,7 +99,7 @@ const CLAIMABLE: &str = "SELECT m.id, s.target_url FROM messages m JOIN subscrip
      ORDER BY m.next_attempt_at_ms, m.id LIMIT ?2";
 
 const CLAIMED_DETAILS: &str = "SELECT m.id, m.company_id, m.subscription_id, m.event, m.object_id, m.object_version, \
-         m.payload, m.idempotency_key, m.attempts, s.target_url, s.fields, s.auth_header_name, \
+         m.payload, m.idempotency_key, m.attempts, m.lease_until_ms, s.target_url, s.fields, s.auth_header_name, \
          s.auth_header_value, s.hmac_shared_secret \
      FROM messages m JOIN subscriptions s ON s.id = m.subscription_id";
 
@@ -67,6 +122,7 @@ fn claimed_from_row(row: &SqliteRow) -> StoreResult<ClaimedMessage> {
         payload: row.try_get("payload")?,
         idempotency_key: row.try_get("idempotency_key")?,
         attempts: row.try_get("attempts")?,
+        lease_until_ms: row.try_get("lease_until_ms")?,
         target_url: row.try_get("target_url")?,
         fields: row.try_get("fields")?,
         auth_header_name: row.try_get("auth_header_name")?,
@@ -86,10 +142,11 @@ async fn record_one(
 ) -> StoreResult<()> {
     if outcome.next == NextStep::Release {
         sqlx::query(
-            "UPDATE messages SET lease_until_ms = NULL, next_attempt_at_ms = ? WHERE id = ?",
+            "UPDATE messages SET lease_until_ms = NULL, next_attempt_at_ms = ? WHERE id = ? AND lease_until_ms = ?",
         )
         .bind(outcome.attempted_at_ms)
         .bind(outcome.message_id)
+        .bind(outcome.lease_until_ms)
         .execute(&mut *conn)
         .await?;
         return Ok(());
@@ -110,19 +167,28 @@ async fn record_one(
         NextStep::RetryAt(at) => ("pending", Some(at)),
         NextStep::GiveUp | NextStep::Release => ("failed", None),
     };
-    sqlx::query(
+    // Only while the message still holds this attempt's lease: if the lease
+    // expired and another attempt claimed it, that attempt's outcome decides.
+    let updated = sqlx::query(
         "UPDATE messages SET status = ?1, attempts = attempts + 1, lease_until_ms = NULL, \
              next_attempt_at_ms = COALESCE(?2, next_attempt_at_ms), last_error = ?3, \
              finished_at_ms = CASE WHEN ?1 = 'pending' THEN NULL ELSE ?4 END \
-         WHERE id = ?5",
+         WHERE id = ?5 AND lease_until_ms = ?6",
     )
     .bind(status)
     .bind(next_at)
     .bind(outcome.error.as_deref())
     .bind(finished_at)
     .bind(outcome.message_id)
+    .bind(outcome.lease_until_ms)
     .execute(&mut *conn)
     .await?;
+    if updated.rows_affected() == 0 {
+        tracing::warn!(
+            message = outcome.message_id,
+            "outcome of an expired lease ignored"
+        );
+    }
     if outcome.next == NextStep::Delivered {
         sqlx::query("UPDATE subscriptions SET failing_since_ms = NULL WHERE id = ? AND failing_since_ms IS NOT NULL")
             .bind(outcome.subscription_id)
@@ -142,6 +208,8 @@ async fn record_one(
         .bind(outcome.subscription_id)
         .execute(&mut *conn)
         .await?;
+        supersede_if_newer_exists(conn, outcome.message_id, finished_at).await?;
+        close_if_inactive(conn, outcome.subscription_id, finished_at).await?;
     }
     Ok(())
 }
@@ -153,18 +221,13 @@ impl Outbox for SqliteStore {
             return Ok(Vec::new());
         }
         let mut tx = self.writer.begin().await?;
-        sqlx::query(CLOSE_INACTIVE)
-            .bind(claim.now_ms)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(SUPERSEDE)
-            .bind(claim.now_ms)
-            .execute(&mut *tx)
-            .await?;
         let skip = if claim.skip_subscriptions.is_empty() {
             String::new()
         } else {
-            format!("AND m.subscription_id NOT IN ({})", id_list(claim.skip_subscriptions))
+            format!(
+                "AND m.subscription_id NOT IN ({})",
+                id_list(claim.skip_subscriptions)
+            )
         };
         let candidates: Vec<(i64, String)> = sqlx::query_as(&CLAIMABLE.replace("{skip}", &skip))
             .bind(claim.now_ms)
@@ -189,12 +252,14 @@ impl Outbox for SqliteStore {
         .bind(claim.now_ms + claim.lease_ms)
         .execute(&mut *tx)
         .await?;
-        let claimed = sqlx::query(&format!("{CLAIMED_DETAILS} WHERE m.id IN ({list}) ORDER BY m.id"))
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(claimed_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
+        let claimed = sqlx::query(&format!(
+            "{CLAIMED_DETAILS} WHERE m.id IN ({list}) ORDER BY m.id"
+        ))
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(claimed_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
         tx.commit().await?;
         Ok(claimed)
     }
