@@ -6,3 +6,5 @@
 //!   its typed event.
 //! - `subscribe`: reconcile `product.*` subscriptions against a Tripletex (by
 //!   default the bundled server) and print them as a table.
+//! - `axum_receiver`: an axum app behind `TripletexWebhookLayer` (header auth +
+//!   HMAC) that prints each typed event once.

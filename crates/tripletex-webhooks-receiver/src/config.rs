@@ -163,6 +163,10 @@ impl WebhookConfigBuilder {
     /// Requires the query parameter `param` (as in `targetUrl?token=...`) to
     /// carry `value`. Call again with the same parameter to accept several
     /// values; one parameter per configuration.
+    ///
+    /// The parameter is compared after form-decoding (`%26` is `&`, `+` is a
+    /// space), so configure the decoded value; the guide calls this the least
+    /// recommended mechanism, since URLs end up in logs.
     pub fn query_token(mut self, param: impl Into<String>, value: impl Into<SecretString>) -> Self {
         let param = param.into();
         match &self.query_param {

@@ -176,7 +176,7 @@ impl SignedRequest {
     }
 
     /// Signs with this secret: `x-request-signature` over the idempotency key
-    /// and the body, as Tripletex does.
+    /// and the body, as Tripletex does (over an empty key when there is none).
     pub fn with_hmac(mut self, secret: impl Into<SecretString>) -> Self {
         self.hmac = Some(secret.into());
         self

@@ -12,7 +12,9 @@ use common::{TestApp, envelope, product};
 use serde_json::json;
 use tripletex_webhooks_receiver::WebhookConfig;
 use tripletex_webhooks_receiver::dedup::{DedupKey, Mark, Seen};
-use tripletex_webhooks_receiver::store::{DedupStore, MemoryStore, SqliteStore};
+#[cfg(feature = "sqlite")]
+use tripletex_webhooks_receiver::store::SqliteStore;
+use tripletex_webhooks_receiver::store::{DedupStore, MemoryStore};
 use tripletex_webhooks_receiver::test_util::SignedRequest;
 
 fn app_with(store: impl DedupStore + 'static) -> TestApp {
@@ -87,11 +89,13 @@ async fn memory_store() {
     scenario(MemoryStore::new().with_capacity(10)).await;
 }
 
+#[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn sqlite_store_in_memory() {
     scenario(SqliteStore::connect("sqlite::memory:").await.unwrap()).await;
 }
 
+#[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn sqlite_store_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();

@@ -365,21 +365,38 @@ async fn ceiling(requests: usize) -> Row {
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    // `--only NAME` runs one part: ceiling, end-to-end, drain or latency.
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let runs = |part: &str| only.as_deref().is_none_or(|o| o == part);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
     let rows = runtime.block_on(async {
         let scale = if quick { 10 } else { 1 };
-        let mut rows = vec![ceiling(20_000 / scale).await];
-        rows.push(throughput(1, 20_000 / scale).await);
-        rows.push(throughput(10, 2_000 / scale).await);
-        rows.push(throughput(100, 200 / scale).await);
-        rows.push(drain(1, 20_000 / scale).await);
-        rows.push(drain(10, 2_000 / scale).await);
-        rows.push(drain(100, 200 / scale).await);
-        rows.extend(latency_at(1_000, if quick { 2 } else { 10 }).await);
+        let mut rows = Vec::new();
+        if runs("ceiling") {
+            rows.push(ceiling(20_000 / scale).await);
+        }
+        if runs("end-to-end") {
+            rows.push(throughput(1, 20_000 / scale).await);
+            rows.push(throughput(10, 2_000 / scale).await);
+            rows.push(throughput(100, 200 / scale).await);
+        }
+        if runs("drain") {
+            rows.push(drain(1, 20_000 / scale).await);
+            rows.push(drain(10, 2_000 / scale).await);
+            rows.push(drain(100, 200 / scale).await);
+        }
+        if runs("latency") {
+            rows.extend(latency_at(1_000, if quick { 2 } else { 10 }).await);
+        }
         rows
     });
     println!("| measure | result | target |");

@@ -270,10 +270,9 @@ fn parse_basic(value: &HeaderValue) -> Result<(Vec<u8>, Vec<u8>), AuthFailure> {
         .iter()
         .position(|b| *b == b':')
         .ok_or(AuthFailure::MalformedBasic)?;
-    let password = decoded[colon + 1..].to_vec();
-    let mut user = decoded;
-    user.truncate(colon);
-    Ok((user, password))
+    let (user, password) = decoded.split_at(colon);
+    let password = password.get(1..).unwrap_or_default();
+    Ok((user.to_vec(), password.to_vec()))
 }
 
 fn check_query(query: &QueryAuth, uri: &Uri) -> Result<(), AuthFailure> {

@@ -85,7 +85,7 @@ struct Table {
 ///
 /// What it forgets (evicted or expired) is handled again if redelivered:
 /// dedup degrades to at-least-once, never to losing an event. Use
-/// [`SqliteStore`](super::SqliteStore) to remember across restarts.
+/// `SqliteStore` (feature `sqlite`) to remember across restarts.
 ///
 /// ```
 /// use std::time::Duration;

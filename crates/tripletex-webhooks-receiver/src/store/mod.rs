@@ -1,5 +1,6 @@
 //! Where handled versions are remembered: the [`DedupStore`] trait, a bounded
-//! [`MemoryStore`] (the default) and a durable [`SqliteStore`].
+//! [`MemoryStore`] (the default) and a durable `SqliteStore` (feature
+//! `sqlite`, on by default).
 
 mod memory;
 #[cfg(feature = "sqlite")]

@@ -128,12 +128,11 @@ impl Dispatcher {
         let recorder = tokio::spawn(Arc::clone(&self).record_outcomes(receiver));
         let mut clock_jumps = self.clock.changed();
         while !*stopped.borrow() {
-            let claimed = self.claim().await;
-            let claimed_any = !claimed.is_empty();
+            let (claimed, more) = self.claim().await;
             for message in claimed {
                 self.enqueue(message);
             }
-            if claimed_any {
+            if more {
                 continue;
             }
             let wait = self.time_to_next_due().await;
@@ -141,7 +140,8 @@ impl Dispatcher {
                 () = self.wake.notified() => {}
                 _ = clock_jumps.changed() => {}
                 () = tokio::time::sleep(wait) => {}
-                _ = stopped.changed() => {}
+                // An error means the handle was dropped: stop as on shutdown.
+                changed = stopped.changed() => if changed.is_err() { break },
             }
         }
         self.drain().await;
@@ -175,7 +175,9 @@ impl Dispatcher {
         }
     }
 
-    async fn claim(&self) -> Vec<ClaimedMessage> {
+    /// Claims what the lanes can take; also says whether more may be due
+    /// right now (every candidate looked at, and room left).
+    async fn claim(&self) -> (Vec<ClaimedMessage>, bool) {
         let per_lane = self.config.max_in_flight_per_target * 2;
         let (budget, skip, mut loads) = {
             let lanes = self.lanes();
@@ -199,10 +201,12 @@ impl Dispatcher {
             (budget, skip, loads)
         };
         if budget == 0 {
-            return Vec::new();
+            return (Vec::new(), false);
         }
         let mut taken = 0;
+        let mut offered = 0;
         let mut accept = |key: &str| {
+            offered += 1;
             let load = loads.entry(key.to_owned()).or_insert(0);
             let take = taken < budget && *load < per_lane;
             if take {
@@ -219,13 +223,15 @@ impl Dispatcher {
             skip_subscriptions: &skip,
             accept: &mut accept,
         };
-        match self.outbox.claim_due(claim).await {
+        let claimed = match self.outbox.claim_due(claim).await {
             Ok(claimed) => claimed,
             Err(error) => {
                 tracing::error!(%error, "claiming due messages failed");
-                Vec::new()
+                return (Vec::new(), false);
             }
-        }
+        };
+        let more = offered == CANDIDATES && claimed.len() < budget;
+        (claimed, more)
     }
 
     /// How long to sleep when nothing wakes us: until the next due message, or

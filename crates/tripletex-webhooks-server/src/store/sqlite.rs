@@ -221,7 +221,7 @@ async fn enqueue(
     .bind(now_ms)
     .execute(&mut *conn)
     .await?;
-    if let Some(version) = object_version {
+    if let Some(version) = object_version.filter(|v| *v > 0) {
         outbox::supersede_older(conn, company_id, event, object_id, version, now_ms).await?;
     }
     Ok(result.rows_affected())

@@ -220,7 +220,6 @@ impl Outbox for SqliteStore {
         if claim.candidates == 0 {
             return Ok(Vec::new());
         }
-        let mut tx = self.writer.begin().await?;
         let skip = if claim.skip_subscriptions.is_empty() {
             String::new()
         } else {
@@ -229,10 +228,12 @@ impl Outbox for SqliteStore {
                 id_list(claim.skip_subscriptions)
             )
         };
+        // Candidates come from a reader so the writer stays free; the lease is
+        // then taken only where the message is still pending and unleased.
         let candidates: Vec<(i64, String)> = sqlx::query_as(&CLAIMABLE.replace("{skip}", &skip))
             .bind(claim.now_ms)
             .bind(i64::try_from(claim.candidates).unwrap_or(i64::MAX))
-            .fetch_all(&mut *tx)
+            .fetch_all(&self.reader)
             .await?;
         let ids: Vec<i64> = candidates
             .into_iter()
@@ -240,20 +241,28 @@ impl Outbox for SqliteStore {
             .map(|(id, _)| id)
             .collect();
         if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.writer.begin().await?;
+        // The lease doubles as the next due time: an expired lease makes the
+        // message due again without any sweep.
+        let leased: Vec<i64> = sqlx::query_scalar(&format!(
+            "UPDATE messages SET lease_until_ms = ?1, next_attempt_at_ms = ?1 \
+             WHERE id IN ({}) AND status = 'pending' AND (lease_until_ms IS NULL OR lease_until_ms <= ?2) \
+             RETURNING id",
+            id_list(&ids)
+        ))
+        .bind(claim.now_ms + claim.lease_ms)
+        .bind(claim.now_ms)
+        .fetch_all(&mut *tx)
+        .await?;
+        if leased.is_empty() {
             tx.commit().await?;
             return Ok(Vec::new());
         }
-        let list = id_list(&ids);
-        // The lease doubles as the next due time: an expired lease makes the
-        // message due again without any sweep.
-        sqlx::query(&format!(
-            "UPDATE messages SET lease_until_ms = ?1, next_attempt_at_ms = ?1 WHERE id IN ({list})"
-        ))
-        .bind(claim.now_ms + claim.lease_ms)
-        .execute(&mut *tx)
-        .await?;
         let claimed = sqlx::query(&format!(
-            "{CLAIMED_DETAILS} WHERE m.id IN ({list}) ORDER BY m.id"
+            "{CLAIMED_DETAILS} WHERE m.id IN ({}) ORDER BY m.id",
+            id_list(&leased)
         ))
         .fetch_all(&mut *tx)
         .await?
@@ -277,7 +286,7 @@ impl Outbox for SqliteStore {
         Ok(sqlx::query_scalar(
             "SELECT MIN(next_attempt_at_ms) FROM messages WHERE status = 'pending'",
         )
-        .fetch_one(&self.writer)
+        .fetch_one(&self.reader)
         .await?)
     }
 
