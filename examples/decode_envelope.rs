@@ -18,7 +18,7 @@ const SAMPLE: &str = r#"{"subscriptionId":12,"event":"product.update","id":7,
            "vatType":{"id":3,"url":"tripletex.no/v2/ledger/vatType/3"}}}"#;
 
 fn main() -> ExitCode {
-    match run(std::env::args().skip(1).collect()) {
+    match run(&std::env::args().skip(1).collect::<Vec<_>>()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
@@ -27,8 +27,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: Vec<String>) -> Result<(), String> {
-    let (body, check) = match args.as_slice() {
+fn run(args: &[String]) -> Result<(), String> {
+    let (body, check) = match args {
         [] => {
             let secret = SecretString::from("sample-shared-secret");
             let signature = signature::sign(&secret, "sample-key", SAMPLE.as_bytes());

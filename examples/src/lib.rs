@@ -8,3 +8,8 @@
 //!   default the bundled server) and print them as a table.
 //! - `axum_receiver`: an axum app behind `TripletexWebhookLayer` (header auth +
 //!   HMAC) that prints each typed event once.
+
+/// The README's code samples, compiled and run as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
