@@ -78,7 +78,7 @@ pub struct ServerConfig {
     pub max_in_flight: usize,
 
     /// Delivery attempts in flight at once to one target (scheme, host, port).
-    #[arg(long, env = "TRIPLETEX_MAX_IN_FLIGHT_PER_TARGET", default_value_t = 16)]
+    #[arg(long, env = "TRIPLETEX_MAX_IN_FLIGHT_PER_TARGET", default_value_t = 32)]
     pub max_in_flight_per_target: usize,
 }
 
@@ -109,7 +109,7 @@ impl ServerConfig {
             disable_after: Duration::from_secs(7 * 86_400),
             block_private_targets: false,
             max_in_flight: 256,
-            max_in_flight_per_target: 16,
+            max_in_flight_per_target: 32,
         }
     }
 

@@ -91,6 +91,13 @@ impl RunningServer {
             companies.insert(digest, company);
         }
         let clock = Clock::new();
+        let released = outbox.release_all_leases(clock.now_ms()).await?;
+        if released > 0 {
+            tracing::info!(
+                released,
+                "messages in flight when the last process stopped are due again"
+            );
+        }
         let dispatcher = Dispatcher::new(
             Arc::clone(&outbox),
             Arc::clone(&store),

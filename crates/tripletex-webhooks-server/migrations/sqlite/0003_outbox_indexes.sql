@@ -1,2 +1,3 @@
--- Superseding older versions at enqueue looks messages up by object.
-CREATE INDEX messages_by_event_object ON messages (company_id, event, object_id, status);
+-- Only pending messages are ever looked up by due time: keep that index small.
+DROP INDEX messages_due;
+CREATE INDEX messages_due ON messages (next_attempt_at_ms) WHERE status = 'pending';

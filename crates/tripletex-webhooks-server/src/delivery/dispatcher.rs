@@ -21,7 +21,7 @@ use crate::store::outbox::{
 /// Outcomes are written in batches of up to this many per transaction.
 const RECORD_BATCH: usize = 512;
 /// At most this many due messages are looked at per claim.
-const CANDIDATES: usize = 512;
+const CANDIDATES: usize = 128;
 
 /// Delivers due outbox messages until stopped.
 pub struct Dispatcher {

@@ -49,7 +49,7 @@ impl Default for DeliveryConfig {
             disable_after: Duration::from_secs(7 * 86_400),
             block_private_targets: false,
             max_in_flight: 256,
-            max_in_flight_per_target: 16,
+            max_in_flight_per_target: 32,
             poll_interval: Duration::from_secs(1),
         }
     }

@@ -196,6 +196,11 @@ pub trait Outbox: Send + Sync + 'static {
     /// Records attempt outcomes, each with its message and subscription updates.
     async fn record(&self, outcomes: &[AttemptOutcome], policy: HealthPolicy) -> StoreResult<()>;
 
+    /// Makes every leased message due now. For stores that one process owns
+    /// (SQLite): leases found at start-up belong to a process that died, and
+    /// waiting for them to expire would only delay recovery.
+    async fn release_all_leases(&self, now_ms: i64) -> StoreResult<u64>;
+
     /// When the earliest pending message is due (ms), if any.
     async fn next_due_at(&self) -> StoreResult<Option<i64>>;
 

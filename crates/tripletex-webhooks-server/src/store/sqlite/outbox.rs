@@ -50,14 +50,16 @@ pub(super) async fn supersede_older(
 ) -> StoreResult<()> {
     sqlx::query(
         "UPDATE messages SET status = 'superseded', finished_at_ms = ?1 \
-         WHERE company_id = ?2 AND event = ?3 AND object_id = ?4 AND object_version < ?5 \
-           AND status = 'pending' AND (lease_until_ms IS NULL OR lease_until_ms <= ?1)",
+         WHERE subscription_id IN (SELECT id FROM subscriptions WHERE company_id = ?2 AND event = ?3) \
+           AND subject = ?6 AND object_id = ?4 AND status = 'pending' AND object_version < ?5 \
+           AND (lease_until_ms IS NULL OR lease_until_ms <= ?1)",
     )
     .bind(now_ms)
     .bind(company_id)
     .bind(event.to_string())
     .bind(object_id)
     .bind(version)
+    .bind(event.subject().as_str())
     .execute(conn)
     .await?;
     Ok(())
@@ -135,83 +137,112 @@ fn claimed_from_row(row: &SqliteRow) -> StoreResult<ClaimedMessage> {
     })
 }
 
-async fn record_one(
-    conn: &mut SqliteConnection,
-    outcome: &AttemptOutcome,
-    policy: HealthPolicy,
-) -> StoreResult<()> {
-    if outcome.next == NextStep::Release {
-        sqlx::query(
-            "UPDATE messages SET lease_until_ms = NULL, next_attempt_at_ms = ? WHERE id = ? AND lease_until_ms = ?",
-        )
-        .bind(outcome.attempted_at_ms)
-        .bind(outcome.message_id)
-        .bind(outcome.lease_until_ms)
-        .execute(&mut *conn)
-        .await?;
-        return Ok(());
-    }
-    sqlx::query(
-        "INSERT INTO attempts (message_id, attempted_at_ms, duration_ms, status_code, error) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(outcome.message_id)
-    .bind(outcome.attempted_at_ms)
-    .bind(outcome.duration_ms)
-    .bind(outcome.status_code)
-    .bind(outcome.error.as_deref())
-    .execute(&mut *conn)
-    .await?;
-    let finished_at = outcome.attempted_at_ms + outcome.duration_ms;
+/// One recorded attempt, as a row of the JSON array the batch statements read.
+fn outcome_row(outcome: &AttemptOutcome) -> serde_json::Value {
     let (status, next_at) = match outcome.next {
         NextStep::Delivered => ("delivered", None),
         NextStep::RetryAt(at) => ("pending", Some(at)),
         NextStep::GiveUp | NextStep::Release => ("failed", None),
     };
-    // Only while the message still holds this attempt's lease: if the lease
-    // expired and another attempt claimed it, that attempt's outcome decides.
-    let updated = sqlx::query(
-        "UPDATE messages SET status = ?1, attempts = attempts + 1, lease_until_ms = NULL, \
-             next_attempt_at_ms = COALESCE(?2, next_attempt_at_ms), last_error = ?3, \
-             finished_at_ms = CASE WHEN ?1 = 'pending' THEN NULL ELSE ?4 END \
-         WHERE id = ?5 AND lease_until_ms = ?6",
-    )
-    .bind(status)
-    .bind(next_at)
-    .bind(outcome.error.as_deref())
-    .bind(finished_at)
-    .bind(outcome.message_id)
-    .bind(outcome.lease_until_ms)
-    .execute(&mut *conn)
-    .await?;
-    if updated.rows_affected() == 0 {
-        tracing::warn!(
-            message = outcome.message_id,
-            "outcome of an expired lease ignored"
-        );
-    }
-    if outcome.next == NextStep::Delivered {
-        sqlx::query("UPDATE subscriptions SET failing_since_ms = NULL WHERE id = ? AND failing_since_ms IS NOT NULL")
-            .bind(outcome.subscription_id)
+    serde_json::json!({
+        "id": outcome.message_id,
+        "sub": outcome.subscription_id,
+        "lease": outcome.lease_until_ms,
+        "at": outcome.attempted_at_ms,
+        "dur": outcome.duration_ms,
+        "code": outcome.status_code,
+        "error": outcome.error,
+        "status": status,
+        "next": next_at,
+        "finished": outcome.attempted_at_ms + outcome.duration_ms,
+    })
+}
+
+/// Attempts are logged, and messages updated, with one statement per batch:
+/// the batch travels as one JSON parameter read with `json_each`.
+const INSERT_ATTEMPTS: &str = "INSERT INTO attempts (message_id, attempted_at_ms, duration_ms, status_code, error) \
+     SELECT value->>'id', value->>'at', value->>'dur', value->>'code', value->>'error' FROM json_each(?1)";
+
+/// Only messages still holding the attempt's lease are updated: if the lease
+/// expired and another attempt claimed the message, that attempt decides.
+const UPDATE_MESSAGES: &str = "UPDATE messages SET status = j.status, attempts = attempts + 1, lease_until_ms = NULL, \
+         next_attempt_at_ms = COALESCE(j.next_at, messages.next_attempt_at_ms), last_error = j.error, \
+         finished_at_ms = CASE WHEN j.status = 'pending' THEN NULL ELSE j.finished END \
+     FROM (SELECT value->>'id' AS id, value->>'lease' AS lease, value->>'status' AS status, \
+                  value->>'next' AS next_at, value->>'error' AS error, value->>'finished' AS finished \
+           FROM json_each(?1)) AS j \
+     WHERE messages.id = j.id AND messages.lease_until_ms = j.lease";
+
+/// A success ends the subscription's failure streak.
+const END_STREAKS: &str = "UPDATE subscriptions SET failing_since_ms = NULL \
+     WHERE failing_since_ms IS NOT NULL \
+       AND id IN (SELECT value->>'sub' FROM json_each(?1) WHERE value->>'status' = 'delivered')";
+
+async fn record_batch(
+    conn: &mut SqliteConnection,
+    outcomes: &[AttemptOutcome],
+    policy: HealthPolicy,
+) -> StoreResult<()> {
+    let (released, attempted): (Vec<&AttemptOutcome>, Vec<&AttemptOutcome>) =
+        outcomes.iter().partition(|o| o.next == NextStep::Release);
+    for outcome in released {
+        sqlx::query("UPDATE messages SET lease_until_ms = NULL, next_attempt_at_ms = ? WHERE id = ? AND lease_until_ms = ?")
+            .bind(outcome.attempted_at_ms)
+            .bind(outcome.message_id)
+            .bind(outcome.lease_until_ms)
             .execute(&mut *conn)
             .await?;
-    } else {
-        // SET expressions see the row as it was, so the streak's start is the
-        // stored one, or this attempt when the streak begins now.
-        sqlx::query(
-            "UPDATE subscriptions SET failing_since_ms = COALESCE(failing_since_ms, ?1), \
-                 status = CASE WHEN status = 'ACTIVE' AND ?1 - COALESCE(failing_since_ms, ?1) >= ?2 \
-                               THEN 'DISABLED_TOO_MANY_ERRORS' ELSE status END \
-             WHERE id = ?3",
-        )
-        .bind(outcome.attempted_at_ms)
-        .bind(policy.disable_after_ms)
-        .bind(outcome.subscription_id)
+    }
+    if attempted.is_empty() {
+        return Ok(());
+    }
+    let rows =
+        serde_json::Value::Array(attempted.iter().map(|o| outcome_row(o)).collect()).to_string();
+    sqlx::query(INSERT_ATTEMPTS)
+        .bind(&rows)
         .execute(&mut *conn)
         .await?;
-        supersede_if_newer_exists(conn, outcome.message_id, finished_at).await?;
-        close_if_inactive(conn, outcome.subscription_id, finished_at).await?;
+    let updated = sqlx::query(UPDATE_MESSAGES)
+        .bind(&rows)
+        .execute(&mut *conn)
+        .await?;
+    let fenced = attempted.len() as u64 - updated.rows_affected().min(attempted.len() as u64);
+    if fenced > 0 {
+        tracing::warn!(fenced, "outcomes of expired leases ignored");
+    }
+    sqlx::query(END_STREAKS)
+        .bind(&rows)
+        .execute(&mut *conn)
+        .await?;
+    for failure in attempted.iter().filter(|o| o.next != NextStep::Delivered) {
+        record_failure(conn, failure, policy).await?;
     }
     Ok(())
+}
+
+/// The failure streak (disabling the subscription when it is long enough),
+/// then what a failure means for the message's siblings.
+async fn record_failure(
+    conn: &mut SqliteConnection,
+    outcome: &AttemptOutcome,
+    policy: HealthPolicy,
+) -> StoreResult<()> {
+    // SET expressions see the row as it was, so the streak's start is the
+    // stored one, or this attempt when the streak begins now.
+    sqlx::query(
+        "UPDATE subscriptions SET failing_since_ms = COALESCE(failing_since_ms, ?1), \
+             status = CASE WHEN status = 'ACTIVE' AND ?1 - COALESCE(failing_since_ms, ?1) >= ?2 \
+                           THEN 'DISABLED_TOO_MANY_ERRORS' ELSE status END \
+         WHERE id = ?3",
+    )
+    .bind(outcome.attempted_at_ms)
+    .bind(policy.disable_after_ms)
+    .bind(outcome.subscription_id)
+    .execute(&mut *conn)
+    .await?;
+    let finished_at = outcome.attempted_at_ms + outcome.duration_ms;
+    supersede_if_newer_exists(conn, outcome.message_id, finished_at).await?;
+    close_if_inactive(conn, outcome.subscription_id, finished_at).await
 }
 
 #[async_trait]
@@ -275,11 +306,20 @@ impl Outbox for SqliteStore {
 
     async fn record(&self, outcomes: &[AttemptOutcome], policy: HealthPolicy) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
-        for outcome in outcomes {
-            record_one(&mut tx, outcome, policy).await?;
-        }
+        record_batch(&mut tx, outcomes, policy).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn release_all_leases(&self, now_ms: i64) -> StoreResult<u64> {
+        let released = sqlx::query(
+            "UPDATE messages SET lease_until_ms = NULL, next_attempt_at_ms = ?1 \
+             WHERE status = 'pending' AND lease_until_ms IS NOT NULL",
+        )
+        .bind(now_ms)
+        .execute(&self.writer)
+        .await?;
+        Ok(released.rows_affected())
     }
 
     async fn next_due_at(&self) -> StoreResult<Option<i64>> {
