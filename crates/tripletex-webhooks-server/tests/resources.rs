@@ -830,3 +830,51 @@ async fn invoices_announce_only_that_they_were_charged() {
         assert!(messages(&pool, subscription).await.is_empty());
     }
 }
+
+/// Objects, their versions, session tokens and the outbox live in the file:
+/// a restarted server carries on where the last one stopped.
+#[tokio::test]
+async fn objects_and_sessions_survive_a_restart_on_a_file_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::test_config();
+    config.database_url = format!("sqlite://{}", dir.path().join("restart.db").display());
+
+    let first = Harness::with_config(config.clone()).await;
+    let created = first
+        .request(Method::POST, "/product")
+        .json(&serde_json::json!({"name": "Durable"}))
+        .send()
+        .await
+        .unwrap();
+    let (_, created) = common::json(created).await;
+    let id = created["value"]["id"].as_i64().unwrap();
+    let updated = first
+        .request(Method::PUT, &format!("/product/{id}"))
+        .json(&serde_json::json!({"name": "Durable v1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.status().as_u16(), 200);
+    let token = first.token.clone();
+    first.server.shutdown().await;
+
+    let second = Harness::with_config(config).await;
+    let response = second
+        .as_token(&token, Method::GET, &format!("/product/{id}"))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = common::json(response).await;
+    assert_eq!(status, 200, "the old session token still works: {body}");
+    assert_eq!(body["value"]["version"], 1);
+    assert_eq!(body["value"]["name"], "Durable v1");
+    // Ids keep counting up across the restart.
+    let next = second
+        .request(Method::POST, "/product")
+        .json(&serde_json::json!({"name": "Next"}))
+        .send()
+        .await
+        .unwrap();
+    let (_, next) = common::json(next).await;
+    assert!(next["value"]["id"].as_i64().unwrap() > id);
+}

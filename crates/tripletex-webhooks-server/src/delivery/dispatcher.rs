@@ -71,6 +71,8 @@ struct Lanes {
     targets: HashMap<i64, String>,
     /// Messages claimed and not yet finished, in all lanes.
     held: usize,
+    /// Attempts in flight, in all lanes (at most `max_in_flight`).
+    in_flight: usize,
     /// Outcomes of finished attempts go here (set when the loop starts).
     outcomes: Option<mpsc::UnboundedSender<AttemptOutcome>>,
 }
@@ -279,6 +281,9 @@ impl Dispatcher {
         loop {
             let message = {
                 let mut lanes = self.lanes();
+                if lanes.in_flight >= self.config.max_in_flight {
+                    return;
+                }
                 let Some(lane) = lanes.by_target.get_mut(key) else {
                     return;
                 };
@@ -289,6 +294,7 @@ impl Dispatcher {
                     return;
                 };
                 lane.in_flight += 1;
+                lanes.in_flight += 1;
                 message
             };
             let this = Arc::clone(self);
@@ -305,9 +311,10 @@ impl Dispatcher {
     /// Frees the attempt's slot, hands its outcome to the recorder, and starts
     /// the next queued message of the lane.
     fn finish(self: &Arc<Self>, key: &str, outcome: AttemptOutcome) {
-        {
+        let waiting: Vec<String> = {
             let mut lanes = self.lanes();
             lanes.held = lanes.held.saturating_sub(1);
+            lanes.in_flight = lanes.in_flight.saturating_sub(1);
             if let Some(lane) = lanes.by_target.get_mut(key) {
                 lane.in_flight = lane.in_flight.saturating_sub(1);
                 if lane.held() == 0 {
@@ -317,8 +324,18 @@ impl Dispatcher {
             if let Some(outcomes) = &lanes.outcomes {
                 let _ = outcomes.send(outcome);
             }
-        }
+            // Other lanes may have waited for the global limit rather than their own.
+            lanes
+                .by_target
+                .iter()
+                .filter(|(k, lane)| k.as_str() != key && !lane.queued.is_empty())
+                .map(|(k, _)| k.clone())
+                .collect()
+        };
         self.pump(key);
+        for other in waiting {
+            self.pump(&other);
+        }
     }
 
     async fn attempt(&self, message: &ClaimedMessage) -> AttemptResult {
