@@ -6,6 +6,7 @@
 //! so a crash can never separate a change from its webhooks.
 
 pub mod outbox;
+mod rows;
 mod sqlite;
 
 use async_trait::async_trait;

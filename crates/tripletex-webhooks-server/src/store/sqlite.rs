@@ -7,18 +7,20 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
 use sqlx::{Row, SqliteConnection};
 use time::Date;
 use tripletex_webhooks_types::{
-    Change, ChangeType, EventType, NewSubscription, SubscriptionStatus, SubscriptionUpdate,
+    ChangeType, EventType, NewSubscription, SubscriptionStatus, SubscriptionUpdate,
 };
 
+use super::rows::{
+    SUBSCRIPTION_COLUMNS, apply_update, change, expose, object_from_row, subscription_from_row, to_json,
+};
 use super::{
     Company, ObjectRecord, Page, Session, Store, StoreError, StoreResult, SubscriptionRecord,
     WriteContext,
@@ -86,78 +88,6 @@ async fn single_connection_pool(options: SqliteConnectOptions) -> StoreResult<Sq
         .connect_with(options)
         .await?)
 }
-
-/// `YYYY-MM-DDThh:mm:ss`, Tripletex's DateTime format, in UTC.
-fn timestamp(ms: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(format).ok())
-        .unwrap_or_default()
-}
-
-fn change(employee_id: i64, now_ms: i64, change_type: ChangeType) -> Change {
-    Change {
-        employee_id: Some(employee_id),
-        timestamp: Some(timestamp(now_ms)),
-        change_type: Some(change_type),
-    }
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
-    serde_json::to_string(value).map_err(|e| StoreError::Backend(format!("encoding JSON: {e}")))
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
-    serde_json::from_str(text)
-        .map_err(|e| StoreError::Backend(format!("decoding stored JSON: {e}")))
-}
-
-fn expose(secret: Option<&SecretString>) -> Option<&str> {
-    secret.map(ExposeSecret::expose_secret)
-}
-
-fn subscription_from_row(row: &SqliteRow) -> StoreResult<SubscriptionRecord> {
-    let event: String = row.try_get("event")?;
-    let status: String = row.try_get("status")?;
-    let changes: String = row.try_get("changes")?;
-    Ok(SubscriptionRecord {
-        id: row.try_get("id")?,
-        company_id: row.try_get("company_id")?,
-        version: row.try_get("version")?,
-        event: event
-            .parse()
-            .map_err(|e| StoreError::Backend(format!("stored event: {e}")))?,
-        target_url: row.try_get("target_url")?,
-        fields: row.try_get("fields")?,
-        status: status
-            .parse()
-            .unwrap_or(SubscriptionStatus::Unknown(status)),
-        auth_header_name: row.try_get("auth_header_name")?,
-        auth_header_value: row
-            .try_get::<Option<String>, _>("auth_header_value")?
-            .map(SecretString::from),
-        hmac_shared_secret: row
-            .try_get::<Option<String>, _>("hmac_shared_secret")?
-            .map(SecretString::from),
-        changes: from_json(&changes)?,
-    })
-}
-
-fn object_from_row(row: &SqliteRow) -> StoreResult<ObjectRecord> {
-    let body: String = row.try_get("body")?;
-    let changes: String = row.try_get("changes")?;
-    Ok(ObjectRecord {
-        id: row.try_get("id")?,
-        resource: row.try_get("resource")?,
-        version: row.try_get("version")?,
-        body: from_json(&body)?,
-        changes: from_json(&changes)?,
-    })
-}
-
-const SUBSCRIPTION_COLUMNS: &str = "id, company_id, version, event, target_url, fields, status, \
-     auth_header_name, auth_header_value, hmac_shared_secret, changes";
 
 async fn fetch_subscription(
     conn: &mut SqliteConnection,
@@ -302,29 +232,6 @@ impl SqliteStore {
     }
 }
 
-fn apply_update(record: &mut SubscriptionRecord, update: SubscriptionUpdate) {
-    if let Some(event) = update.event {
-        record.event = event;
-    }
-    if let Some(target_url) = update.target_url {
-        record.target_url = target_url;
-    }
-    if let Some(fields) = update.fields {
-        record.fields = Some(fields).filter(|f| !f.is_empty());
-    }
-    if let Some(status) = update.status {
-        record.status = status;
-    }
-    if let Some(name) = update.auth_header_name {
-        record.auth_header_name = Some(name).filter(|n| !n.is_empty());
-    }
-    if let Some(value) = update.auth_header_value {
-        record.auth_header_value = Some(value).filter(|v| !v.expose_secret().is_empty());
-    }
-    if let Some(secret) = update.hmac_shared_secret {
-        record.hmac_shared_secret = Some(secret).filter(|s| !s.expose_secret().is_empty());
-    }
-}
 
 #[async_trait]
 impl Store for SqliteStore {
