@@ -16,7 +16,7 @@ use crate::config::ServerConfig;
 use crate::delivery::{Dispatcher, DispatcherHandle};
 use crate::object::url_base;
 use crate::rate_limit::RateLimiter;
-use crate::store::{Company, Outbox, SqliteStore, Store, StoreError};
+use crate::store::{Company, Outbox, PgStore, SqliteStore, Store, StoreError};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +37,7 @@ pub enum StartError {
     #[error("cannot build the callback HTTP client: {0}")]
     Http(#[from] reqwest::Error),
     /// The database URL names an unsupported engine.
-    #[error("unsupported database URL {0:?}: use sqlite://FILE or sqlite::memory:")]
+    #[error("unsupported database URL {0:?}: use sqlite://FILE, sqlite::memory: or postgres://…")]
     UnsupportedDatabase(String),
 }
 
@@ -252,6 +252,12 @@ async fn open_store(
 ) -> Result<(Arc<dyn Store>, Arc<dyn Outbox>), StartError> {
     if database_url.starts_with("sqlite:") {
         let store = Arc::new(SqliteStore::connect(database_url, url_base).await?);
+        Ok((
+            Arc::clone(&store) as Arc<dyn Store>,
+            store as Arc<dyn Outbox>,
+        ))
+    } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
+        let store = Arc::new(PgStore::connect(database_url, url_base).await?);
         Ok((
             Arc::clone(&store) as Arc<dyn Store>,
             store as Arc<dyn Outbox>,

@@ -6,6 +6,7 @@
 //! so a crash can never separate a change from its webhooks.
 
 pub mod outbox;
+mod postgres;
 mod rows;
 mod sqlite;
 
@@ -18,6 +19,7 @@ use tripletex_webhooks_types::{
 };
 
 pub use outbox::Outbox;
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 /// Why a storage operation failed.

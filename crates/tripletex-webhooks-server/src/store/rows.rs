@@ -34,7 +34,8 @@ pub(super) fn to_json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
 }
 
 pub(super) fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
-    serde_json::from_str(text).map_err(|e| StoreError::Backend(format!("decoding stored JSON: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Backend(format!("decoding stored JSON: {e}")))
 }
 
 pub(super) fn expose(secret: Option<&SecretString>) -> Option<&str> {
@@ -87,7 +88,9 @@ where
             .map_err(|e| StoreError::Backend(format!("stored event: {e}")))?,
         target_url: row.try_get("target_url")?,
         fields: row.try_get("fields")?,
-        status: status.parse().unwrap_or(SubscriptionStatus::Unknown(status)),
+        status: status
+            .parse()
+            .unwrap_or(SubscriptionStatus::Unknown(status)),
         auth_header_name: row.try_get("auth_header_name")?,
         auth_header_value: row
             .try_get::<Option<String>, _>("auth_header_value")?

@@ -9,8 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Row, SqliteConnection};
 use time::Date;
@@ -19,7 +18,8 @@ use tripletex_webhooks_types::{
 };
 
 use super::rows::{
-    SUBSCRIPTION_COLUMNS, apply_update, change, expose, object_from_row, subscription_from_row, to_json,
+    SUBSCRIPTION_COLUMNS, apply_update, change, expose, object_from_row, subscription_from_row,
+    to_json,
 };
 use super::{
     Company, ObjectRecord, Page, Session, Store, StoreError, StoreResult, SubscriptionRecord,
@@ -231,7 +231,6 @@ impl SqliteStore {
         }
     }
 }
-
 
 #[async_trait]
 impl Store for SqliteStore {

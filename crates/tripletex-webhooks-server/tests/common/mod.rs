@@ -21,8 +21,14 @@ pub struct Harness {
     pub other_token: SecretString,
 }
 
+/// The configuration of the test server: in-memory SQLite, or, when
+/// `TRIPLETEX_TEST_BACKEND=postgres` and `DATABASE_URL` are set, a fresh
+/// schema of that PostgreSQL database (so the whole suite runs on both).
 pub fn test_config() -> ServerConfig {
     let mut config = ServerConfig::for_tests();
+    if let Some(url) = postgres_test_url() {
+        config.database_url = url;
+    }
     config.employee_tokens = EMPLOYEE_TOKENS
         .iter()
         .map(|t| SecretString::from(*t))
@@ -119,4 +125,61 @@ pub async fn assert_api_error(response: Response, status: u16, code: i64) -> Val
     assert_eq!(body["code"], code, "{body}");
     assert_eq!(body["requestId"], header, "{body}");
     body
+}
+
+/// A URL of a fresh, empty schema in `DATABASE_URL`, when the PostgreSQL
+/// backend is selected for the test run.
+pub fn postgres_test_url() -> Option<String> {
+    if std::env::var("TRIPLETEX_TEST_BACKEND").ok()?.as_str() != "postgres" {
+        return None;
+    }
+    let Ok(base) = std::env::var("DATABASE_URL") else {
+        panic!("TRIPLETEX_TEST_BACKEND=postgres needs DATABASE_URL");
+    };
+    Some(fresh_schema_url(&base))
+}
+
+/// Creates a uniquely named schema and returns `base` with its search path.
+/// Schemas older than an hour, left by earlier runs, are dropped on the way.
+pub fn fresh_schema_url(base: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let schema = format!("test_{now}_{}", uuid::Uuid::new_v4().simple());
+    let url = base.to_owned();
+    let created = schema.clone();
+    // Tests call this from inside a runtime: create the schema on a thread of its own.
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            let old: Vec<String> = sqlx::query_scalar(
+                "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'test\\_%'",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            for name in old {
+                let created_at = name.split('_').nth(1).and_then(|t| t.parse::<u64>().ok());
+                if created_at.is_some_and(|t| t + 3600 < now) {
+                    let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                        .execute(&pool)
+                        .await;
+                }
+            }
+            sqlx::query(&format!("CREATE SCHEMA {created}"))
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        });
+    })
+    .join()
+    .unwrap();
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}options=-c%20search_path%3D{schema}")
 }

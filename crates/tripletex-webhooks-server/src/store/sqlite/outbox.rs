@@ -335,6 +335,8 @@ impl Outbox for SqliteStore {
         company_id: i64,
         filter: &DeliveryFilter,
     ) -> StoreResult<Vec<DeliveryRecord>> {
+        // One snapshot: an attempt and its message's status are read together.
+        let mut tx = self.writer.begin().await?;
         let rows = sqlx::query(
             "SELECT id, subscription_id, event, object_id, object_version, idempotency_key, status, attempts, \
                  next_attempt_at_ms, created_at_ms, finished_at_ms, last_error \
@@ -344,7 +346,7 @@ impl Outbox for SqliteStore {
         .bind(company_id)
         .bind(filter.subscription_id)
         .bind(filter.status.as_deref())
-        .fetch_all(&self.writer)
+        .fetch_all(&mut *tx)
         .await?;
         let mut records = Vec::with_capacity(rows.len());
         for row in rows {
@@ -354,7 +356,7 @@ impl Outbox for SqliteStore {
                 "SELECT attempted_at_ms, duration_ms, status_code, error FROM attempts WHERE message_id = ? ORDER BY id",
             )
             .bind(id)
-            .fetch_all(&self.writer)
+            .fetch_all(&mut *tx)
             .await?
             .iter()
             .map(|a| {
@@ -386,6 +388,7 @@ impl Outbox for SqliteStore {
                 attempt_log,
             });
         }
+        tx.commit().await?;
         Ok(records)
     }
 
