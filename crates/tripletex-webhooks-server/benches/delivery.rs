@@ -364,10 +364,170 @@ async fn ceiling(requests: usize) -> Row {
     }
 }
 
+/// A server process on PostgreSQL (the built binary).
+struct Instance {
+    port: u16,
+    child: std::process::Child,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn_instance(database: &str) -> Instance {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tripletex-webhooks-server"))
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--database",
+            database,
+        ])
+        .args(["--employee-token", "bench-employee-token"])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    Instance { port, child }
+}
+
+/// A fresh schema of `DATABASE_URL` for one run.
+async fn fresh_schema(base: &str) -> (String, sqlx::PgPool) {
+    let schema = format!("bench_{}", std::process::id());
+    let admin = sqlx::PgPool::connect(base).await.unwrap();
+    sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+    (url, admin)
+}
+
+/// Backlog drain on PostgreSQL with `instances` server processes sharing it.
+async fn cluster_drain(base: &str, instances: usize, subscriptions: usize, events: usize) -> Row {
+    let (database, admin) = fresh_schema(base).await;
+    let servers: Vec<Instance> = (0..instances).map(|_| spawn_instance(&database)).collect();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap();
+    let bases: Vec<String> = servers
+        .iter()
+        .map(|i| format!("http://127.0.0.1:{}", i.port))
+        .collect();
+    for b in &bases {
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        loop {
+            tick.tick().await;
+            if http
+                .get(format!("{b}/v2/event"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                break;
+            }
+        }
+    }
+    let session: serde_json::Value = http
+        .put(format!("{}/v2/token/session/:create?consumerToken=local-consumer-token&employeeToken=bench-employee-token&expirationDate=2099-01-01", bases[0]))
+        .send().await.unwrap().json().await.unwrap();
+    let token = session["value"]["token"].as_str().unwrap().to_owned();
+    let (url, receiver) = start_receiver().await;
+    receiver.refusing.store(true, Ordering::SeqCst);
+    for _ in 0..subscriptions {
+        let response = http
+            .post(format!("{}/v2/event/subscription", bases[0]))
+            .basic_auth("0", Some(&token))
+            .json(&json!({"event": "product.create", "targetUrl": url}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 201);
+    }
+    let limit = Arc::new(Semaphore::new(32));
+    let mut tasks = Vec::with_capacity(events);
+    for n in 0..events {
+        let permit = Arc::clone(&limit).acquire_owned().await.unwrap();
+        let (http, token, b) = (http.clone(), token.clone(), bases[n % bases.len()].clone());
+        tasks.push(tokio::spawn(async move {
+            let response = http
+                .post(format!("{b}/v2/product"))
+                .basic_auth("0", Some(&token))
+                .json(
+                    &json!({"name": format!("bench product {n}"), "description": "x".repeat(200)}),
+                )
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 201);
+            drop(permit);
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let total = events * subscriptions;
+    // Every first (refused) attempt recorded, nothing leased.
+    let schema_pool = sqlx::PgPool::connect(&database).await.unwrap();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tick.tick().await;
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM messages WHERE status = 'pending' AND attempts >= 1 AND lease_until_ms IS NULL",
+        )
+        .fetch_one(&schema_pool).await.unwrap();
+        if usize::try_from(waiting).unwrap() >= total {
+            break;
+        }
+    }
+    receiver.refusing.store(false, Ordering::SeqCst);
+    receiver.count.send_replace(0);
+    let started = Instant::now();
+    for b in &bases {
+        let response = http
+            .post(format!("{b}/_emulator/clock/advance"))
+            .basic_auth("0", Some(&token))
+            .json(&json!({"seconds": 3600}))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success());
+    }
+    wait_for(&receiver, total).await;
+    let elapsed = started.elapsed();
+    drop(servers);
+    schema_pool.close().await;
+    let schema = format!("bench_{}", std::process::id());
+    sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let rate = total as f64 / elapsed.as_secs_f64();
+    Row {
+        name: format!("PostgreSQL backlog drain, {instances} instance(s), {total} messages"),
+        figure: format!("{rate:.0}/s ({total} in {:.2} s)", elapsed.as_secs_f64()),
+        target: "(more instances: more throughput)",
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
-    // `--only NAME` runs one part: ceiling, end-to-end, drain or latency.
+    // `--only NAME` runs one part: ceiling, end-to-end, drain, cluster or latency.
     let only = args
         .iter()
         .position(|a| a == "--only")
@@ -393,6 +553,18 @@ fn main() {
             rows.push(drain(1, 20_000 / scale).await);
             rows.push(drain(10, 2_000 / scale).await);
             rows.push(drain(100, 200 / scale).await);
+        }
+        if runs("cluster") {
+            match std::env::var("DATABASE_URL") {
+                Ok(base) => {
+                    for instances in 1..=3 {
+                        rows.push(cluster_drain(&base, instances, 10, 2_000 / scale).await);
+                    }
+                }
+                Err(_) => {
+                    eprintln!("skipping the PostgreSQL cluster part: DATABASE_URL is not set");
+                }
+            }
         }
         if runs("latency") {
             rows.extend(latency_at(1_000, if quick { 2 } else { 10 }).await);

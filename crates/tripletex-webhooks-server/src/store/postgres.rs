@@ -35,7 +35,16 @@ pub struct PgStore {
     /// Notified after every commit of this process that may have enqueued
     /// messages (other instances find them by polling).
     enqueued: std::sync::Arc<tokio::sync::Notify>,
+    /// Messages enqueued by this process since the planner's statistics were last refreshed.
+    writes_since_analyze: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
+
+/// The claim query is only fast with statistics: without them PostgreSQL
+/// guesses one row per table and can pick an index that makes the per-object
+/// check quadratic. Autovacuum refreshes them eventually; a table that grows
+/// from empty under load needs them sooner, so every this many enqueued
+/// messages the store asks for `ANALYZE` itself.
+const ANALYZE_EVERY: u64 = 1_000;
 
 impl PgStore {
     /// Connects to and migrates the database at `database_url`
@@ -53,7 +62,33 @@ impl PgStore {
             pool,
             url_base: url_base.into(),
             enqueued: std::sync::Arc::default(),
+            writes_since_analyze: std::sync::Arc::default(),
         })
+    }
+
+    /// Wakes the local dispatcher after a write that may have enqueued
+    /// messages, and refreshes the planner's statistics now and then.
+    fn after_write(&self, queued: u64) {
+        if queued == 0 {
+            return;
+        }
+        self.enqueued.notify_one();
+        let since = self
+            .writes_since_analyze
+            .fetch_add(queued, std::sync::atomic::Ordering::Relaxed);
+        if since + queued >= ANALYZE_EVERY {
+            self.writes_since_analyze
+                .store(0, std::sync::atomic::Ordering::Relaxed);
+            let pool = self.pool.clone();
+            tokio::spawn(async move {
+                if let Err(error) = sqlx::query("ANALYZE messages, subscriptions")
+                    .execute(&pool)
+                    .await
+                {
+                    tracing::warn!(%error, "refreshing planner statistics failed");
+                }
+            });
+        }
     }
 
     /// The connection pool.
@@ -139,17 +174,18 @@ impl PgStore {
         ctx: &WriteContext<'_>,
         record: &ObjectRecord,
         deleted: bool,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<u64> {
         if ctx.emits.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
         let payload = if deleted {
             None
         } else {
             Some(to_json(&render(record, &self.url_base))?)
         };
+        let mut queued = 0;
         for event in ctx.emits {
-            enqueue(
+            queued += enqueue(
                 conn,
                 ctx.company.id,
                 ctx.now_ms,
@@ -160,7 +196,7 @@ impl PgStore {
             )
             .await?;
         }
-        Ok(())
+        Ok(queued)
     }
 
     async fn write_object(
@@ -469,9 +505,9 @@ impl Store for PgStore {
             body,
             changes,
         };
-        self.enqueue_change(&mut tx, &ctx, &record, false).await?;
+        let queued = self.enqueue_change(&mut tx, &ctx, &record, false).await?;
         tx.commit().await?;
-        self.enqueued.notify_one();
+        self.after_write(queued);
         Ok(record)
     }
 
@@ -505,9 +541,9 @@ impl Store for PgStore {
             ChangeType::Update,
         ));
         Self::write_object(&mut tx, &record, false, ctx.now_ms).await?;
-        self.enqueue_change(&mut tx, &ctx, &record, false).await?;
+        let queued = self.enqueue_change(&mut tx, &ctx, &record, false).await?;
         tx.commit().await?;
-        self.enqueued.notify_one();
+        self.after_write(queued);
         Ok(record)
     }
 
@@ -527,9 +563,9 @@ impl Store for PgStore {
             ChangeType::Delete,
         ));
         Self::write_object(&mut tx, &record, true, ctx.now_ms).await?;
-        self.enqueue_change(&mut tx, &ctx, &record, true).await?;
+        let queued = self.enqueue_change(&mut tx, &ctx, &record, true).await?;
         tx.commit().await?;
-        self.enqueued.notify_one();
+        self.after_write(queued);
         Ok(record)
     }
 
@@ -597,7 +633,7 @@ impl Store for PgStore {
         )
         .await?;
         tx.commit().await?;
-        self.enqueued.notify_one();
+        self.after_write(queued);
         Ok(queued)
     }
 
