@@ -12,7 +12,14 @@
 //! - `TRIPLETEX_CONSUMER_TOKEN` (default `local-consumer-token`)
 //! - `TRIPLETEX_EMPLOYEE_TOKEN` (default `local-employee-token`)
 //! - `WEBHOOK_TARGET_URL` (default `http://127.0.0.1:3000/webhooks/tripletex`)
-//! - `WEBHOOK_HMAC_SECRET` (optional, 10 to 100 characters): sign the callbacks
+//! - `WEBHOOK_AUTH_HEADER_NAME` (default `X-Tripletex-Token`) and
+//!   `WEBHOOK_AUTH_HEADER_VALUE` (default `dev-token`): the header sent with
+//!   every callback
+//! - `WEBHOOK_HMAC_SECRET` (default `dev-hmac-secret`, 10 to 100 characters):
+//!   sign the callbacks
+//!
+//! The defaults are the `axum_receiver` example's development secrets, so the
+//! two programs work together as they are.
 //!
 //! Subscriptions to the same target URL that are not in the list are deleted;
 //! those of other targets are left alone.
@@ -70,10 +77,12 @@ async fn run(base_url: &str) -> Result<(), Error> {
         "WEBHOOK_TARGET_URL",
         "http://127.0.0.1:3000/webhooks/tripletex",
     );
-    let secret = std::env::var("WEBHOOK_HMAC_SECRET")
-        .ok()
-        .map(SecretString::from);
-    let desired = desired(&target, secret.as_ref());
+    let header = (
+        env_or("WEBHOOK_AUTH_HEADER_NAME", "X-Tripletex-Token"),
+        SecretString::from(env_or("WEBHOOK_AUTH_HEADER_VALUE", "dev-token")),
+    );
+    let secret = SecretString::from(env_or("WEBHOOK_HMAC_SECRET", "dev-hmac-secret"));
+    let desired = desired(&target, &header, &secret);
 
     let scope_target = target.clone();
     let reconcile = client
@@ -93,16 +102,19 @@ async fn run(base_url: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn desired(target: &str, secret: Option<&SecretString>) -> Vec<NewSubscription> {
+fn desired(
+    target: &str,
+    (header_name, header_value): &(String, SecretString),
+    secret: &SecretString,
+) -> Vec<NewSubscription> {
     EVENTS
         .iter()
         .filter_map(|event| event.parse().ok())
         .map(|event| {
-            let new = NewSubscription::new(event, target).with_fields("id,version,name,number");
-            match secret {
-                Some(secret) => new.with_hmac_secret(secret.clone()),
-                None => new,
-            }
+            NewSubscription::new(event, target)
+                .with_fields("id,version,name,number")
+                .with_auth_header(header_name.clone(), header_value.clone())
+                .with_hmac_secret(secret.clone())
         })
         .collect()
 }

@@ -2,12 +2,21 @@
 //!
 //! Each program in this folder runs with `cargo run -p examples --example NAME`:
 //!
+//! - `quickstart`: the whole loop in one process, with no set-up: the bundled
+//!   server in-process, an axum receiver behind the layer, subscriptions made
+//!   with the client, and a product created, updated twice and deleted; each
+//!   typed event is printed as the receiver handles it.
 //! - `decode_envelope`: verify an HMAC signature and decode a webhook body into
 //!   its typed event.
 //! - `subscribe`: reconcile `product.*` subscriptions against a Tripletex (by
 //!   default the bundled server) and print them as a table.
 //! - `axum_receiver`: an axum app behind `TripletexWebhookLayer` (header auth +
 //!   HMAC) that prints each typed event once.
+//!
+//! `tests/end_to_end` runs the three crates together, against the server
+//! in-process and as the built binary: every catalogue event, each callback
+//! authentication mechanism, an outage, a disabled subscription, and the
+//! guide's sync recipe (`cargo test -p examples --test end_to_end`).
 
 /// The README's code samples, compiled and run as doctests so they stay true.
 #[cfg(doctest)]

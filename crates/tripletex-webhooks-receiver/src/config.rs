@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::HeaderName;
 use http::header::AUTHORIZATION;
@@ -14,6 +15,12 @@ use crate::store::{DedupStore, MemoryStore};
 
 /// The default body limit: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+/// The default claim TTL: a minute. A claim lapses this long after it was
+/// taken unless committed or released (a crashed replica's claims included).
+pub const DEFAULT_CLAIM_TTL: Duration = Duration::from_secs(60);
+/// The default claim wait: two seconds, well within Tripletex's request
+/// timeout.
+pub const DEFAULT_CLAIM_WAIT: Duration = Duration::from_secs(2);
 
 /// How the receiver authenticates, limits and deduplicates deliveries.
 ///
@@ -45,6 +52,8 @@ pub(crate) struct ConfigInner {
     pub(crate) body_limit: usize,
     pub(crate) store: Arc<dyn DedupStore>,
     pub(crate) pass_redundant: bool,
+    pub(crate) claim_ttl: Duration,
+    pub(crate) claim_wait: Duration,
     pub(crate) locks: KeyLocks,
     pub(crate) metrics: Metrics,
 }
@@ -57,6 +66,8 @@ impl fmt::Debug for WebhookConfig {
             .field("body_limit", &inner.body_limit)
             .field("store", &inner.store)
             .field("pass_redundant", &inner.pass_redundant)
+            .field("claim_ttl", &inner.claim_ttl)
+            .field("claim_wait", &inner.claim_wait)
             .field("metrics", &inner.metrics.snapshot())
             .finish_non_exhaustive()
     }
@@ -87,6 +98,16 @@ impl WebhookConfig {
     pub fn store(&self) -> &Arc<dyn DedupStore> {
         &self.inner.store
     }
+
+    /// How long a claim lasts unless committed or released.
+    pub fn claim_ttl(&self) -> Duration {
+        self.inner.claim_ttl
+    }
+
+    /// How long a delivery waits for another replica's claim on its object.
+    pub fn claim_wait(&self) -> Duration {
+        self.inner.claim_wait
+    }
 }
 
 /// Builds a [`WebhookConfig`]; see [`WebhookConfig::builder`].
@@ -108,6 +129,8 @@ pub struct WebhookConfigBuilder {
     body_limit: Option<usize>,
     store: Option<Arc<dyn DedupStore>>,
     pass_redundant: bool,
+    claim_ttl: Option<Duration>,
+    claim_wait: Option<Duration>,
     allow_unauthenticated: bool,
     errors: Vec<ConfigError>,
 }
@@ -124,6 +147,8 @@ impl fmt::Debug for WebhookConfigBuilder {
             .field("query_param", &self.query_param)
             .field("hmac_secrets", &self.hmac.len())
             .field("body_limit", &self.body_limit)
+            .field("claim_ttl", &self.claim_ttl)
+            .field("claim_wait", &self.claim_wait)
             .finish_non_exhaustive()
     }
 }
@@ -214,6 +239,30 @@ impl WebhookConfigBuilder {
         self
     }
 
+    /// How long the store's claim on an object lasts while its handler runs
+    /// (default [`DEFAULT_CLAIM_TTL`], a minute; at least a millisecond).
+    ///
+    /// With a store shared by replicas (`PostgresStore`, `RedisStore`), a
+    /// replica that crashes mid-handler holds the object for at most this
+    /// long: until then other replicas answer its deliveries with 503, and
+    /// Tripletex retries. Keep it well above the slowest handler: a handler
+    /// that outlives its claim may run concurrently with another replica's
+    /// (a warning is logged when it happens).
+    pub fn claim_ttl(mut self, ttl: Duration) -> Self {
+        self.claim_ttl = Some(ttl);
+        self
+    }
+
+    /// How long a delivery waits for another replica to finish with its
+    /// object (default [`DEFAULT_CLAIM_WAIT`], two seconds) before it is
+    /// answered 503 with `Retry-After` ([`Rejection::Busy`](crate::Rejection::Busy)),
+    /// so Tripletex retries later. Zero answers 503 at once. Only stores
+    /// shared by several processes are ever busy.
+    pub fn claim_wait(mut self, wait: Duration) -> Self {
+        self.claim_wait = Some(wait);
+        self
+    }
+
     /// Accepts deliveries without any authentication. Only for local
     /// development or when something in front of the receiver authenticates.
     pub fn allow_unauthenticated(mut self) -> Self {
@@ -280,12 +329,18 @@ impl WebhookConfigBuilder {
         if body_limit == 0 {
             return Err(ConfigError::ZeroBodyLimit);
         }
+        let claim_ttl = self.claim_ttl.unwrap_or(DEFAULT_CLAIM_TTL);
+        if claim_ttl < Duration::from_millis(1) {
+            return Err(ConfigError::ClaimTtlTooShort);
+        }
         Ok(WebhookConfig {
             inner: Arc::new(ConfigInner {
                 auth,
                 body_limit,
                 store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
                 pass_redundant: self.pass_redundant,
+                claim_ttl,
+                claim_wait: self.claim_wait.unwrap_or(DEFAULT_CLAIM_WAIT),
                 locks: KeyLocks::default(),
                 metrics: Metrics::default(),
             }),
@@ -335,6 +390,9 @@ pub enum ConfigError {
     /// A body limit of zero.
     #[error("the body limit must be at least one byte")]
     ZeroBodyLimit,
+    /// A claim TTL below a millisecond.
+    #[error("the claim TTL must be at least a millisecond")]
+    ClaimTtlTooShort,
 }
 
 #[cfg(test)]
@@ -405,6 +463,14 @@ mod tests {
         assert_eq!(
             error(WebhookConfig::builder().hmac_secret("s").body_limit(0)),
             ConfigError::ZeroBodyLimit
+        );
+        assert_eq!(
+            error(
+                WebhookConfig::builder()
+                    .hmac_secret("s")
+                    .claim_ttl(Duration::ZERO)
+            ),
+            ConfigError::ClaimTtlTooShort
         );
     }
 

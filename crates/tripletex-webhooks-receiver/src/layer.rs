@@ -31,12 +31,15 @@ use crate::metrics::Metrics;
 ///    body must decode into a [`TripletexEvent`](tripletex_webhooks_types::TripletexEvent)
 ///    (**400**: not an envelope, a delete with a value, a create without one...);
 /// 3. under a per-object lock, the [`DedupStore`](crate::DedupStore) is asked
-///    (**503** if it fails): a stale or duplicate delivery gets **200**
-///    without calling the handler;
+///    to claim the object (**503** if it fails): a stale or duplicate delivery
+///    gets **200** without calling the handler; one whose object another
+///    replica is handling waits up to the
+///    [claim wait](crate::WebhookConfigBuilder::claim_wait), then gets **503**
+///    with `Retry-After`;
 /// 4. otherwise the [`Webhook`](crate::Webhook) goes into the request
 ///    extensions and the inner service runs with the raw body. A 2xx answer
 ///    records the version; anything else records nothing (so Tripletex
-///    retries) and is passed on unchanged.
+///    retries), releases the claim and is passed on unchanged.
 ///
 /// ```
 /// use axum::{Router, http::StatusCode, routing::post};
@@ -196,7 +199,7 @@ where
         // A store error was logged and counted; the handler's answer stands.
         let _ = commit.success().await;
     } else {
-        commit.failure();
+        commit.release().await;
     }
     Ok(response.map(Body::new))
 }

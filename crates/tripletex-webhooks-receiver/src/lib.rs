@@ -67,14 +67,97 @@
 //!   delivery passes through. The version is recorded only after the handler
 //!   succeeded, and deliveries of one object are handled one at a time.
 //!   See [`dedup`] and the [`DedupStore`]s: [`MemoryStore`] (bounded, the
-//!   default) and `SqliteStore` (durable, feature `sqlite`, on by default).
+//!   default), `SqliteStore` (durable, feature `sqlite`, on by default), and
+//!   for replicas `PostgresStore` (feature `postgres`) and `RedisStore`
+//!   (feature `redis`); see [Replicas](#replicas).
 //! - **Visible decisions**: [`Delivery`] tells the handler what was decided;
 //!   [`Metrics`] counts accepted, stale, duplicate, unkeyed, unauthorized,
 //!   malformed, failed deliveries, also emitted as tracing events.
 //!
+//! # Replicas
+//!
+//! Several receiver replicas behind a load balancer share one store, so
+//! that each object version is handled once across all of them:
+//! `PostgresStore` (feature `postgres`) or `RedisStore` (feature `redis`).
+//! Within a process, deliveries of one object already wait for each other
+//! (a per-object lock); across processes the store arbitrates with a
+//! **claim** per object:
+//!
+//! 1. Before the handler runs, the receiver [claims](DedupStore::claim) the
+//!    object (or, without a version, the idempotency key) with a [`Lease`]:
+//!    one atomic operation in the store that compares the delivery with what
+//!    was handled and, if it is new and no other replica holds the object,
+//!    takes the claim. The answer is a [`Claim`]:
+//!    - [`Claimed`](Claim::Claimed): the handler runs;
+//!    - [`AlreadyHandled`](Claim::AlreadyHandled): a duplicate or stale
+//!      delivery, answered 200 without the handler;
+//!    - [`Busy`](Claim::Busy): another replica is handling this object (any
+//!      version of it). The receiver retries the claim with backoff for up
+//!      to the [claim wait](WebhookConfigBuilder::claim_wait) (default two
+//!      seconds: usually the other handler finishes well within it), then
+//!      answers **503 with `Retry-After`** ([`Rejection::Busy`], counted as
+//!      [`MetricsSnapshot::busy`]): Tripletex retries it later, when it is
+//!      handled or found duplicate or stale.
+//! 2. When the handler succeeded, the receiver [commits](DedupStore::commit):
+//!    records the version monotonically and releases the claim, atomically.
+//!    When it failed, it [releases](DedupStore::release) the claim, recording
+//!    nothing, so that Tripletex's retry, at any replica, can claim at once.
+//! 3. A claim neither committed nor released (the replica crashed) lapses
+//!    after its TTL ([claim TTL](WebhookConfigBuilder::claim_ttl), default a
+//!    minute): until then other replicas answer that object's deliveries
+//!    with 503, after it they handle them. Keep the TTL well above the
+//!    slowest handler: a handler outliving its claim may overlap with
+//!    another replica's (logged as a warning).
+//!
+//! Claims carry a unique token, so a replica only ever commits or releases
+//! its own claim, never one taken after its own lapsed. The guarantee is
+//! the same as in one process: per object, one handler at a time, never for
+//! a version older than (or equal to) one already handled, so each version
+//! is handled successfully at most once, across all replicas; a failed
+//! handler is retried. A store failure when recording after the handler
+//! succeeded is the one case where a redelivery is handled again (at least
+//! once, never lost). [`MemoryStore`] implements claims in memory, so one store shared
+//! by several receivers in a process behaves the same; `SqliteStore` keeps
+//! the single-process default (its claims are not shared between processes).
+//!
+//! ```no_run
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//!
+//! use axum::{Router, http::StatusCode, routing::post};
+//! use tripletex_webhooks_receiver::store::{PostgresStore, RedisStore};
+//! use tripletex_webhooks_receiver::{DedupStore, TripletexWebhookLayer, Webhook, WebhookConfig};
+//!
+//! async fn handler(webhook: Webhook) -> StatusCode {
+//!     println!("{} {} handled by exactly one replica", webhook.event, webhook.id);
+//!     StatusCode::OK
+//! }
+//!
+//! // Every replica runs this, against the same database (or Redis).
+//! let store: Arc<dyn DedupStore> = match std::env::var("REDIS_URL") {
+//!     Ok(url) => Arc::new(RedisStore::connect(&url).await?),
+//!     Err(_) => Arc::new(PostgresStore::connect(&std::env::var("DATABASE_URL")?).await?),
+//! };
+//! let config = WebhookConfig::builder()
+//!     .hmac_secret("shared-secret")
+//!     .store(store)
+//!     .claim_ttl(Duration::from_secs(30)) // the slowest handler, with margin
+//!     .claim_wait(Duration::from_secs(2)) // then 503 + Retry-After
+//!     .build()?;
+//! let app: Router = Router::new()
+//!     .route("/webhooks/tripletex", post(handler))
+//!     .layer(TripletexWebhookLayer::new(config));
+//! let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
+//! axum::serve(listener, app).await?;
+//! # Ok(()) }
+//! ```
+//!
 //! # The pieces
 //!
-//! - [`WebhookConfig`]: authentication, limits, store (built with a builder).
+//! - [`WebhookConfig`]: authentication, limits, store, claims (built with a
+//!   builder).
 //! - [`TripletexWebhookLayer`]: the tower middleware.
 //! - [`Webhook`]: the axum extractor for the handler.
 //! - [`Dispatcher`]: typed routing (`on_product`, `on("order.delete", ..)`).
@@ -92,7 +175,10 @@ pub mod store;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 
-pub use crate::config::{ConfigError, DEFAULT_BODY_LIMIT, WebhookConfig, WebhookConfigBuilder};
+pub use crate::config::{
+    ConfigError, DEFAULT_BODY_LIMIT, DEFAULT_CLAIM_TTL, DEFAULT_CLAIM_WAIT, WebhookConfig,
+    WebhookConfigBuilder,
+};
 pub use crate::core::auth::AuthFailure;
 pub use crate::core::dedup::{DedupKey, Freshness, Mark, Seen};
 pub use crate::core::{Admission, Admitted, CheckedHead, Commit, Receiver, auth, dedup};
@@ -103,9 +189,13 @@ pub use crate::error::{BadRequest, BoxError, MissingWebhook, Rejection};
 pub use crate::extract::{Delivery, Webhook};
 pub use crate::layer::{ResponseFuture, TripletexWebhookLayer, TripletexWebhookService};
 pub use crate::metrics::{Metrics, MetricsSnapshot};
+#[cfg(feature = "postgres")]
+pub use crate::store::PostgresStore;
+#[cfg(feature = "redis")]
+pub use crate::store::RedisStore;
 #[cfg(feature = "sqlite")]
 pub use crate::store::SqliteStore;
-pub use crate::store::{DedupStore, MemoryStore, StoreError};
+pub use crate::store::{Claim, DedupStore, Lease, MemoryStore, StoreError};
 
 /// `secrecy`, re-exported so configuration secrets name the same types.
 pub use secrecy;

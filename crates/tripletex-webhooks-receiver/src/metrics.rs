@@ -22,6 +22,7 @@ pub struct Metrics {
     malformed: AtomicU64,
     handler_failed: AtomicU64,
     store_failed: AtomicU64,
+    busy: AtomicU64,
 }
 
 /// The counters at one moment.
@@ -49,6 +50,9 @@ pub struct MetricsSnapshot {
     /// Store failures: a lookup (answered 503) or a record after the handler
     /// succeeded (logged; the delivery may be handled again).
     pub store_failed: u64,
+    /// Deliveries answered 503 (with `Retry-After`) because another replica
+    /// held the object's claim for longer than the claim wait.
+    pub busy: u64,
 }
 
 /// One counter.
@@ -62,6 +66,7 @@ pub(crate) enum Counter {
     Malformed,
     HandlerFailed,
     StoreFailed,
+    Busy,
 }
 
 impl Metrics {
@@ -77,6 +82,7 @@ impl Metrics {
             malformed: read(&self.malformed),
             handler_failed: read(&self.handler_failed),
             store_failed: read(&self.store_failed),
+            busy: read(&self.busy),
         }
     }
 
@@ -90,6 +96,7 @@ impl Metrics {
             Counter::Malformed => &self.malformed,
             Counter::HandlerFailed => &self.handler_failed,
             Counter::StoreFailed => &self.store_failed,
+            Counter::Busy => &self.busy,
         };
         cell.fetch_add(1, Ordering::Relaxed);
     }

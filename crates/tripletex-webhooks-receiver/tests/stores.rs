@@ -1,5 +1,6 @@
-//! Both stores behind the layer: the bounded memory store, the SQLite store
-//! across a restart, and one store shared by two receivers.
+//! Every store behind the layer: the bounded memory store, the SQLite store
+//! across a restart, PostgreSQL and Redis (skipped when `DATABASE_URL` /
+//! `REDIS_URL` are unset), and one store shared by two receivers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -93,6 +94,100 @@ async fn memory_store() {
 #[tokio::test]
 async fn sqlite_store_in_memory() {
     scenario(SqliteStore::connect("sqlite::memory:").await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn postgres_store() {
+    if let Some(shared) = common::backends::postgres().await {
+        scenario(Arc::clone(&shared.a)).await;
+        shared.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn postgres_store_purges_old_rows_and_lapsed_claims() {
+    use tripletex_webhooks_receiver::store::{Lease, PostgresStore};
+    let Ok(url) = std::env::var("DATABASE_URL") else {
+        eprintln!("skipping: DATABASE_URL is not set");
+        return;
+    };
+    let table = common::backends::unique("dedup_purge");
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let store = PostgresStore::with_table(pool, &table).await.unwrap();
+    assert_eq!(store.table(), table);
+    let key = |id| {
+        DedupKey::Object(tripletex_webhooks_types::ObjectKey {
+            subject: tripletex_webhooks_types::Subject::Product,
+            id,
+        })
+    };
+    store.record(&key(1), Mark::Version(1)).await.unwrap();
+    // Only claimed, lapsing; and only claimed, live.
+    let lapsing = Lease::new(Duration::from_millis(1));
+    store
+        .claim(&key(2), Mark::Version(1), &lapsing)
+        .await
+        .unwrap();
+    let live = Lease::new(Duration::from_secs(60));
+    store.claim(&key(3), Mark::Version(1), &live).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(
+        store
+            .purge_older_than(Duration::from_secs(3600))
+            .await
+            .unwrap(),
+        1,
+        "the lapsed claim-only row"
+    );
+    assert_eq!(store.purge_older_than(Duration::ZERO).await.unwrap(), 1);
+    assert_eq!(store.seen(&key(1)).await.unwrap(), None);
+    let count: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(count, 1, "the live claim stays");
+    // Table names are checked before they reach SQL.
+    assert!(
+        PostgresStore::with_table(store.pool().clone(), "x; DROP TABLE y")
+            .await
+            .is_err()
+    );
+    store.drop_table().await.unwrap();
+    store.close().await;
+}
+
+#[tokio::test]
+async fn redis_store_records_expire_after_the_ttl() {
+    use tripletex_webhooks_receiver::store::RedisStore;
+    let Ok(url) = std::env::var("REDIS_URL") else {
+        eprintln!("skipping: REDIS_URL is not set");
+        return;
+    };
+    let prefix = format!("{}:", common::backends::unique("tripletex-webhooks-test"));
+    let store = RedisStore::connect(&url)
+        .await
+        .unwrap()
+        .with_prefix(&prefix)
+        .with_ttl(Duration::from_millis(300));
+    let key = DedupKey::Delivery("{tagged}*key".into());
+    store.record(&key, Mark::Delivered).await.unwrap();
+    assert_eq!(store.seen(&key).await.unwrap(), Some(Seen::default()));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(store.seen(&key).await.unwrap(), None, "forgotten");
+    let kept = store.clone().without_ttl();
+    kept.record(&key, Mark::Delivered).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(kept.seen(&key).await.unwrap(), Some(Seen::default()));
+    assert_eq!(store.clear().await.unwrap(), 1);
+    assert_eq!(store.seen(&key).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn redis_store() {
+    if let Some(shared) = common::backends::redis().await {
+        scenario(Arc::clone(&shared.a)).await;
+        shared.cleanup().await;
+    }
 }
 
 #[cfg(feature = "sqlite")]

@@ -10,6 +10,8 @@ pub mod dedup;
 pub(crate) mod locks;
 
 use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::Method;
@@ -22,10 +24,24 @@ use crate::config::WebhookConfig;
 use crate::error::{BadRequest, Rejection};
 use crate::extract::{Delivery, Webhook};
 use crate::metrics::{Counter, Metrics};
-use crate::store::StoreError;
+use crate::store::{Claim, DedupStore, Lease, StoreError};
 
 /// The tracing target of every event this crate emits.
 pub(crate) const TARGET: &str = "tripletex_webhooks_receiver";
+
+/// The first pause between claim attempts while another replica holds the
+/// object; it doubles up to [`CLAIM_POLL_MAX`].
+const CLAIM_POLL_MIN: Duration = Duration::from_millis(5);
+const CLAIM_POLL_MAX: Duration = Duration::from_millis(100);
+
+/// What a claim decided: the delivery's freshness, what to record after the
+/// handler, what was handled before, and the lease held.
+type Claimed = (
+    Freshness,
+    Option<(DedupKey, Mark)>,
+    Option<Seen>,
+    Option<Lease>,
+);
 
 /// The receiver without a framework: feed it a request head and body, get a
 /// [`Rejection`] (with its status) or an [`Admission`].
@@ -37,9 +53,13 @@ pub(crate) const TARGET: &str = "tripletex_webhooks_receiver";
 ///    `POST` (405), `Content-Length` against the limit (413).
 /// 2. [`admit`](Self::admit), with the body: its length (413), the HMAC over
 ///    the exact bytes (401), `Content-Type` (415), decoding (400), then the
-///    dedup decision under the object's lock (503 if the store fails).
+///    dedup decision under the object's lock: the store's
+///    [claim](crate::DedupStore::claim) (503 if the store fails, or if
+///    another replica still holds the object after the configured
+///    [claim wait](crate::WebhookConfigBuilder::claim_wait)).
 /// 3. For [`Admission::Deliver`], run the handler and report with
-///    [`Commit::success`] (records the version) or [`Commit::failure`].
+///    [`Commit::success`] (records the version and releases the claim) or
+///    [`Commit::release`] / [`Commit::failure`] (releases the claim).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -112,14 +132,19 @@ impl Admitted {
     }
 }
 
-/// Reports a handler's outcome. Holds the object's lock until then, so
-/// deliveries of one object are handled one at a time.
+/// Reports a handler's outcome. Holds the object's lock (and the store's
+/// claim on it) until then, so deliveries of one object are handled one at a
+/// time, across replicas too when the store is shared.
 ///
-/// Dropping it without reporting counts as a failure (nothing is recorded).
-#[must_use = "report the handler's outcome with success() or failure()"]
+/// Dropping it without reporting counts as a failure: nothing is recorded and
+/// the claim is released in the background (or, without a tokio runtime,
+/// lapses after its TTL).
+#[must_use = "report the handler's outcome with success(), release() or failure()"]
 pub struct Commit {
     receiver: Receiver,
     record: Option<(DedupKey, Mark)>,
+    /// The claim held on `record`'s key, with when it was granted.
+    lease: Option<(Lease, tokio::time::Instant)>,
     label: String,
     done: bool,
     _guard: KeyGuard,
@@ -129,6 +154,7 @@ impl fmt::Debug for Commit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Commit")
             .field("record", &self.record)
+            .field("lease", &self.lease.as_ref().map(|(lease, _)| lease))
             .field("label", &self.label)
             .finish_non_exhaustive()
     }
@@ -136,16 +162,34 @@ impl fmt::Debug for Commit {
 
 impl Commit {
     /// The handler succeeded: records the version (or deletion, or
-    /// idempotency key), then releases the object.
+    /// idempotency key) and releases the claim, then releases the object.
     ///
     /// A store error here is logged and counted; the handler's work is done,
     /// so answer as the handler did (the delivery may then be handled again
-    /// if it is redelivered).
+    /// if it is redelivered; the claim lapses after its TTL).
     pub async fn success(mut self) -> Result<(), StoreError> {
         self.done = true;
         let metrics = self.receiver.metrics();
+        let store = &self.receiver.config.inner.store;
         if let Some((key, mark)) = self.record.take() {
-            if let Err(error) = self.receiver.config.inner.store.record(&key, mark).await {
+            let result = match self.lease.take() {
+                Some((lease, granted)) => {
+                    let held = granted.elapsed();
+                    if held >= lease.ttl() {
+                        tracing::warn!(
+                            target: TARGET,
+                            webhook = %self.label,
+                            held_ms = u64::try_from(held.as_millis()).unwrap_or(u64::MAX),
+                            claim_ttl_ms = lease.ttl_millis(),
+                            "the handler outlived its claim: another replica may have handled \
+                             this delivery concurrently; raise claim_ttl"
+                        );
+                    }
+                    store.commit(&key, mark, &lease).await
+                }
+                None => store.record(&key, mark).await,
+            };
+            if let Err(error) = result {
                 metrics.increment(Counter::StoreFailed);
                 tracing::error!(
                     target: TARGET,
@@ -170,9 +214,26 @@ impl Commit {
         Ok(())
     }
 
+    /// The handler failed: nothing is recorded, and the claim is released
+    /// before this returns, so a retry (at any replica) can claim the object
+    /// at once. A store error releasing it is logged; the claim then lapses
+    /// after its TTL.
+    ///
+    /// [`failure`](Self::failure) does the same without waiting.
+    pub async fn release(mut self) {
+        self.done = true;
+        self.fail("the handler failed");
+        if let Some((store, key, lease)) = self.take_claim() {
+            release_claim(&*store, &key, &lease, &self.label).await;
+        }
+    }
+
     /// The handler failed: nothing is recorded, so a retry is handled again.
+    /// The claim is released in the background (see
+    /// [`release`](Self::release) to wait for it).
     pub fn failure(mut self) {
         self.done = true;
+        self.release_in_background();
         self.fail("the handler failed");
     }
 
@@ -188,10 +249,50 @@ impl Commit {
     }
 }
 
+impl Commit {
+    /// The store, key and lease of a claim still held, if any.
+    fn take_claim(&mut self) -> Option<(Arc<dyn DedupStore>, DedupKey, Lease)> {
+        let (lease, _) = self.lease.take()?;
+        let (key, _) = self.record.take()?;
+        Some((Arc::clone(&self.receiver.config.inner.store), key, lease))
+    }
+
+    /// Releases the claim on the current tokio runtime, if there is one;
+    /// otherwise it lapses after its TTL.
+    fn release_in_background(&mut self) {
+        let Some((store, key, lease)) = self.take_claim() else {
+            return;
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let label = self.label.clone();
+            runtime.spawn(async move { release_claim(&*store, &key, &lease, &label).await });
+        } else {
+            tracing::warn!(
+                target: TARGET,
+                webhook = %self.label,
+                "no tokio runtime to release the claim: it lapses after its TTL"
+            );
+        }
+    }
+}
+
+async fn release_claim(store: &dyn DedupStore, key: &DedupKey, lease: &Lease, label: &str) {
+    if let Err(error) = store.release(key, lease).await {
+        tracing::warn!(
+            target: TARGET,
+            webhook = label,
+            %key,
+            %error,
+            "releasing the claim failed: it lapses after its TTL"
+        );
+    }
+}
+
 impl Drop for Commit {
     fn drop(&mut self) {
         if !self.done {
             self.fail("the handler did not report (dropped or cancelled)");
+            self.release_in_background();
         }
     }
 }
@@ -259,36 +360,29 @@ impl Receiver {
         let object = decoded.event.object_key();
         let guard = inner.locks.lock(object.clone()).await;
         let object = DedupKey::Object(object);
-        let store = &inner.store;
-        let seen = store
-            .seen(&object)
-            .await
-            .map_err(|e| self.store_unavailable(e))?;
-        let (freshness, record, previous) = if decoded.event.event.is_delete() {
-            (
-                decide(seen, Mark::Tombstone),
-                Some((object, Mark::Tombstone)),
-                seen,
-            )
-        } else if let Some(version) = decoded.version {
-            let mark = Mark::Version(version);
-            (decide(seen, mark), Some((object, mark)), seen)
-        } else if seen.is_some_and(|seen| seen.deleted) {
-            // No version to compare, but the object is gone.
-            (Freshness::Stale, None, seen)
-        } else if let Some(key) = &head.idempotency_key {
-            let key = DedupKey::Delivery(key.clone());
-            let seen = store
-                .seen(&key)
+        let mark = if decoded.event.event.is_delete() {
+            Some(Mark::Tombstone)
+        } else {
+            decoded.version.map(Mark::Version)
+        };
+        let (freshness, record, previous, lease) = if let Some(mark) = mark {
+            self.claim(object, mark).await?
+        } else {
+            // No version to compare: the object's tombstone, then the
+            // idempotency key decide.
+            let seen = inner
+                .store
+                .seen(&object)
                 .await
                 .map_err(|e| self.store_unavailable(e))?;
-            (
-                decide(seen, Mark::Delivered),
-                Some((key, Mark::Delivered)),
-                seen,
-            )
-        } else {
-            (Freshness::Unkeyed, None, None)
+            if seen.is_some_and(|seen| seen.deleted) {
+                (Freshness::Stale, None, seen, None)
+            } else if let Some(key) = &head.idempotency_key {
+                self.claim(DedupKey::Delivery(key.clone()), Mark::Delivered)
+                    .await?
+            } else {
+                (Freshness::Unkeyed, None, None, None)
+            }
         };
         let webhook = Webhook {
             delivery: Delivery {
@@ -320,11 +414,73 @@ impl Receiver {
             commit: Commit {
                 receiver: self.clone(),
                 record: record.filter(|_| !freshness.is_redundant()),
+                lease: lease.map(|lease| (lease, tokio::time::Instant::now())),
                 label,
                 done: false,
                 _guard: guard,
             },
         }))
+    }
+
+    /// Claims `key` for `mark` in the store, waiting (bounded by the
+    /// configured claim wait) while another replica holds it: what the
+    /// delivery is, what to record, what was handled before, and the lease
+    /// when the handler is to run under a claim.
+    async fn claim(&self, key: DedupKey, mark: Mark) -> Result<Claimed, Rejection> {
+        let inner = &self.config.inner;
+        let lease = Lease::new(inner.claim_ttl);
+        let deadline = tokio::time::Instant::now() + inner.claim_wait;
+        let mut pause = CLAIM_POLL_MIN;
+        loop {
+            let claim = inner
+                .store
+                .claim(&key, mark, &lease)
+                .await
+                .map_err(|e| self.store_unavailable(e))?;
+            match claim {
+                Claim::Claimed { previous } => {
+                    return Ok((Freshness::New, Some((key, mark)), previous, Some(lease)));
+                }
+                Claim::AlreadyHandled(seen) => {
+                    // Trust the store: if it says handled, it is not new.
+                    let freshness = match decide(Some(seen), mark) {
+                        Freshness::New => Freshness::Duplicate,
+                        other => other,
+                    };
+                    return Ok((freshness, Some((key, mark)), Some(seen), None));
+                }
+                Claim::Busy { retry_after } => {
+                    let now = tokio::time::Instant::now();
+                    if now >= deadline {
+                        return Err(self.busy(&key, retry_after));
+                    }
+                    let mut sleep = pause.min(deadline - now);
+                    if let Some(remaining) = retry_after {
+                        // Wake when the other claim lapses, if that is sooner.
+                        sleep = sleep.min(remaining.max(CLAIM_POLL_MIN));
+                    }
+                    tokio::time::sleep(sleep).await;
+                    pause = (pause * 2).min(CLAIM_POLL_MAX);
+                }
+            }
+        }
+    }
+
+    /// Counts and logs a 503 for a delivery whose object another replica holds.
+    fn busy(&self, key: &DedupKey, retry_after: Option<Duration>) -> Rejection {
+        self.metrics().increment(Counter::Busy);
+        let retry_after = retry_after
+            .unwrap_or(self.config.inner.claim_ttl)
+            .max(Duration::from_secs(1));
+        tracing::info!(
+            target: TARGET,
+            outcome = "busy",
+            monotonic_counter.tripletex_webhooks_busy = 1_u64,
+            %key,
+            retry_after_ms = u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX),
+            "another replica is handling this object; answering 503 so Tripletex retries"
+        );
+        Rejection::Busy { retry_after }
     }
 
     /// Steps 1 and 2 on a body already read.

@@ -1,8 +1,10 @@
 //! [`Rejection`]: a refused delivery, with its status; [`MissingWebhook`]: the
 //! extractor's error when the layer is not installed.
 
+use std::time::Duration;
+
 use axum::response::{IntoResponse, Response};
-use http::header::{ALLOW, WWW_AUTHENTICATE};
+use http::header::{ALLOW, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, StatusCode};
 use tripletex_webhooks_types::DecodeError;
 
@@ -25,6 +27,7 @@ const BASIC_CHALLENGE: &str = r#"Basic realm="tripletex-webhooks", charset="UTF-
 /// | [`UnsupportedMediaType`](Self::UnsupportedMediaType) | 415 |
 /// | [`BadRequest`](Self::BadRequest) | 400 |
 /// | [`StoreUnavailable`](Self::StoreUnavailable) | 503, so Tripletex retries |
+/// | [`Busy`](Self::Busy) | 503 with `Retry-After`, so Tripletex retries |
 ///
 /// The response body never says which authentication check failed; the
 /// reason goes to tracing (and is here for callers of
@@ -58,6 +61,16 @@ pub enum Rejection {
     /// The dedup store failed; nothing was handled.
     #[error("the dedup store is unavailable")]
     StoreUnavailable(#[source] StoreError),
+    /// Another replica held the object's claim (it is handling another
+    /// delivery of the same object) for longer than the configured
+    /// [claim wait](crate::WebhookConfigBuilder::claim_wait); nothing was
+    /// handled.
+    #[error("another replica is handling this object; retry after {retry_after:?}")]
+    Busy {
+        /// When the other claim lapses at the latest (at least a second): sent
+        /// as `Retry-After`, in whole seconds.
+        retry_after: Duration,
+    },
 }
 
 /// What is malformed about a request.
@@ -88,7 +101,7 @@ impl Rejection {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::StoreUnavailable(_) | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -101,6 +114,7 @@ impl Rejection {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::BadRequest(_) => "bad_request",
             Self::StoreUnavailable(_) => "store_unavailable",
+            Self::Busy { .. } => "busy",
         }
     }
 
@@ -134,6 +148,12 @@ impl IntoResponse for Rejection {
                 response
                     .headers_mut()
                     .insert(ALLOW, HeaderValue::from_static("POST"));
+            }
+            Self::Busy { retry_after } => {
+                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                response
+                    .headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from(seconds.max(1)));
             }
             _ => {}
         }

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 use tripletex_webhooks_types::{ObjectKey, Subject};
 
-use super::{DedupStore, StoreError};
+use super::{Claim, DedupStore, Lease, StoreError};
 use crate::dedup::{DedupKey, Mark, Seen};
 
 /// The default capacity: one million objects (about 60 MB when full).
@@ -68,7 +68,22 @@ struct Table {
     map: HashMap<u64, Slot>,
     /// Every key of `map` exactly once, in eviction order.
     order: VecDeque<u64>,
+    /// Live claims (and expired ones not yet pruned), by key: separate from
+    /// the bounded table, since only deliveries in flight hold one.
+    claims: HashMap<u64, Held>,
+    /// Expired claims are pruned when `claims` grows to this many.
+    prune_claims_at: usize,
 }
+
+/// A claim held on a key.
+#[derive(Debug, Clone)]
+struct Held {
+    token: String,
+    until: Instant,
+}
+
+/// Below this many claims, expired ones are not pruned (only replaced).
+const PRUNE_CLAIMS_FROM: usize = 64;
 
 /// A bounded in-memory [`DedupStore`]: the default store.
 ///
@@ -86,6 +101,11 @@ struct Table {
 /// What it forgets (evicted or expired) is handled again if redelivered:
 /// dedup degrades to at-least-once, never to losing an event. Use
 /// `SqliteStore` (feature `sqlite`) to remember across restarts.
+///
+/// It implements [claims](DedupStore::claim) in memory, so one store shared
+/// (through an `Arc`) by several receivers in one process also runs the
+/// handler at most once per object version; replicas in other processes need
+/// a shared store (`PostgresStore`, `RedisStore`).
 ///
 /// ```
 /// use std::time::Duration;
@@ -232,8 +252,20 @@ impl MemoryStore {
     fn get(&self, key: &DedupKey) -> Option<Seen> {
         let key = self.encode(key);
         let now = self.now();
-        let mut table = self.table();
-        let slot = table.map.get_mut(&key)?;
+        self.table().get(key, now)
+    }
+
+    fn put(&self, key: &DedupKey, mark: Mark) {
+        let key = self.encode(key);
+        let now = self.now();
+        self.table()
+            .put(key, mark, now, self.ttl_secs, self.capacity);
+    }
+}
+
+impl Table {
+    fn get(&mut self, key: u64, now: u32) -> Option<Seen> {
+        let slot = self.map.get_mut(&key)?;
         if slot.expired(now) {
             return None;
         }
@@ -241,12 +273,9 @@ impl MemoryStore {
         Some(slot.seen())
     }
 
-    fn put(&self, key: &DedupKey, mark: Mark) {
-        let key = self.encode(key);
-        let now = self.now();
-        let expires = now.saturating_add(self.ttl_secs);
-        let mut table = self.table();
-        if let Some(slot) = table.map.get_mut(&key) {
+    fn put(&mut self, key: u64, mark: Mark, now: u32, ttl_secs: u32, capacity: usize) {
+        let expires = now.saturating_add(ttl_secs);
+        if let Some(slot) = self.map.get_mut(&key) {
             let known = if slot.expired(now) {
                 Seen::default()
             } else {
@@ -255,20 +284,49 @@ impl MemoryStore {
             *slot = Slot::new(known.merge(mark), expires);
             return;
         }
-        table.drop_expired_front(now, 2);
-        while table.map.len() >= self.capacity {
-            if !table.evict_one(now) {
+        self.drop_expired_front(now, 2);
+        while self.map.len() >= capacity {
+            if !self.evict_one(now) {
                 break;
             }
         }
-        table
-            .map
+        self.map
             .insert(key, Slot::new(Seen::from_mark(mark), expires));
-        table.order.push_back(key);
+        self.order.push_back(key);
     }
-}
+    /// Claims `key` for `lease` unless a live claim of another lease holds it.
+    fn claim(&mut self, key: u64, lease: &Lease, now: Instant) -> Result<(), Duration> {
+        if let Some(held) = self.claims.get(&key) {
+            if held.until > now && held.token != lease.token() {
+                return Err(held.until - now);
+            }
+        }
+        if self.claims.len() >= self.prune_claims_at.max(PRUNE_CLAIMS_FROM) {
+            self.claims.retain(|_, held| held.until > now);
+            self.prune_claims_at = self.claims.len().saturating_mul(2);
+        }
+        let ttl = Duration::from_millis(lease.ttl_millis());
+        self.claims.insert(
+            key,
+            Held {
+                token: lease.token().to_owned(),
+                until: now.checked_add(ttl).unwrap_or(now + DEFAULT_TTL),
+            },
+        );
+        Ok(())
+    }
 
-impl Table {
+    /// Releases `key` if `lease` holds it.
+    fn release(&mut self, key: u64, lease: &Lease) {
+        if self
+            .claims
+            .get(&key)
+            .is_some_and(|held| held.token == lease.token())
+        {
+            self.claims.remove(&key);
+        }
+    }
+
     /// Drops up to `max` expired entries from the front of the queue.
     fn drop_expired_front(&mut self, now: u32, max: usize) {
         for _ in 0..max {
@@ -322,6 +380,36 @@ impl DedupStore for MemoryStore {
 
     async fn record(&self, key: &DedupKey, mark: Mark) -> Result<(), StoreError> {
         self.put(key, mark);
+        Ok(())
+    }
+
+    async fn claim(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<Claim, StoreError> {
+        // One critical section: the lookup and the claim are atomic.
+        let encoded = self.encode(key);
+        let now = self.now();
+        let mut table = self.table();
+        let decided = Claim::decide(table.get(encoded, now), mark);
+        if let Claim::Claimed { .. } = decided {
+            if let Err(remaining) = table.claim(encoded, lease, Instant::now()) {
+                return Ok(Claim::Busy {
+                    retry_after: Some(remaining),
+                });
+            }
+        }
+        Ok(decided)
+    }
+
+    async fn commit(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<(), StoreError> {
+        let encoded = self.encode(key);
+        let now = self.now();
+        let mut table = self.table();
+        table.put(encoded, mark, now, self.ttl_secs, self.capacity);
+        table.release(encoded, lease);
+        Ok(())
+    }
+
+    async fn release(&self, key: &DedupKey, lease: &Lease) -> Result<(), StoreError> {
+        self.table().release(self.encode(key), lease);
         Ok(())
     }
 }

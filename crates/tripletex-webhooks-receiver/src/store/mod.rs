@@ -1,30 +1,63 @@
 //! Where handled versions are remembered: the [`DedupStore`] trait, a bounded
-//! [`MemoryStore`] (the default) and a durable `SqliteStore` (feature
-//! `sqlite`, on by default).
+//! [`MemoryStore`] (the default), a durable `SqliteStore` (feature `sqlite`,
+//! on by default), and the stores shared by receiver replicas:
+//! `PostgresStore` (feature `postgres`) and `RedisStore` (feature `redis`).
+//!
+//! # Claims
+//!
+//! Besides remembering what was handled, a store arbitrates who handles what
+//! next: before the handler runs, the receiver [`claim`](DedupStore::claim)s
+//! the delivery's key with a [`Lease`]; the store answers
+//! [`Claim::Claimed`] (run the handler), [`Claim::AlreadyHandled`] (a
+//! duplicate or stale delivery) or [`Claim::Busy`] (someone else holds the
+//! key). After the handler the receiver [`commit`](DedupStore::commit)s
+//! (records and releases) or [`release`](DedupStore::release)s. A claim not
+//! committed nor released expires after its lease's TTL, so a crashed replica
+//! holds an object for at most that long.
 
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "redis")]
+mod redis;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
+#[cfg(feature = "redis")]
+pub use self::redis::RedisStore;
 pub use memory::{DEFAULT_CAPACITY, DEFAULT_TTL, MemoryStore};
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
-use crate::dedup::{DedupKey, Mark, Seen};
+use crate::dedup::{DedupKey, Freshness, Mark, Seen, decide};
 use crate::error::BoxError;
 
-/// Remembers, per [`DedupKey`], what was handled.
+/// Remembers, per [`DedupKey`], what was handled, and arbitrates who handles
+/// a key next.
 ///
-/// The receiver asks [`seen`](Self::seen) before calling the handler and
-/// [`record`](Self::record)s only after the handler succeeded. Recording must
-/// be monotonic ([`Seen::merge`]): a lower version never replaces a higher
-/// one and a tombstone is never lifted, so concurrent recorders (several
-/// replicas) cannot move an object backwards.
+/// The receiver [`claim`](Self::claim)s a key before calling the handler,
+/// then [`commit`](Self::commit)s (records the mark and releases the claim)
+/// when the handler succeeded, or [`release`](Self::release)s when it failed.
+/// Recording must be monotonic ([`Seen::merge`]): a lower version never
+/// replaces a higher one and a tombstone is never lifted, so concurrent
+/// recorders (several replicas) cannot move an object backwards.
+///
+/// Only [`seen`](Self::seen) and [`record`](Self::record) are required. The
+/// claim methods have defaults for a store whose users all live in one
+/// process: the receiver's per-object lock already serialises deliveries of
+/// an object there, so the default `claim` only compares the mark with
+/// `seen` ([`Claim::decide`]), `commit` records and `release` does nothing.
+/// Stores shared by several processes (`PostgresStore`, `RedisStore`)
+/// override all three with atomic operations, so that two replicas never run
+/// the handler for the same key at once.
 ///
 /// The trait is object-safe (`Arc<dyn DedupStore>`); implement it with
 /// [`async_trait`](https://docs.rs/async-trait):
@@ -36,7 +69,7 @@ use crate::error::BoxError;
 /// use tripletex_webhooks_receiver::dedup::{DedupKey, Mark, Seen};
 /// use tripletex_webhooks_receiver::store::{DedupStore, StoreError};
 ///
-/// /// Unbounded: for illustration only.
+/// /// Unbounded, one process: for illustration only.
 /// #[derive(Debug, Default)]
 /// struct MapStore(Mutex<HashMap<DedupKey, Seen>>);
 ///
@@ -63,6 +96,39 @@ pub trait DedupStore: fmt::Debug + Send + Sync {
     /// Records that `mark` was handled under `key`, merging monotonically with
     /// what is there.
     async fn record(&self, key: &DedupKey, mark: Mark) -> Result<(), StoreError>;
+
+    /// Atomically: compares `mark` with what was handled under `key` and, when
+    /// it is new and no other live claim holds `key`, claims `key` for
+    /// `lease` until [`commit`](Self::commit), [`release`](Self::release) or
+    /// the lease's TTL, whichever comes first.
+    ///
+    /// - [`Claim::AlreadyHandled`] when [`decide`] says the mark is a
+    ///   duplicate or stale, whether or not `key` is claimed;
+    /// - [`Claim::Busy`] when it is new but another lease holds `key`;
+    /// - [`Claim::Claimed`] otherwise.
+    ///
+    /// The default, for stores used by one process only, is
+    /// [`Claim::decide`] on [`seen`](Self::seen): it never answers `Busy`.
+    async fn claim(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<Claim, StoreError> {
+        let _ = lease;
+        Ok(Claim::decide(self.seen(key).await?, mark))
+    }
+
+    /// The handler succeeded: records `mark` under `key` (as
+    /// [`record`](Self::record)) and releases `lease`'s claim if it still
+    /// holds it, atomically. The default records.
+    async fn commit(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<(), StoreError> {
+        let _ = lease;
+        self.record(key, mark).await
+    }
+
+    /// The handler failed: releases `lease`'s claim on `key` if it still
+    /// holds it (never another lease's), recording nothing, so that a retry
+    /// can claim at once. The default does nothing.
+    async fn release(&self, key: &DedupKey, lease: &Lease) -> Result<(), StoreError> {
+        let _ = (key, lease);
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -73,6 +139,104 @@ impl<S: DedupStore + ?Sized> DedupStore for Arc<S> {
 
     async fn record(&self, key: &DedupKey, mark: Mark) -> Result<(), StoreError> {
         (**self).record(key, mark).await
+    }
+
+    async fn claim(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<Claim, StoreError> {
+        (**self).claim(key, mark, lease).await
+    }
+
+    async fn commit(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<(), StoreError> {
+        (**self).commit(key, mark, lease).await
+    }
+
+    async fn release(&self, key: &DedupKey, lease: &Lease) -> Result<(), StoreError> {
+        (**self).release(key, lease).await
+    }
+}
+
+/// What [`DedupStore::claim`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Claim {
+    /// The mark is new and the caller now holds the key: run the handler, then
+    /// [`commit`](DedupStore::commit) or [`release`](DedupStore::release).
+    Claimed {
+        /// What was handled before, if anything.
+        previous: Option<Seen>,
+    },
+    /// This mark, or a newer one, was already handled: a duplicate or stale
+    /// delivery ([`decide`] tells which). Nothing is claimed.
+    AlreadyHandled(Seen),
+    /// The mark is new, but another lease (another replica's delivery of the
+    /// same object) holds the key. Nothing is claimed; try again later.
+    Busy {
+        /// How long the other claim can still last (its remaining TTL), when
+        /// the store knows.
+        retry_after: Option<Duration>,
+    },
+}
+
+impl Claim {
+    /// The answer of a store without claims shared between processes:
+    /// [`Claimed`](Self::Claimed) when [`decide`] says `mark` is new after
+    /// `seen`, [`AlreadyHandled`](Self::AlreadyHandled) otherwise.
+    ///
+    /// ```
+    /// use tripletex_webhooks_receiver::dedup::{Mark, Seen};
+    /// use tripletex_webhooks_receiver::store::Claim;
+    ///
+    /// let v5 = Seen::from_mark(Mark::Version(5));
+    /// assert_eq!(Claim::decide(Some(v5), Mark::Version(4)), Claim::AlreadyHandled(v5));
+    /// assert_eq!(Claim::decide(Some(v5), Mark::Version(6)), Claim::Claimed { previous: Some(v5) });
+    /// assert_eq!(Claim::decide(None, Mark::Tombstone), Claim::Claimed { previous: None });
+    /// ```
+    pub fn decide(seen: Option<Seen>, mark: Mark) -> Self {
+        match (decide(seen, mark), seen) {
+            (Freshness::New, previous) | (_, previous @ None) => Self::Claimed { previous },
+            (_, Some(seen)) => Self::AlreadyHandled(seen),
+        }
+    }
+}
+
+/// One claim's identity and lifetime: a unique token (so that a holder only
+/// ever commits or releases its own claim, never a later one taken after its
+/// own expired) and the TTL after which the claim lapses by itself.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Lease {
+    token: String,
+    ttl: Duration,
+}
+
+impl Lease {
+    /// A lease with a fresh random token, lasting `ttl` from when a store
+    /// grants it (rounded up to whole milliseconds, at least one).
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            token: uuid::Uuid::new_v4().simple().to_string(),
+            ttl,
+        }
+    }
+
+    /// The same lease with another TTL.
+    #[must_use]
+    pub fn with_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// The unique token identifying the holder.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// How long the claim lasts unless committed or released.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// The TTL in whole milliseconds, rounded up, at least 1.
+    pub fn ttl_millis(&self) -> u64 {
+        let millis = self.ttl.as_nanos().div_ceil(1_000_000).max(1);
+        u64::try_from(millis).unwrap_or(u64::MAX)
     }
 }
 
@@ -93,9 +257,16 @@ impl StoreError {
     }
 }
 
-#[cfg(feature = "sqlite")]
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
+        Self::new(error)
+    }
+}
+
+#[cfg(feature = "redis")]
+impl From<::redis::RedisError> for StoreError {
+    fn from(error: ::redis::RedisError) -> Self {
         Self::new(error)
     }
 }

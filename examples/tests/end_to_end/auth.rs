@@ -1,0 +1,156 @@
+//! Each callback authentication mechanism with HMAC, end to end: the custom
+//! header, Basic from `user:password@` in the `targetUrl`, and a query token.
+//! A receiver configured with another HMAC secret handles nothing: it answers
+//! 401, and the server's delivery log records every refused attempt.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tripletex_webhooks_client::types::NewSubscription;
+use tripletex_webhooks_receiver::WebhookConfig;
+use tripletex_webhooks_types::{EventPayload, ObjectChange};
+
+use crate::app::{App, Log, route};
+use crate::tripletex::{Backend, Tripletex};
+
+on_both_backends!(run);
+
+const SECRET: &str = "auth-shared-secret";
+
+async fn run(backend: Backend) {
+    let t = Tripletex::start(backend).await;
+    let log = Log::default();
+    let header = WebhookConfig::builder()
+        .header_auth("X-Api-Key", "key-abc")
+        .hmac_secret(SECRET)
+        .build()
+        .unwrap();
+    let basic = WebhookConfig::builder()
+        .basic_auth("hook-user", "p@ss word")
+        .hmac_secret(SECRET)
+        .build()
+        .unwrap();
+    let query = WebhookConfig::builder()
+        .query_token("token", "q-secret-123")
+        .hmac_secret(SECRET)
+        .build()
+        .unwrap();
+    let wrong = WebhookConfig::builder()
+        .header_auth("X-Api-Key", "key-abc")
+        .hmac_secret("the-receivers-other-secret")
+        .build()
+        .unwrap();
+    let app = App::start(
+        route("/header", &header, &log)
+            .merge(route("/basic", &basic, &log))
+            .merge(route("/query", &query, &log))
+            .merge(route("/wrong", &wrong, &log)),
+    )
+    .await;
+
+    let event = || "product.create".parse().unwrap();
+    let subscriptions = [
+        NewSubscription::new(event(), app.url("/header"))
+            .with_auth_header("X-Api-Key", "key-abc")
+            .with_hmac_secret(SECRET),
+        // Sent as `Authorization: Basic` and removed from the URL.
+        NewSubscription::new(
+            event(),
+            format!("http://hook-user:p%40ss%20word@{}/basic", app.authority()),
+        )
+        .with_hmac_secret(SECRET),
+        NewSubscription::new(event(), app.url("/query?token=q-secret-123"))
+            .with_hmac_secret(SECRET),
+        NewSubscription::new(event(), app.url("/wrong"))
+            .with_auth_header("X-Api-Key", "key-abc")
+            .with_hmac_secret(SECRET),
+    ];
+    let created = t
+        .client
+        .subscriptions()
+        .create_many(&subscriptions)
+        .await
+        .unwrap();
+    let ids: Vec<i64> = created.iter().map(|s| s.id.unwrap()).collect();
+    let wrong_subscription = ids[3];
+
+    let mut products = Vec::new();
+    for name in ["Espresso", "Lungo"] {
+        products.push(t.create("product", json!({"name": name})).await);
+    }
+
+    // Each mechanism: both products handled, typed, once per route.
+    log.wait_until("both products on the three routes", |all| all.len() >= 6)
+        .await;
+    for (path, config) in [("/header", &header), ("/basic", &basic), ("/query", &query)] {
+        let handled = log.on(path);
+        let names: Vec<_> = handled
+            .iter()
+            .map(|h| match &h.payload {
+                EventPayload::Product(ObjectChange::Created(p)) => p.name.clone().unwrap(),
+                other => panic!("{path}: unexpected payload {other:?}"),
+            })
+            .collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(sorted, ["Espresso", "Lungo"], "{path}");
+        assert!(
+            handled.iter().all(|h| h.idempotency_key.is_some()),
+            "{path}"
+        );
+        let counters = config.snapshot();
+        assert_eq!((counters.accepted, counters.unauthorized), (2, 0), "{path}");
+    }
+
+    // The wrong secret: refused with 401, nothing handled, the attempts logged.
+    let refused = |attempts: usize| {
+        move |log: &[Value]| {
+            log.len() == 2
+                && log.iter().all(|m| {
+                    m["status"] == "pending"
+                        && m["attemptLog"]
+                            .as_array()
+                            .is_some_and(|a| a.len() == attempts)
+                })
+        }
+    };
+    let messages = t
+        .wait_for_deliveries("two refused attempts", Some(wrong_subscription), refused(1))
+        .await;
+    assert_refused(&messages, 1);
+    assert!(log.on("/wrong").is_empty());
+    assert!(wrong.snapshot().unauthorized >= 2, "{:?}", wrong.snapshot());
+
+    // The retry a minute later (±10%) is refused and recorded too.
+    t.advance(Duration::from_secs(120)).await;
+    let messages = t
+        .wait_for_deliveries("the refused retries", Some(wrong_subscription), refused(2))
+        .await;
+    assert_refused(&messages, 2);
+    assert!(log.on("/wrong").is_empty());
+    assert_eq!(log.all().len(), 6, "nothing else was handled");
+
+    // The accepted ones were delivered at the first attempt.
+    for id in &ids[..3] {
+        let messages = t
+            .wait_for_deliveries("the deliveries", Some(*id), |log| {
+                log.len() == 2 && log.iter().all(|m| m["status"] == "delivered")
+            })
+            .await;
+        for message in messages {
+            assert_eq!(message["attemptLog"][0]["statusCode"], 200, "{message}");
+        }
+    }
+    assert_eq!(products.len(), 2);
+}
+
+fn assert_refused(messages: &[Value], attempts: usize) {
+    for message in messages {
+        let log = message["attemptLog"].as_array().unwrap();
+        assert_eq!(log.len(), attempts, "{message}");
+        assert!(
+            log.iter().all(|attempt| attempt["statusCode"] == 401),
+            "every attempt refused with 401: {message}"
+        );
+    }
+}
