@@ -97,10 +97,11 @@ const CLAIMABLE: &str = "SELECT m.id, s.target_url FROM messages m JOIN subscrip
        AND (m.lease_until_ms IS NULL OR m.lease_until_ms <= $1) AND s.status = 'ACTIVE' {skip} \
        AND NOT EXISTS (SELECT 1 FROM messages o \
                        WHERE o.subscription_id = m.subscription_id AND o.subject = m.subject \
-                         AND o.object_id = m.object_id AND o.status = 'pending' AND o.id != m.id \
-                         AND (o.lease_until_ms > $1 \
-                              OR o.object_version > m.object_version \
-                              OR (o.object_version IS NULL AND m.object_version IS NULL AND o.id < m.id))) \
+                         AND o.object_id = m.object_id AND o.id != m.id \
+                         AND ((o.status = 'pending' \
+                               AND (o.lease_until_ms > $1 \
+                                    OR (o.object_version IS NULL AND m.object_version IS NULL AND o.id < m.id))) \
+                              OR (o.status IN ('pending', 'delivered') AND o.object_version > m.object_version))) \
      ORDER BY m.next_attempt_at_ms, m.id LIMIT $2 FOR UPDATE OF m SKIP LOCKED";
 
 const CLAIMED_DETAILS: &str = "SELECT m.id, m.company_id, m.subscription_id, m.event, m.object_id, m.object_version, \
@@ -185,6 +186,16 @@ const END_STREAKS: &str = "UPDATE subscriptions SET failing_since_ms = NULL \
        AND id IN (SELECT (value->>'sub')::bigint FROM jsonb_array_elements($1::jsonb) \
                   WHERE value->>'status' = 'delivered')";
 
+/// A delivered version supersedes the older pending versions of the same
+/// object for the same subscription (say, one whose attempt was lost with a
+/// crashed instance and whose lease expired): they must never follow it.
+const SUPERSEDE_DELIVERED: &str = "UPDATE messages SET status = 'superseded', finished_at_ms = $2, lease_until_ms = NULL \
+     WHERE id IN (SELECT o.id FROM jsonb_array_elements($1::jsonb) AS j \
+                  JOIN messages d ON d.id = (j.value->>'id')::bigint \
+                  JOIN messages o ON o.subscription_id = d.subscription_id AND o.subject = d.subject \
+                                 AND o.object_id = d.object_id AND o.status = 'pending' \
+                  WHERE j.value->>'status' = 'delivered' AND o.object_version < d.object_version)";
+
 async fn record_batch(
     conn: &mut PgConnection,
     outcomes: &[AttemptOutcome],
@@ -219,6 +230,16 @@ async fn record_batch(
     }
     sqlx::query(END_STREAKS)
         .bind(&rows)
+        .execute(&mut *conn)
+        .await?;
+    let now_ms = attempted
+        .iter()
+        .map(|o| o.attempted_at_ms + o.duration_ms)
+        .max()
+        .unwrap_or_default();
+    sqlx::query(SUPERSEDE_DELIVERED)
+        .bind(&rows)
+        .bind(now_ms)
         .execute(&mut *conn)
         .await?;
     for failure in attempted.iter().filter(|o| o.next != NextStep::Delivered) {
