@@ -20,6 +20,8 @@ use crate::store::outbox::{
 
 /// Outcomes are written in batches of up to this many per transaction.
 const RECORD_BATCH: usize = 512;
+/// How far, and how often, due messages of saturated targets are deferred (ms).
+const DEFER_MS: i64 = 1_000;
 /// At most this many due messages are looked at per claim.
 const CANDIDATES: usize = 128;
 
@@ -34,6 +36,8 @@ pub struct Dispatcher {
     sender: Sender,
     wake: Arc<Notify>,
     lanes: Mutex<Lanes>,
+    /// When saturated targets' due messages were last deferred (ms, server clock).
+    last_defer_ms: std::sync::atomic::AtomicI64,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -110,6 +114,7 @@ impl Dispatcher {
             sender,
             wake,
             lanes: Mutex::new(Lanes::default()),
+            last_defer_ms: std::sync::atomic::AtomicI64::new(0),
         })
     }
 
@@ -202,6 +207,7 @@ impl Dispatcher {
                 .collect();
             (budget, skip, loads)
         };
+        self.defer_saturated(&skip).await;
         if budget == 0 {
             return (Vec::new(), false);
         }
@@ -234,6 +240,20 @@ impl Dispatcher {
         };
         let more = offered == CANDIDATES && claimed.len() < budget;
         (claimed, more)
+    }
+
+    /// Due messages of saturated targets would sit at the front of every claim;
+    /// once a second they are moved a second ahead instead.
+    async fn defer_saturated(&self, skip: &[i64]) {
+        use std::sync::atomic::Ordering;
+        let now = self.clock.now_ms();
+        if skip.is_empty() || now - self.last_defer_ms.load(Ordering::Relaxed) < DEFER_MS {
+            return;
+        }
+        self.last_defer_ms.store(now, Ordering::Relaxed);
+        if let Err(error) = self.outbox.defer(skip, now, now + DEFER_MS).await {
+            tracing::warn!(%error, "deferring messages of saturated targets failed");
+        }
     }
 
     /// How long to sleep when nothing wakes us: until the next due message, or

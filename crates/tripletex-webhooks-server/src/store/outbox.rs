@@ -196,6 +196,12 @@ pub trait Outbox: Send + Sync + 'static {
     /// Records attempt outcomes, each with its message and subscription updates.
     async fn record(&self, outcomes: &[AttemptOutcome], policy: HealthPolicy) -> StoreResult<()>;
 
+    /// Moves the due, unleased messages of these subscriptions (whose targets
+    /// are saturated) to `until_ms`, so claims stop walking past them; returns
+    /// how many moved.
+    async fn defer(&self, subscription_ids: &[i64], now_ms: i64, until_ms: i64)
+    -> StoreResult<u64>;
+
     /// Makes every leased message due now. For stores that one process owns
     /// (SQLite): leases found at start-up belong to a process that died, and
     /// waiting for them to expire would only delay recovery.

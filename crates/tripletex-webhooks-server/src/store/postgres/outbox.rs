@@ -340,6 +340,28 @@ impl Outbox for PgStore {
         Ok(())
     }
 
+    async fn defer(
+        &self,
+        subscription_ids: &[i64],
+        now_ms: i64,
+        until_ms: i64,
+    ) -> StoreResult<u64> {
+        if subscription_ids.is_empty() {
+            return Ok(0);
+        }
+        let moved = sqlx::query(&format!(
+            "UPDATE messages SET next_attempt_at_ms = $2 \
+             WHERE subscription_id IN ({}) AND status = 'pending' AND next_attempt_at_ms <= $1 \
+               AND (lease_until_ms IS NULL OR lease_until_ms <= $1)",
+            id_list(subscription_ids)
+        ))
+        .bind(now_ms)
+        .bind(until_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(moved.rows_affected())
+    }
+
     async fn release_all_leases(&self, _now_ms: i64) -> StoreResult<u64> {
         // Other instances may be alive and holding these leases: let them expire.
         Ok(0)

@@ -332,6 +332,28 @@ impl Outbox for SqliteStore {
         Ok(())
     }
 
+    async fn defer(
+        &self,
+        subscription_ids: &[i64],
+        now_ms: i64,
+        until_ms: i64,
+    ) -> StoreResult<u64> {
+        if subscription_ids.is_empty() {
+            return Ok(0);
+        }
+        let moved = sqlx::query(&format!(
+            "UPDATE messages SET next_attempt_at_ms = ?2 \
+             WHERE subscription_id IN ({}) AND status = 'pending' AND next_attempt_at_ms <= ?1 \
+               AND (lease_until_ms IS NULL OR lease_until_ms <= ?1)",
+            id_list(subscription_ids)
+        ))
+        .bind(now_ms)
+        .bind(until_ms)
+        .execute(&self.writer)
+        .await?;
+        Ok(moved.rows_affected())
+    }
+
     async fn release_all_leases(&self, now_ms: i64) -> StoreResult<u64> {
         let released = sqlx::query(
             "UPDATE messages SET lease_until_ms = NULL, next_attempt_at_ms = ?1 \
