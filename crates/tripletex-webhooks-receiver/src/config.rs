@@ -7,6 +7,7 @@ use std::time::Duration;
 use http::HeaderName;
 use http::header::AUTHORIZATION;
 use secrecy::{ExposeSecret, SecretString};
+use tripletex_webhooks_types::signature::SigningKey;
 
 use crate::core::auth::{Authenticator, BasicCredential, HeaderAuth, QueryAuth};
 use crate::core::locks::KeyLocks;
@@ -320,7 +321,7 @@ impl WebhookConfigBuilder {
                 .map(|(user, password)| BasicCredential { user, password })
                 .collect(),
             query,
-            hmac: self.hmac,
+            hmac: self.hmac.iter().map(SigningKey::new).collect(),
         };
         if !auth.is_configured() && !self.allow_unauthenticated {
             return Err(ConfigError::NoAuthentication);

@@ -4,11 +4,12 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::event_type::{EventType, Subject, Verb};
 use crate::models::{
     Account, ArchiveRelation, CloseGroup, Contact, Customer, Employee, Invoice, Notification,
-    Order, Product, Project, Supplier, Voucher, VoucherStatus,
+    Order, PayloadModel, Product, Project, Supplier, Voucher, VoucherStatus,
 };
 
 /// The body Tripletex POSTs to a subscription's `targetUrl`
@@ -95,6 +96,20 @@ impl WebhookEnvelope {
     }
 }
 
+/// The envelope with its `value` left as raw JSON text, so that
+/// [`TripletexEvent::from_slice`] decodes the payload once, straight into its
+/// model, instead of through a [`Value`].
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawEnvelope<'a> {
+    subscription_id: i64,
+    event: EventType,
+    id: i64,
+    /// `None` for `null` and for a missing `value`.
+    #[serde(borrow, default)]
+    value: Option<&'a RawValue>,
+}
+
 /// A decoded webhook: the envelope with a typed payload.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TripletexEvent {
@@ -110,8 +125,26 @@ pub struct TripletexEvent {
 
 impl TripletexEvent {
     /// Decodes a raw request body into a typed event.
+    ///
+    /// The same result as [`WebhookEnvelope::from_slice`] then
+    /// [`WebhookEnvelope::decode`], in about half the time: the payload is
+    /// parsed once, into its model.
     pub fn from_slice(body: &[u8]) -> Result<Self, DecodeError> {
-        WebhookEnvelope::from_slice(body)?.decode()
+        let envelope: RawEnvelope<'_> =
+            serde_json::from_slice(body).map_err(DecodeError::Envelope)?;
+        Ok(Self {
+            payload: EventPayload::decode(&envelope.event, envelope.value)?,
+            subscription_id: envelope.subscription_id,
+            event: envelope.event,
+            id: envelope.id,
+        })
+    }
+
+    /// The object's `version` as the payload carries it (a `fields` filter
+    /// may have dropped it; deletes never carry one): the same as
+    /// [`WebhookEnvelope::object_version`].
+    pub fn object_version(&self) -> Option<i64> {
+        self.payload.object_version()
     }
 
     /// The object this event is about.
@@ -187,7 +220,7 @@ pub enum EventPayload {
 }
 
 impl EventPayload {
-    fn decode(event: &EventType, value: &Value) -> Result<Self, DecodeError> {
+    fn decode(event: &EventType, value: impl PayloadSource) -> Result<Self, DecodeError> {
         use Subject as S;
         use Verb as V;
         Ok(match (event.subject(), event.verb()) {
@@ -207,13 +240,17 @@ impl EventPayload {
             (S::VoucherStatus, V::Ready) => Some(Self::VoucherStatusReady(object(event, value)?)),
             _ => Self::unknown(event, value)?,
         }
-        .unwrap_or_else(|| Self::Unknown(value.clone())))
+        .map_or_else(|| value.to_value().map(Self::Unknown), Ok)
+        .map_err(|source| DecodeError::Payload {
+            event: event.clone(),
+            source,
+        })?)
     }
 
     /// A create/update/delete payload, or `None` for another verb of the subject.
     fn change<T: DeserializeOwned>(
         event: &EventType,
-        value: &Value,
+        value: impl PayloadSource,
         variant: fn(ObjectChange<T>) -> Self,
     ) -> Result<Option<Self>, DecodeError> {
         let change = match event.verb() {
@@ -233,7 +270,7 @@ impl EventPayload {
     }
 
     /// Unknown events are kept raw, but a `delete` still must not carry a value.
-    fn unknown(event: &EventType, value: &Value) -> Result<Option<Self>, DecodeError> {
+    fn unknown(event: &EventType, value: impl PayloadSource) -> Result<Option<Self>, DecodeError> {
         if event.is_delete() && !value.is_null() {
             return Err(DecodeError::UnexpectedValue {
                 event: event.clone(),
@@ -270,19 +307,82 @@ impl EventPayload {
             Self::Unknown(_) => None,
         }
     }
+
+    /// The object's `version`, when the payload carries one: `None` for
+    /// deletes and when a `fields` filter dropped it.
+    pub fn object_version(&self) -> Option<i64> {
+        let version = match self {
+            Self::Product(c) => c.object().and_then(PayloadModel::version),
+            Self::Order(c) => c.object().and_then(PayloadModel::version),
+            Self::Customer(c) => c.object().and_then(PayloadModel::version),
+            Self::Supplier(c) => c.object().and_then(PayloadModel::version),
+            Self::Employee(c) => c.object().and_then(PayloadModel::version),
+            Self::Contact(c) => c.object().and_then(PayloadModel::version),
+            Self::Project(c) => c.object().and_then(PayloadModel::version),
+            Self::Account(c) => c.object().and_then(PayloadModel::version),
+            Self::Voucher(c) => c.object().and_then(PayloadModel::version),
+            Self::ArchiveRelation(c) => c.object().and_then(PayloadModel::version),
+            Self::CloseGroup(c) => c.object().and_then(PayloadModel::version),
+            Self::InvoiceCharged(o) => o.version(),
+            Self::NotificationSent(o) => o.version(),
+            Self::VoucherStatusReady(o) => o.version(),
+            Self::Unknown(value) => return value.get("version").and_then(Value::as_i64),
+        };
+        version.map(i64::from)
+    }
 }
 
 /// Decodes a non-delete event's object, which must be present.
-fn object<T: DeserializeOwned>(event: &EventType, value: &Value) -> Result<T, DecodeError> {
+fn object<T: DeserializeOwned>(
+    event: &EventType,
+    value: impl PayloadSource,
+) -> Result<T, DecodeError> {
     if value.is_null() {
         return Err(DecodeError::MissingValue {
             event: event.clone(),
         });
     }
-    T::deserialize(value).map_err(|source| DecodeError::Payload {
+    value.model().map_err(|source| DecodeError::Payload {
         event: event.clone(),
         source,
     })
+}
+
+/// Where a payload is decoded from: a parsed [`Value`]
+/// ([`WebhookEnvelope::decode`]) or the raw JSON text
+/// ([`TripletexEvent::from_slice`]); one dispatch table serves both.
+trait PayloadSource: Copy {
+    fn is_null(self) -> bool;
+    fn model<T: DeserializeOwned>(self) -> Result<T, serde_json::Error>;
+    fn to_value(self) -> Result<Value, serde_json::Error>;
+}
+
+impl PayloadSource for &Value {
+    fn is_null(self) -> bool {
+        Value::is_null(self)
+    }
+
+    fn model<T: DeserializeOwned>(self) -> Result<T, serde_json::Error> {
+        T::deserialize(self)
+    }
+
+    fn to_value(self) -> Result<Value, serde_json::Error> {
+        Ok(self.clone())
+    }
+}
+
+impl PayloadSource for Option<&RawValue> {
+    fn is_null(self) -> bool {
+        self.is_none()
+    }
+
+    fn model<T: DeserializeOwned>(self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self.map_or("null", RawValue::get))
+    }
+
+    fn to_value(self) -> Result<Value, serde_json::Error> {
+        self.map_or(Ok(Value::Null), |raw| serde_json::from_str(raw.get()))
+    }
 }
 
 /// Why a webhook body could not be decoded.

@@ -117,8 +117,20 @@ impl Serialize for EventType {
 
 impl<'de> Deserialize<'de> for EventType {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        s.parse().map_err(serde::de::Error::custom)
+        // A visitor rather than `String`: a known name is parsed without an allocation.
+        struct Name;
+        impl serde::de::Visitor<'_> for Name {
+            type Value = EventType;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an event name, `subject.verb`")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<EventType, E> {
+                name.parse().map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(Name)
     }
 }
 

@@ -10,6 +10,9 @@ use tripletex_webhooks_types::models::{
     Product, Project, Ref, Supplier, Voucher, VoucherStatus, VoucherStatusMessage,
     VoucherStatusState, VoucherStatusType,
 };
+use tripletex_webhooks_types::{
+    DecodeError, EventType, TripletexEvent, WebhookEnvelope, known_event_types,
+};
 
 /// Something to run for each model type.
 trait Visit {
@@ -610,4 +613,83 @@ fn schema_validation_is_not_vacuous() {
     // A nested reference is checked against the referenced schema.
     let customer = json!({"accountManager": {"id": "seventeen"}});
     assert!(!validation_errors(&root_schema(&components, "Customer"), &customer).is_empty());
+}
+
+/// What the `Value` path makes of a body: the typed event and the version
+/// read from the raw value.
+fn decode_through_value(body: &[u8]) -> Result<(TripletexEvent, Option<i64>), DecodeError> {
+    let envelope = WebhookEnvelope::from_slice(body)?;
+    let version = envelope.object_version();
+    Ok((envelope.decode()?, version))
+}
+
+/// Both decoding paths give the same event, version and kind of error.
+fn assert_paths_agree(body: &[u8]) {
+    let direct = TripletexEvent::from_slice(body).map(|event| {
+        let version = event.object_version();
+        (event, version)
+    });
+    let text = String::from_utf8_lossy(body);
+    match (direct, decode_through_value(body)) {
+        (Ok(direct), Ok(through_value)) => assert_eq!(direct, through_value, "{text}"),
+        (Err(direct), Err(through_value)) => assert_eq!(
+            std::mem::discriminant(&direct),
+            std::mem::discriminant(&through_value),
+            "{text}: {direct} / {through_value}"
+        ),
+        (direct, through_value) => panic!("{text}: {direct:?} / {through_value:?}"),
+    }
+}
+
+fn envelope(event: &EventType, value: &Value) -> Vec<u8> {
+    serde_json::to_vec(&json!({"subscriptionId": 3, "event": event, "id": 7, "value": value}))
+        .unwrap()
+}
+
+#[test]
+fn decoding_straight_from_the_body_equals_decoding_through_a_value() {
+    let unknown = [
+        "timesheetEntry.create".parse::<EventType>().unwrap(),
+        "product.archive".parse().unwrap(),
+        "mystery.delete".parse().unwrap(),
+    ];
+    for event in known_event_types().iter().chain(&unknown) {
+        let model = event.subject().payload_model().unwrap_or("Product");
+        let mut values = vec![
+            sample(model),
+            sample_with_unknowns(model),
+            json!({"id": 7, "version": 2}),
+            json!({"id": 7}),
+            json!({}),
+            json!({"version": "x"}),
+            json!({"version": 3.5}),
+            json!({"version": 4_294_967_296_i64}),
+            json!(42),
+            json!([]),
+            Value::Null,
+        ];
+        let mut nulls = sample(model);
+        for value in nulls.as_object_mut().unwrap().values_mut() {
+            *value = Value::Null;
+        }
+        values.push(nulls);
+        for value in &values {
+            assert_paths_agree(&envelope(event, value));
+        }
+        // `value` left out altogether.
+        assert_paths_agree(
+            &serde_json::to_vec(&json!({"subscriptionId": 3, "event": event, "id": 7})).unwrap(),
+        );
+    }
+    for body in [
+        &b"not json"[..],
+        b"[]",
+        br#"{"event":"product.create","id":1}"#,
+        br#"{"subscriptionId":1,"event":"product","id":1}"#,
+        br#"{"subscriptionId":1,"event":"product.create","id":"7","value":{}}"#,
+        br#"{"subscriptionId":1,"event":"product.create","id":7,"value":{"id":7},"extra":true}"#,
+        br#"{"value":{"id":7,"version":1},"id":7,"event":"product.update","subscriptionId":1}"#,
+    ] {
+        assert_paths_agree(body);
+    }
 }

@@ -15,7 +15,9 @@ use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use secrecy::{ExposeSecret, SecretString};
 use subtle::{Choice, ConstantTimeEq};
-use tripletex_webhooks_types::signature::{self, IDEMPOTENCY_KEY_HEADER, SIGNATURE_HEADER};
+use tripletex_webhooks_types::signature::{
+    self, IDEMPOTENCY_KEY_HEADER, SIGNATURE_HEADER, SigningKey,
+};
 
 /// Why authentication failed. It goes to tracing and to callers of the
 /// framework-free [`Receiver`](crate::Receiver), never into a response body.
@@ -112,7 +114,8 @@ pub(crate) struct Authenticator {
     pub(crate) header: Option<HeaderAuth>,
     pub(crate) basic: Vec<BasicCredential>,
     pub(crate) query: Option<QueryAuth>,
-    pub(crate) hmac: Vec<SecretString>,
+    /// The HMAC secrets, each hashed into its key once.
+    pub(crate) hmac: Vec<SigningKey>,
 }
 
 /// The HMAC inputs found in the headers, checked against the body later.
@@ -202,8 +205,8 @@ impl Authenticator {
     ) -> Result<(), AuthFailure> {
         let mut matched = false;
         let mut malformed = true;
-        for secret in &self.hmac {
-            match signature::verify(secret, &input.idempotency_key, body, &input.signature) {
+        for key in &self.hmac {
+            match key.verify(&input.idempotency_key, body, &input.signature) {
                 Ok(()) => matched = true,
                 Err(signature::SignatureError::Mismatch) => malformed = false,
                 Err(signature::SignatureError::Malformed) => {}
@@ -419,7 +422,10 @@ mod tests {
     #[test]
     fn signatures_rotate() {
         let auth = Authenticator {
-            hmac: secrets(&["old-secret", "new-secret"]),
+            hmac: secrets(&["old-secret", "new-secret"])
+                .iter()
+                .map(SigningKey::new)
+                .collect(),
             ..Authenticator::default()
         };
         let body = b"{}";

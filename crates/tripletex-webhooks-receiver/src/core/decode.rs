@@ -4,7 +4,7 @@
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName};
 use tripletex_webhooks_types::signature::IDEMPOTENCY_KEY_HEADER;
-use tripletex_webhooks_types::{DecodeError, TripletexEvent, WebhookEnvelope};
+use tripletex_webhooks_types::{DecodeError, TripletexEvent};
 
 use crate::error::{BadRequest, Rejection};
 
@@ -73,11 +73,10 @@ pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Rej
 
 /// Decodes the envelope and its typed payload; never panics on any input.
 pub(crate) fn decode(body: &[u8]) -> Result<Decoded, DecodeError> {
-    let envelope = WebhookEnvelope::from_slice(body)?;
-    let version = envelope.object_version();
+    let event = TripletexEvent::from_slice(body)?;
     Ok(Decoded {
-        event: envelope.decode()?,
-        version,
+        version: event.object_version(),
+        event,
     })
 }
 

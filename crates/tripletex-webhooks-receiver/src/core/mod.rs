@@ -16,6 +16,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::Method;
 use http::request::Parts;
+use tripletex_webhooks_types::EventType;
 
 use self::auth::{AuthFailure, SignatureInput};
 use self::dedup::{DedupKey, Freshness, Mark, Seen, decide};
@@ -94,6 +95,25 @@ pub struct Receiver {
     config: WebhookConfig,
 }
 
+/// How a delivery is named in logs (`product.update 7 v3`); formatted only
+/// when a log line is written.
+#[derive(Debug, Clone)]
+struct Label {
+    event: EventType,
+    id: i64,
+    version: Option<i64>,
+}
+
+impl fmt::Display for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.event, self.id)?;
+        match self.version {
+            Some(version) => write!(f, " v{version}"),
+            None => Ok(()),
+        }
+    }
+}
+
 /// The result of [`Receiver::check_head`]: what the body checks need.
 #[derive(Debug, Clone)]
 pub struct CheckedHead {
@@ -145,7 +165,7 @@ pub struct Commit {
     record: Option<(DedupKey, Mark)>,
     /// The claim held on `record`'s key, with when it was granted.
     lease: Option<(Lease, tokio::time::Instant)>,
-    label: String,
+    label: Label,
     done: bool,
     _guard: KeyGuard,
 }
@@ -276,11 +296,11 @@ impl Commit {
     }
 }
 
-async fn release_claim(store: &dyn DedupStore, key: &DedupKey, lease: &Lease, label: &str) {
+async fn release_claim(store: &dyn DedupStore, key: &DedupKey, lease: &Lease, label: &Label) {
     if let Err(error) = store.release(key, lease).await {
         tracing::warn!(
             target: TARGET,
-            webhook = label,
+            webhook = %label,
             %key,
             %error,
             "releasing the claim failed: it lapses after its TTL"
@@ -395,16 +415,11 @@ impl Receiver {
             event: decoded.event,
             raw_body: body,
         };
-        let label = format!(
-            "{} {}{}",
-            webhook.event.event,
-            webhook.event.id,
-            webhook
-                .delivery
-                .version
-                .map(|v| format!(" v{v}"))
-                .unwrap_or_default()
-        );
+        let label = Label {
+            event: webhook.event.event.clone(),
+            id: webhook.event.id,
+            version: webhook.delivery.version,
+        };
         self.note_freshness(freshness, &label, previous);
         if freshness.is_redundant() && !inner.pass_redundant {
             return Ok(Admission::Acknowledge(webhook));
@@ -538,7 +553,7 @@ impl Receiver {
         Rejection::StoreUnavailable(error)
     }
 
-    fn note_freshness(&self, freshness: Freshness, label: &str, previous: Option<Seen>) {
+    fn note_freshness(&self, freshness: Freshness, label: &Label, previous: Option<Seen>) {
         let metrics = self.metrics();
         let handled = previous.and_then(|seen| seen.version);
         let deleted = previous.is_some_and(|seen| seen.deleted);
@@ -550,7 +565,7 @@ impl Receiver {
                     target: TARGET,
                     outcome = "duplicate",
                     monotonic_counter.tripletex_webhooks_duplicate = 1_u64,
-                    webhook = label,
+                    webhook = %label,
                     "already handled; acknowledged"
                 );
             }
@@ -560,7 +575,7 @@ impl Receiver {
                     target: TARGET,
                     outcome = "stale",
                     monotonic_counter.tripletex_webhooks_stale = 1_u64,
-                    webhook = label,
+                    webhook = %label,
                     handled_version = handled,
                     deleted,
                     "older than what was handled; acknowledged"
@@ -572,7 +587,7 @@ impl Receiver {
                     target: TARGET,
                     outcome = "unkeyed",
                     monotonic_counter.tripletex_webhooks_unkeyed = 1_u64,
-                    webhook = label,
+                    webhook = %label,
                     "no version and no idempotency-key: passed through without dedup"
                 );
             }

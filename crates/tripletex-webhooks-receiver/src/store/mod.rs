@@ -24,7 +24,8 @@ mod redis;
 mod sqlite;
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -207,11 +208,17 @@ pub struct Lease {
 }
 
 impl Lease {
-    /// A lease with a fresh random token, lasting `ttl` from when a store
+    /// A lease with a fresh unique token, lasting `ttl` from when a store
     /// grants it (rounded up to whole milliseconds, at least one).
     pub fn new(ttl: Duration) -> Self {
+        // A random prefix per process, then a counter: unique across replicas
+        // without a random draw per delivery. Tokens only tell holders
+        // apart; they are not secrets.
+        static PROCESS: LazyLock<u128> = LazyLock::new(|| uuid::Uuid::new_v4().as_u128());
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
         Self {
-            token: uuid::Uuid::new_v4().simple().to_string(),
+            token: format!("{:032x}-{n:x}", *PROCESS),
             ttl,
         }
     }
