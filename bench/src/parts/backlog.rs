@@ -6,7 +6,9 @@
 //! and stops. Into one of them the benchmark then inserts the backlog
 //! directly with sqlx (100,000-row transactions): messages of those 100
 //! subscriptions about 10,000 customers, `pending` after 1 to 8 failed
-//! attempts, due again in 30 days, as the schema of
+//! attempts, due again in 30 days, keyed as the server keys messages (the
+//! enqueue time, then random bits: here one millisecond apart before the
+//! run), as the schema of
 //! `crates/tripletex-webhooks-server/migrations/sqlite` has them. Then a
 //! server process runs on each file in turn: its resident memory
 //! (`/proc/<pid>/status`) when started and after a run of fresh events at
@@ -46,7 +48,7 @@ SELECT ?3, ?4 + n % ?5, 'customer.update', 'customer', 1000000 + n / ?5, 1 + n %
         'name', 'Backlog customer ' || (n / ?5), 'organizationNumber', printf('9%08d', n / ?5),
         'email', 'customer' || (n / ?5) || '@example.com', 'invoiceEmail', 'invoice@example.com',
         'isCustomer', json('true'), 'description', ?6),
-    'backlog-' || n, 'pending', 1 + n % 8, ?7 + n, NULL, ?8, NULL,
+    printf('%012x', ?8 - 1000000 + n) || lower(hex(randomblob(10))), 'pending', 1 + n % 8, ?7 + n, NULL, ?8, NULL,
     'connection failed: connection refused'
 FROM seq";
 
@@ -54,7 +56,7 @@ pub(crate) async fn run(quick: bool) -> Res<Vec<Row>> {
     let (backlog, rounds, seconds): (i64, u32, u32) = if quick {
         (100_000, 1, 3)
     } else {
-        (1_000_000, 2, 10)
+        (1_000_000, 5, 4)
     };
     let empty_sink = Sink::start().await?;
     let backlog_sink = Sink::start().await?;

@@ -42,7 +42,7 @@ const OTHER_EVENTS: [&str; 9] = [
 ];
 
 pub(crate) async fn run(quick: bool) -> Res<Vec<Row>> {
-    let (rounds, seconds) = if quick { (1, 3) } else { (2, 10) };
+    let (rounds, seconds) = if quick { (1, 3) } else { (4, 10) };
     let mut healthy = Latencies::new();
     let mut degraded = Latencies::new();
     for round in 1..=rounds {

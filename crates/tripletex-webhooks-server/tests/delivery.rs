@@ -674,3 +674,37 @@ async fn an_expired_lease_is_claimed_again_and_the_stale_outcome_is_fenced_off()
         "only the attempt holding the lease counts"
     );
 }
+
+#[tokio::test]
+async fn idempotency_keys_are_unique_and_grow_with_enqueue_time() {
+    let h = Harness::start().await;
+    let receiver = Receiver::start().await;
+    subscribe(
+        &h,
+        json!({"event": "product.create", "targetUrl": receiver.url("/r")}),
+    )
+    .await;
+    create(&h, "/product", json!({"name": "first"})).await;
+    create(&h, "/product", json!({"name": "same millisecond, maybe"})).await;
+    advance(&h, Duration::from_secs(1));
+    create(&h, "/product", json!({"name": "a second later"})).await;
+    let callbacks = receiver.wait_for(3, WITHIN).await;
+    let mut keys: Vec<(String, String)> = callbacks
+        .iter()
+        .map(|c| {
+            let name = c.json()["value"]["name"].as_str().unwrap().to_owned();
+            (name, c.header("idempotency-key").unwrap().to_owned())
+        })
+        .collect();
+    for (_, key) in &keys {
+        assert_eq!(key.len(), 32, "{key}");
+        assert!(
+            key.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+            "{key}"
+        );
+    }
+    keys.sort_by(|a, b| a.1.cmp(&b.1));
+    assert_eq!(keys[2].0, "a second later", "{keys:?}");
+    assert_ne!(keys[0].1, keys[1].1);
+}

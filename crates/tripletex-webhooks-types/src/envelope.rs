@@ -223,7 +223,7 @@ impl EventPayload {
     fn decode(event: &EventType, value: impl PayloadSource) -> Result<Self, DecodeError> {
         use Subject as S;
         use Verb as V;
-        Ok(match (event.subject(), event.verb()) {
+        let typed = match (event.subject(), event.verb()) {
             (S::Product, _) => Self::change(event, value, Self::Product)?,
             (S::Order, _) => Self::change(event, value, Self::Order)?,
             (S::Customer, _) => Self::change(event, value, Self::Customer)?,
@@ -239,12 +239,17 @@ impl EventPayload {
             (S::Notification, V::Sent) => Some(Self::NotificationSent(object(event, value)?)),
             (S::VoucherStatus, V::Ready) => Some(Self::VoucherStatusReady(object(event, value)?)),
             _ => Self::unknown(event, value)?,
+        };
+        match typed {
+            Some(payload) => Ok(payload),
+            None => value
+                .to_value()
+                .map(Self::Unknown)
+                .map_err(|source| DecodeError::Payload {
+                    event: event.clone(),
+                    source,
+                }),
         }
-        .map_or_else(|| value.to_value().map(Self::Unknown), Ok)
-        .map_err(|source| DecodeError::Payload {
-            event: event.clone(),
-            source,
-        })?)
     }
 
     /// A create/update/delete payload, or `None` for another verb of the subject.

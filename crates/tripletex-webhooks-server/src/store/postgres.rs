@@ -135,7 +135,8 @@ async fn fetch_live_object(
     .transpose()
 }
 
-/// Writes one outbox row per ACTIVE subscription of the company to `event`.
+/// Writes one outbox row per ACTIVE subscription of the company to `event`,
+/// with time-ordered idempotency keys (see the SQLite store's `enqueue`).
 async fn enqueue(
     conn: &mut PgConnection,
     company_id: i64,
@@ -148,7 +149,7 @@ async fn enqueue(
     let result = sqlx::query(
         "INSERT INTO messages (company_id, subscription_id, event, subject, object_id, object_version, \
              payload, idempotency_key, status, attempts, next_attempt_at_ms, created_at_ms) \
-         SELECT $1, s.id, $2, $3, $4, $5, $6, md5(random()::text || clock_timestamp()::text), 'pending', 0, $7, $7 \
+         SELECT $1, s.id, $2, $3, $4, $5, $6, lpad(to_hex($7::bigint), 12, '0') || substr(replace(gen_random_uuid()::text, '-', ''), 1, 20), 'pending', 0, $7, $7 \
          FROM subscriptions s WHERE s.company_id = $1 AND s.event = $2 AND s.status = 'ACTIVE'",
     )
     .bind(company_id)

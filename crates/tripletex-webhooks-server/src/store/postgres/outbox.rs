@@ -20,8 +20,9 @@ use crate::store::outbox::{
 use crate::store::{StoreError, StoreResult};
 
 /// Closes the pending, unleased messages of a subscription that is no longer
-/// ACTIVE. Runs when its status changes and after each failure is recorded (a
-/// message that was in flight at the change is closed when its outcome comes).
+/// ACTIVE. Runs when its status changes; `CLOSE_INACTIVE` does the same for
+/// the failures of each recorded batch (a message that was in flight at the
+/// change is closed when its outcome comes).
 pub(super) async fn close_if_inactive(
     conn: &mut PgConnection,
     subscription_id: i64,
@@ -63,28 +64,6 @@ pub(super) async fn supersede_older(
     .bind(object_id)
     .bind(version)
     .bind(event.subject().as_str())
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// A failed older version is superseded instead of retried when a newer one
-/// of the same object is pending or delivered for the same subscription.
-async fn supersede_if_newer_exists(
-    conn: &mut PgConnection,
-    message_id: i64,
-    now_ms: i64,
-) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE messages SET status = 'superseded', finished_at_ms = $1 \
-         WHERE id = $2 AND status = 'pending' AND object_version IS NOT NULL \
-           AND EXISTS (SELECT 1 FROM messages n \
-                       WHERE n.subscription_id = messages.subscription_id AND n.subject = messages.subject \
-                         AND n.object_id = messages.object_id AND n.status IN ('pending', 'delivered') \
-                         AND n.object_version > messages.object_version)",
-    )
-    .bind(now_ms)
-    .bind(message_id)
     .execute(conn)
     .await?;
     Ok(())
@@ -196,6 +175,44 @@ const SUPERSEDE_DELIVERED: &str = "UPDATE messages SET status = 'superseded', fi
                                  AND o.object_id = d.object_id AND o.status = 'pending' \
                   WHERE j.value->>'status' = 'delivered' AND o.object_version < d.object_version)";
 
+/// The failures of a batch, in one statement each (never one per failure:
+/// a dead target fails 32 attempts at once, and the writer is shared).
+///
+/// A failure starts or continues its subscription's streak, and disables the
+/// subscription once the streak is long enough. SET expressions see the row
+/// as it was, so the streak's start is the stored one, or the batch's first
+/// failure when the streak begins now. Takes the policy's `disable_after_ms`
+/// as the second parameter.
+const FAIL_STREAKS: &str = "UPDATE subscriptions SET failing_since_ms = COALESCE(failing_since_ms, f.first_at), \
+         status = CASE WHEN status = 'ACTIVE' AND f.last_at - COALESCE(failing_since_ms, f.first_at) >= $2 \
+                       THEN 'DISABLED_TOO_MANY_ERRORS' ELSE status END \
+     FROM (SELECT (value->>'sub')::bigint AS sub, MIN((value->>'at')::bigint) AS first_at, \
+                  MAX((value->>'at')::bigint) AS last_at \
+           FROM jsonb_array_elements($1::jsonb) WHERE value->>'status' != 'delivered' GROUP BY 1) AS f \
+     WHERE subscriptions.id = f.sub";
+
+/// A failed older version is superseded instead of retried when a newer one
+/// of the same object is pending or delivered for the same subscription.
+const SUPERSEDE_FAILED: &str = "UPDATE messages SET status = 'superseded', finished_at_ms = j.finished \
+     FROM (SELECT (value->>'id')::bigint AS id, (value->>'finished')::bigint AS finished \
+           FROM jsonb_array_elements($1::jsonb) WHERE value->>'status' != 'delivered') AS j \
+     WHERE messages.id = j.id AND messages.status = 'pending' AND messages.object_version IS NOT NULL \
+       AND EXISTS (SELECT 1 FROM messages n \
+                   WHERE n.subscription_id = messages.subscription_id AND n.subject = messages.subject \
+                     AND n.object_id = messages.object_id AND n.status IN ('pending', 'delivered') \
+                     AND n.object_version > messages.object_version)";
+
+/// The pending, unleased messages of a subscription that is no longer ACTIVE
+/// (just disabled above, or changed while the attempt was in flight) are
+/// closed, as [`close_if_inactive`] does on a status change.
+const CLOSE_INACTIVE: &str = "UPDATE messages SET status = 'failed', last_error = 'subscription not active', \
+         finished_at_ms = j.finished, lease_until_ms = NULL \
+     FROM (SELECT (value->>'sub')::bigint AS sub, MAX((value->>'finished')::bigint) AS finished \
+           FROM jsonb_array_elements($1::jsonb) WHERE value->>'status' != 'delivered' GROUP BY 1) AS j \
+     JOIN subscriptions s ON s.id = j.sub AND s.status != 'ACTIVE' \
+     WHERE messages.subscription_id = j.sub AND messages.status = 'pending' \
+       AND (messages.lease_until_ms IS NULL OR messages.lease_until_ms <= j.finished)";
+
 async fn record_batch(
     conn: &mut PgConnection,
     outcomes: &[AttemptOutcome],
@@ -242,35 +259,20 @@ async fn record_batch(
         .bind(now_ms)
         .execute(&mut *conn)
         .await?;
-    for failure in attempted.iter().filter(|o| o.next != NextStep::Delivered) {
-        record_failure(conn, failure, policy).await?;
+    if attempted.iter().any(|o| o.next != NextStep::Delivered) {
+        sqlx::query(FAIL_STREAKS)
+            .bind(&rows)
+            .bind(policy.disable_after_ms)
+            .execute(&mut *conn)
+            .await?;
+        for statement in [SUPERSEDE_FAILED, CLOSE_INACTIVE] {
+            sqlx::query(statement)
+                .bind(&rows)
+                .execute(&mut *conn)
+                .await?;
+        }
     }
     Ok(())
-}
-
-/// The failure streak (disabling the subscription when it is long enough),
-/// then what a failure means for the message's siblings.
-async fn record_failure(
-    conn: &mut PgConnection,
-    outcome: &AttemptOutcome,
-    policy: HealthPolicy,
-) -> StoreResult<()> {
-    // SET expressions see the row as it was, so the streak's start is the
-    // stored one, or this attempt when the streak begins now.
-    sqlx::query(
-        "UPDATE subscriptions SET failing_since_ms = COALESCE(failing_since_ms, $1), \
-             status = CASE WHEN status = 'ACTIVE' AND $1 - COALESCE(failing_since_ms, $1) >= $2 \
-                           THEN 'DISABLED_TOO_MANY_ERRORS' ELSE status END \
-         WHERE id = $3",
-    )
-    .bind(outcome.attempted_at_ms)
-    .bind(policy.disable_after_ms)
-    .bind(outcome.subscription_id)
-    .execute(&mut *conn)
-    .await?;
-    let finished_at = outcome.attempted_at_ms + outcome.duration_ms;
-    supersede_if_newer_exists(conn, outcome.message_id, finished_at).await?;
-    close_if_inactive(conn, outcome.subscription_id, finished_at).await
 }
 
 #[async_trait]
