@@ -100,7 +100,7 @@ pub(crate) async fn run(quick: bool) -> Res<Vec<Row>> {
     let (rounds, warm_up, seconds) = if quick {
         (1, Duration::from_millis(500), Duration::from_secs(2))
     } else {
-        (2, Duration::from_secs(1), Duration::from_secs(5))
+        (5, Duration::from_millis(500), Duration::from_secs(2))
     };
     let config = WebhookConfig::builder()
         .header_auth(AUTH_HEADER, AUTH_VALUE)

@@ -9,10 +9,10 @@
 mod common;
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::process::ServerProcess;
 use common::receiver::Receiver;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
@@ -20,81 +20,6 @@ use tokio::sync::Semaphore;
 const EMPLOYEE_TOKEN: &str = "cluster-employee-token";
 const PRODUCTS: usize = 2_000;
 const UPDATES_PER_PRODUCT: usize = 4;
-
-struct Instance {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl Instance {
-    fn spawn(database: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_tripletex-webhooks-server"))
-            .args([
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--database",
-                database,
-            ])
-            .args([
-                "--employee-token",
-                EMPLOYEE_TOKEN,
-                "--retry-schedule",
-                "1s,1s,1s,1s,1s,1s,1s,1s",
-            ])
-            .args(["--attempt-timeout", "2s"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the server binary starts");
-        Self {
-            port,
-            child: Some(child),
-        }
-    }
-
-    fn base(&self) -> String {
-        format!("http://127.0.0.1:{}/v2", self.port)
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-        }
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-async fn wait_until_up(http: &reqwest::Client, base: &str) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let mut tick = tokio::time::interval(Duration::from_millis(50));
-    loop {
-        tick.tick().await;
-        if http
-            .get(format!("{base}/event"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "an instance did not come up"
-        );
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_share_the_work_and_survive_a_sigkill() {
@@ -110,11 +35,13 @@ async fn three_instances_share_the_work_and_survive_a_sigkill() {
         .build()
         .unwrap();
     let receiver = Receiver::start().await;
-    let mut instances: Vec<Instance> = (0..3).map(|_| Instance::spawn(&database)).collect();
+    let mut instances: Vec<ServerProcess> = (0..3)
+        .map(|_| ServerProcess::start(&database, EMPLOYEE_TOKEN, &["--attempt-timeout", "2s"]))
+        .collect();
     for instance in &instances {
-        wait_until_up(&http, &instance.base()).await;
+        instance.wait_until_up(&http, Duration::from_secs(60)).await;
     }
-    let bases: Vec<String> = instances.iter().map(Instance::base).collect();
+    let bases: Vec<String> = instances.iter().map(ServerProcess::base).collect();
 
     let session: Value = http
         .put(format!(

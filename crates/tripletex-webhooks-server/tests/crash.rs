@@ -6,10 +6,10 @@
 mod common;
 
 use std::collections::{BTreeSet, HashMap};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use common::process::ServerProcess;
 use common::receiver::Receiver;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -18,71 +18,7 @@ use tokio::sync::Mutex;
 const EMPLOYEE_TOKEN: &str = "crash-employee-token";
 const EVENTS: usize = 2000;
 const KILLS: usize = 4;
-
-struct ServerProcess {
-    port: u16,
-    database: String,
-    child: Option<Child>,
-}
-
-impl ServerProcess {
-    fn spawn(&mut self) {
-        let child = Command::new(env!("CARGO_BIN_EXE_tripletex-webhooks-server"))
-            .args([
-                "--listen",
-                &format!("127.0.0.1:{}", self.port),
-                "--database",
-                &self.database,
-            ])
-            .args([
-                "--employee-token",
-                EMPLOYEE_TOKEN,
-                "--retry-schedule",
-                "1s,1s,1s,1s,1s,1s,1s,1s",
-            ])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the server binary starts");
-        self.child = Some(child);
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().unwrap(); // SIGKILL on Unix
-            child.wait().unwrap();
-        }
-    }
-
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        let mut child = self.child.take().unwrap();
-        let status = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        child.wait().unwrap()
-    }
-
-    fn base(&self) -> String {
-        format!("http://127.0.0.1:{}/v2", self.port)
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+const UP_WITHIN: Duration = Duration::from_secs(30);
 
 /// A small deterministic-per-run random sequence (xorshift), seeded from the clock.
 fn random_delays(count: usize) -> Vec<Duration> {
@@ -103,41 +39,17 @@ fn random_delays(count: usize) -> Vec<Duration> {
         .collect()
 }
 
-async fn wait_until_up(http: &reqwest::Client, base: &str) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let mut tick = tokio::time::interval(Duration::from_millis(20));
-    loop {
-        tick.tick().await;
-        if http
-            .get(format!("{base}/event"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the server did not come up"
-        );
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_at_random_moments_it_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = ServerProcess {
-        port: free_port(),
-        database: format!("sqlite://{}", dir.path().join("crash.db").display()),
-        child: None,
-    };
+    let database = format!("sqlite://{}", dir.path().join("crash.db").display());
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()
         .unwrap();
     let receiver = Receiver::start().await;
-    server.spawn();
-    wait_until_up(&http, &server.base()).await;
+    let mut server = ServerProcess::start(&database, EMPLOYEE_TOKEN, &[]);
+    server.wait_until_up(&http, UP_WITHIN).await;
 
     let session: Value = http
         .put(format!(
@@ -201,8 +113,8 @@ async fn killed_at_random_moments_it_loses_nothing() {
         tick.tick().await;
         tick.tick().await;
         server.kill();
-        server.spawn();
-        wait_until_up(&http, &server.base()).await;
+        server.restart();
+        server.wait_until_up(&http, UP_WITHIN).await;
     }
     for creator in creators {
         creator.await.unwrap();

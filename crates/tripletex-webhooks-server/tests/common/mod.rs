@@ -2,6 +2,7 @@
 //! a reqwest client authenticated as one of its companies.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod process;
 pub mod receiver;
 
 use reqwest::{Method, RequestBuilder, Response};
