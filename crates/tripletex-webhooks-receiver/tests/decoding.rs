@@ -159,6 +159,11 @@ async fn every_decode_error_is_a_400() {
         (b"not json".to_vec(), "not JSON"),
         (b"[1,2,3]".to_vec(), "not an object"),
         (
+            br#"{"subscriptionId":1,"event":"product.update","id":7,"value":{"id":7,"version":1,"version":2}}"#
+                .to_vec(),
+            "a key repeated in the payload",
+        ),
+        (
             b"{\"subscriptionId\":1,\"event\":\"product.create\"".to_vec(),
             "truncated JSON",
         ),
@@ -252,7 +257,7 @@ async fn every_decode_error_is_a_400() {
         );
     }
     assert!(app.calls().is_empty());
-    assert_eq!(app.config.snapshot().malformed, 18);
+    assert_eq!(app.config.snapshot().malformed, 19);
     let bad_key = SignedRequest::from_json(&product("product.update", 1, 1))
         .without_idempotency_key()
         .with_header("idempotency-key", "one")

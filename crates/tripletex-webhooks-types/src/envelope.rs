@@ -128,7 +128,10 @@ impl TripletexEvent {
     ///
     /// The same result as [`WebhookEnvelope::from_slice`] then
     /// [`WebhookEnvelope::decode`], in about half the time: the payload is
-    /// parsed once, into its model.
+    /// parsed once, into its model. One difference: a key repeated in a typed
+    /// payload is an error here, as it is in the envelope itself, where a
+    /// [`Value`] keeps the last one (parsers that disagree on such a body are
+    /// how smuggled values get past a check).
     pub fn from_slice(body: &[u8]) -> Result<Self, DecodeError> {
         let envelope: RawEnvelope<'_> =
             serde_json::from_slice(body).map_err(DecodeError::Envelope)?;
@@ -542,6 +545,17 @@ mod tests {
             decode(&json!({"subscriptionId": 1, "event": "product.create", "id": 1, "value": 42}))
                 .unwrap_err();
         assert!(matches!(err, DecodeError::Payload { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_repeated_key_is_an_error() {
+        let body = br#"{"subscriptionId":1,"event":"product.update","id":7,"value":{"id":7,"version":1,"version":2}}"#;
+        let err = TripletexEvent::from_slice(body).unwrap_err();
+        assert!(matches!(err, DecodeError::Payload { .. }), "{err}");
+        assert!(err.to_string().contains("duplicate field `version`"), "{err}");
+        let body = br#"{"subscriptionId":1,"event":"product.update","id":7,"id":8,"value":null}"#;
+        let err = TripletexEvent::from_slice(body).unwrap_err();
+        assert!(matches!(err, DecodeError::Envelope(_)), "{err}");
     }
 
     #[test]
