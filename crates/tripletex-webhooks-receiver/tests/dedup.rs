@@ -314,7 +314,9 @@ async fn redundant_deliveries_can_be_passed_to_the_handler() {
     );
 }
 
-#[tokio::test]
+// On paused time: v5's simulated 100 ms of work only elapse once every other
+// task (v3 included) is blocked, so v3 surely arrives while v5 is handled.
+#[tokio::test(start_paused = true)]
 async fn concurrent_deliveries_of_one_object_are_serialised() {
     let app = Arc::new(TestApp::new(open_config()));
     app.delay(Duration::from_millis(100));
@@ -323,7 +325,7 @@ async fn concurrent_deliveries_of_one_object_are_serialised() {
         let app = Arc::clone(&app);
         tokio::spawn(async move { deliver(&app, &product("product.update", 7, 5)).await })
     };
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    app.started(1).await;
     let v3 = {
         let app = Arc::clone(&app);
         tokio::spawn(async move { deliver(&app, &product("product.update", 7, 3)).await })
@@ -334,7 +336,8 @@ async fn concurrent_deliveries_of_one_object_are_serialised() {
     assert_eq!(app.config.snapshot().stale, 1);
 }
 
-#[tokio::test]
+// On paused time: each handler's simulated work lets the others queue up.
+#[tokio::test(start_paused = true)]
 async fn many_concurrent_versions_are_handled_in_increasing_order() {
     let app = Arc::new(TestApp::new(open_config()));
     app.delay(Duration::from_millis(2));

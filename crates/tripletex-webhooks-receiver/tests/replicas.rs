@@ -12,15 +12,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::routing::post;
 use common::backends::{self, Shared};
-use common::product;
+use common::{WITHIN, eventually, product};
+use tokio::sync::watch;
+use tokio::time::MissedTickBehavior;
 use tower::ServiceExt as _;
 use tripletex_webhooks_receiver::dedup::{DedupKey, Mark, Seen};
-use tripletex_webhooks_receiver::store::{Claim, DedupStore, Lease};
+use tripletex_webhooks_receiver::store::{Claim, DedupStore, Lease, StoreError};
 use tripletex_webhooks_receiver::test_util::SignedRequest;
 use tripletex_webhooks_receiver::types::{ObjectKey, Subject};
 use tripletex_webhooks_receiver::{
@@ -176,12 +179,16 @@ async fn claim_protocol(shared: Shared) {
         b.claim(&expiring, v(1), &lease()).await.unwrap(),
         Claim::Busy { .. }
     ));
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    // B asks again until the claim lapses (on the store's clock), then has it.
     let taken_over = lease();
-    assert_eq!(
-        b.claim(&expiring, v(2), &taken_over).await.unwrap(),
-        Claim::Claimed { previous: None }
-    );
+    let claim = eventually("the short claim to lapse", || async {
+        match b.claim(&expiring, v(2), &taken_over).await.unwrap() {
+            Claim::Busy { .. } => None,
+            other => Some(other),
+        }
+    })
+    .await;
+    assert_eq!(claim, Claim::Claimed { previous: None }, "{}", shared.name);
     a.commit(&expiring, v(1), &short).await.unwrap();
     assert_eq!(
         b.seen(&expiring).await.unwrap(),
@@ -287,6 +294,8 @@ fn replica(
                             handled.overlaps.push((id, version));
                         }
                     }
+                    // Not a wait: simulated work (0-3 ms) so that deliveries of one
+                    // object overlap; real time, as paused time cannot drive real stores.
                     tokio::time::sleep(Duration::from_millis(pause)).await;
                     handled.lock().unwrap().active.remove(&id);
                     StatusCode::OK
@@ -344,20 +353,29 @@ async fn two_replicas(shared: Shared) {
         .map(|(id, version, first)| {
             let routers = [replicas[0].0.clone(), replicas[1].0.clone()];
             tokio::spawn(async move {
-                // Like Tripletex: retry a 503 later (here: soon, at the other
-                // replica as a load balancer might).
-                for attempt in 0..500 {
+                // Like Tripletex: retry a 503 later (here: 2 ms later, at the
+                // other replica as a load balancer might), until accepted.
+                let mut retry = tokio::time::interval(Duration::from_millis(2));
+                retry.set_missed_tick_behavior(MissedTickBehavior::Delay);
+                let deadline = tokio::time::Instant::now() + WITHIN;
+                let mut attempt = 0;
+                loop {
+                    retry.tick().await;
                     let router = routers[(first + attempt) % 2].clone();
                     let status = router.oneshot(request(id, version)).await.unwrap().status();
                     match status {
                         StatusCode::OK => return attempt,
                         StatusCode::SERVICE_UNAVAILABLE => {
-                            tokio::time::sleep(Duration::from_millis(2)).await;
+                            assert!(
+                                tokio::time::Instant::now() < deadline,
+                                "object {id} v{version} never got through"
+                            );
+                            retry.reset();
+                            attempt += 1;
                         }
                         other => panic!("object {id} v{version}: {other}"),
                     }
                 }
-                panic!("object {id} v{version} never got through");
             })
         })
         .collect();
@@ -494,8 +512,24 @@ async fn crashed_replica(shared: Shared) {
     assert!(b.calls().is_empty());
     assert_eq!(b.config.snapshot().busy, 2);
 
-    // After the TTL, B takes over: v5 is handled once, then v6.
-    tokio::time::sleep(ttl + Duration::from_millis(200)).await;
+    // After the TTL (on the store's clock) the object is free again: a probe
+    // claims it (nothing was recorded) and lets go at once.
+    let probe = lease();
+    eventually("the crashed replica's claim to lapse", || async {
+        match shared
+            .b
+            .claim(&object(7), Mark::Version(5), &probe)
+            .await
+            .unwrap()
+        {
+            Claim::Busy { .. } => None,
+            Claim::Claimed { previous: None } => Some(()),
+            other => panic!("{}: {other:?}", shared.name),
+        }
+    })
+    .await;
+    shared.b.release(&object(7), &probe).await.unwrap();
+    // B takes over: v5 is handled once, then v6.
     for version in [5, 5, 6] {
         let answer = b
             .deliver(SignedRequest::from_json(&product(
@@ -534,16 +568,56 @@ async fn a_crashed_replica_is_taken_over_after_the_ttl_redis() {
 // ---------------------------------------------------------------------------
 // A busy object is waited for, briefly; a failed handler releases at once.
 
+/// A replica's view of the shared store that counts the `Busy` answers it
+/// gets: how a test sees that replica wait for another's claim.
+#[derive(Debug)]
+struct CountingBusy {
+    store: Arc<dyn DedupStore>,
+    busy: watch::Sender<usize>,
+}
+
+#[async_trait]
+impl DedupStore for CountingBusy {
+    async fn seen(&self, key: &DedupKey) -> Result<Option<Seen>, StoreError> {
+        self.store.seen(key).await
+    }
+
+    async fn record(&self, key: &DedupKey, mark: Mark) -> Result<(), StoreError> {
+        self.store.record(key, mark).await
+    }
+
+    async fn claim(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<Claim, StoreError> {
+        let claim = self.store.claim(key, mark, lease).await?;
+        if matches!(claim, Claim::Busy { .. }) {
+            self.busy.send_modify(|busy| *busy += 1);
+        }
+        Ok(claim)
+    }
+
+    async fn commit(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<(), StoreError> {
+        self.store.commit(key, mark, lease).await
+    }
+
+    async fn release(&self, key: &DedupKey, lease: &Lease) -> Result<(), StoreError> {
+        self.store.release(key, lease).await
+    }
+}
+
 async fn busy_then_free(shared: Shared) {
-    let a = common::TestApp::new(config(&shared.a).build().unwrap());
-    let b = common::TestApp::new(
-        config(&shared.b)
+    let a = Arc::new(common::TestApp::new(config(&shared.a).build().unwrap()));
+    let (busy, mut b_found_busy) = watch::channel(0);
+    let b_store: Arc<dyn DedupStore> = Arc::new(CountingBusy {
+        store: Arc::clone(&shared.b),
+        busy,
+    });
+    let b = Arc::new(common::TestApp::new(
+        config(&b_store)
             .claim_wait(Duration::from_secs(5))
             .build()
             .unwrap(),
-    );
-    a.delay(Duration::from_millis(300));
-    let a = Arc::new(a);
+    ));
+    // A's handler for v1 runs until the test lets it finish.
+    a.hold();
     let slow = {
         let a = Arc::clone(&a);
         tokio::spawn(async move {
@@ -552,21 +626,36 @@ async fn busy_then_free(shared: Shared) {
                 .status
         })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    // B's v2 waits for A's v1 to be committed, then is handled: no 503.
-    let started = tokio::time::Instant::now();
-    let answer = b
-        .deliver(SignedRequest::from_json(&product("product.update", 9, 2)))
-        .await;
-    assert_eq!(answer.status, StatusCode::OK, "{}", shared.name);
-    assert!(started.elapsed() >= Duration::from_millis(100), "it waited");
+    a.started(1).await;
+    // B's v2 finds the object busy and waits for A's v1 to be committed,
+    // then is handled: no 503.
+    let waiting = {
+        let b = Arc::clone(&b);
+        tokio::spawn(async move {
+            b.deliver(SignedRequest::from_json(&product("product.update", 9, 2)))
+                .await
+        })
+    };
+    tokio::time::timeout(WITHIN, b_found_busy.wait_for(|busy| *busy >= 1))
+        .await
+        .expect("B found the object busy")
+        .unwrap();
+    a.release();
     assert_eq!(slow.await.unwrap(), StatusCode::OK);
-    assert_eq!(b.calls().len(), 1);
+    let answer = waiting.await.unwrap();
+    assert_eq!(answer.status, StatusCode::OK, "{}", shared.name);
+    let calls = b.calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(
+        calls[0].webhook.delivery().previous(),
+        Some(Seen::from_mark(Mark::Version(1))),
+        "{}: B handled v2 after A committed v1",
+        shared.name
+    );
     assert_eq!(b.config.snapshot().busy, 0);
 
     // A's handler fails on v3: the claim is released before A answers, so B
     // handles the retry at once.
-    a.delay(Duration::ZERO);
     a.answer(500);
     let failed = a
         .deliver(SignedRequest::from_json(&product("product.update", 9, 3)))

@@ -2,6 +2,8 @@
 //! into an axum app behind the layer; the handler sees each typed event once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::time::Duration;
 
 use axum::Router;
@@ -19,14 +21,18 @@ const SECRET: &str = "a-very-shared-secret";
 
 /// Polls the receiver's counters (bounded) until `done` holds.
 async fn wait_for(config: &WebhookConfig, what: &str, done: impl Fn(MetricsSnapshot) -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !done(config.snapshot()) {
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let deadline = tokio::time::Instant::now() + common::WITHIN;
+    loop {
+        tick.tick().await;
+        if done(config.snapshot()) {
+            return;
+        }
         assert!(
             tokio::time::Instant::now() < deadline,
             "timed out waiting for {what}: {:?}",
             config.snapshot()
         );
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -73,13 +79,15 @@ async fn the_bundled_server_delivers_into_the_layer() {
         async move {
             let response = request.send().await.unwrap();
             assert_eq!(response.status().as_u16(), 201);
+            let created: Value = response.json().await.unwrap();
+            created["value"]["id"].as_i64().unwrap()
         }
     };
     // Two valid subscriptions to the same event: one object version, two deliveries.
     subscribe("product.create", SECRET).await;
     subscribe("product.create", SECRET).await;
     // And one with the wrong secret: refused.
-    subscribe("product.create", "not-the-secret").await;
+    let refused = subscribe("product.create", "not-the-secret").await;
     subscribe("product.update", SECRET).await;
 
     let response = api(Method::POST, "/product")
@@ -128,8 +136,33 @@ async fn the_bundled_server_delivers_into_the_layer() {
         other => panic!("unexpected payload {other:?}"),
     }
 
+    // The server's own log: every delivery answered (the refused one's retry
+    // is a minute away), so each of its attempts has been through the layer.
+    let log = format!("http://{}/_emulator/deliveries", server.local_addr());
+    let deliveries = common::eventually("the server to settle every delivery", || async {
+        let log: Value = http
+            .get(&log)
+            .basic_auth("0", Some(token.expose_secret()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let deliveries = log["value"].as_array()?.clone();
+        let settled = deliveries.iter().all(|delivery| {
+            delivery["status"] == "delivered"
+                || (delivery["subscriptionId"] == refused
+                    && delivery["attempts"].as_i64() >= Some(1))
+        });
+        (deliveries.len() == 4 && settled).then_some(deliveries)
+    })
+    .await;
+    let attempts: u64 = deliveries
+        .iter()
+        .map(|delivery| delivery["attempts"].as_u64().unwrap())
+        .sum();
     // Each typed event was seen exactly once.
-    tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(
         received.try_recv().is_err(),
         "no second delivery reached the handler"
@@ -138,6 +171,11 @@ async fn the_bundled_server_delivers_into_the_layer() {
     assert_eq!(
         (snapshot.accepted, snapshot.duplicate, snapshot.malformed),
         (2, 1, 0)
+    );
+    assert_eq!(
+        attempts,
+        snapshot.accepted + snapshot.duplicate + snapshot.unauthorized,
+        "every attempt the server made was answered by the layer: {deliveries:?}"
     );
     server.shutdown().await;
 }

@@ -130,7 +130,18 @@ async fn postgres_store_purges_old_rows_and_lapsed_claims() {
         .unwrap();
     let live = Lease::new(Duration::from_secs(60));
     store.claim(&key(3), Mark::Version(1), &live).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    // The 1 ms claim lapses on the database's clock.
+    let lapsed = format!(
+        "SELECT count(*) FROM {table} WHERE recorded_at IS NULL AND claimed_until <= clock_timestamp()"
+    );
+    common::eventually("the short claim to lapse", || async {
+        let count: i64 = sqlx::query_scalar(&lapsed)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        (count == 1).then_some(())
+    })
+    .await;
     assert_eq!(
         store
             .purge_older_than(Duration::from_secs(3600))
@@ -170,13 +181,31 @@ async fn redis_store_records_expire_after_the_ttl() {
         .with_prefix(&prefix)
         .with_ttl(Duration::from_millis(300));
     let key = DedupKey::Delivery("{tagged}*key".into());
+    // The record's Redis key, `PREFIX{delivery:KEY}`, and its expiry in ms
+    // (-1: none, -2: gone).
+    let record_key = format!("{prefix}{{delivery:{{tagged}}*key}}");
+    let pttl = || async {
+        let ms: i64 = redis::cmd("PTTL")
+            .arg(&record_key)
+            .query_async(&mut store.connection().clone())
+            .await
+            .unwrap();
+        ms
+    };
     store.record(&key, Mark::Delivered).await.unwrap();
     assert_eq!(store.seen(&key).await.unwrap(), Some(Seen::default()));
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(store.seen(&key).await.unwrap(), None, "forgotten");
+    let expiry = pttl().await;
+    assert!(
+        expiry == -2 || (0..=300).contains(&expiry),
+        "expires within the 300 ms TTL: {expiry}"
+    );
+    common::eventually("the record to be forgotten", || async {
+        store.seen(&key).await.unwrap().is_none().then_some(())
+    })
+    .await;
     let kept = store.clone().without_ttl();
     kept.record(&key, Mark::Delivered).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(pttl().await, -1, "never expires");
     assert_eq!(kept.seen(&key).await.unwrap(), Some(Seen::default()));
     assert_eq!(store.clear().await.unwrap(), 1);
     assert_eq!(store.seen(&key).await.unwrap(), None);

@@ -1,10 +1,14 @@
 //! Retries: which statuses and methods, `X-Rate-Limit-Reset`, bounds, and
 //! connection errors.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::watch;
 use tripletex_webhooks_client::types::NewSubscription;
 use tripletex_webhooks_client::{Client, RetryPolicy};
 use wiremock::matchers::{method, path};
@@ -186,17 +190,52 @@ async fn a_reset_beyond_the_longest_wait_gives_up_at_once() {
     assert_eq!(error.retry_after(), Some(Duration::from_secs(3600)));
 }
 
+/// Resolves every name to 127.0.0.1 (the port is the URL's), counting the
+/// look-ups: reqwest looks the host up once per connection attempt.
+struct CountingResolver(watch::Sender<usize>);
+
+impl Resolve for CountingResolver {
+    fn resolve(&self, _name: Name) -> Resolving {
+        self.0.send_modify(|lookups| *lookups += 1);
+        let addrs: Addrs = Box::new(std::iter::once(SocketAddr::from(([127, 0, 0, 1], 0))));
+        Box::pin(async move { Ok(addrs) })
+    }
+}
+
 #[tokio::test]
 async fn connection_errors_are_retried_until_the_server_is_up() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    // The port is bound but not listening: connections to it are refused
+    // until the server starts listening on it.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+    let port = socket.local_addr().unwrap().port();
+    let (lookups, mut attempts) = watch::channel(0);
+    let http = reqwest::Client::builder()
+        .dns_resolver(Arc::new(CountingResolver(lookups)))
+        .no_proxy()
+        .build()
+        .unwrap();
+    let client = Client::builder()
+        .base_url(format!("http://late-server.test:{port}/v2"))
+        .http_client(http)
+        .session_token(SESSION_TOKEN)
+        .retry_policy(
+            RetryPolicy::default()
+                .max_attempts(100)
+                .initial_backoff(Duration::from_millis(20))
+                .max_backoff(Duration::from_millis(20)),
+        )
+        .build()
+        .unwrap();
+    let call = tokio::spawn(async move { client.subscriptions().get(7).await });
+
+    // A second connection attempt: the first was refused, and retried.
+    tokio::time::timeout(Duration::from_secs(10), attempts.wait_for(|n| *n >= 2))
+        .await
+        .expect("timed out waiting for a second connection attempt")
+        .expect("the client gave up after the refused connection");
     let late_server = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-            .await
-            .unwrap();
+        let listener = socket.listen(16).unwrap();
         let (mut stream, _) = listener.accept().await.unwrap();
         let mut request = Vec::new();
         let mut buffer = [0; 1024];
@@ -213,18 +252,7 @@ async fn connection_errors_are_retried_until_the_server_is_up() {
         stream.write_all(response.as_bytes()).await.unwrap();
         String::from_utf8_lossy(&request).into_owned()
     });
-    let client = Client::builder()
-        .base_url(format!("http://127.0.0.1:{port}/v2"))
-        .session_token(SESSION_TOKEN)
-        .retry_policy(
-            RetryPolicy::default()
-                .max_attempts(100)
-                .initial_backoff(Duration::from_millis(20))
-                .max_backoff(Duration::from_millis(20)),
-        )
-        .build()
-        .unwrap();
-    let subscription = client.subscriptions().get(7).await.unwrap();
+    let subscription = call.await.unwrap().unwrap();
     assert_eq!(subscription.id, Some(7));
     let request = late_server.await.unwrap();
     assert!(

@@ -102,6 +102,16 @@ mod tests {
         }
     }
 
+    /// Who holds a reference to `key`'s slot: the map, the holder's guard, waiters.
+    fn references(locks: &KeyLocks, key: &ObjectKey) -> usize {
+        locks
+            .slots
+            .lock()
+            .unwrap()
+            .get(key)
+            .map_or(0, Arc::strong_count)
+    }
+
     #[tokio::test]
     async fn one_holder_per_key_and_entries_are_forgotten() {
         let locks = KeyLocks::default();
@@ -113,7 +123,16 @@ mod tests {
                 let _guard = locks.lock(key(1)).await;
             })
         };
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        // Bounded wait until the waiter has queued on key 1's slot.
+        let mut tick = tokio::time::interval(Duration::from_millis(10));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while references(&locks, &key(1)) < 3 && !waiter.is_finished() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the waiter never queued"
+            );
+            tick.tick().await;
+        }
         assert!(!waiter.is_finished(), "the second holder waits");
         drop(first);
         waiter.await.unwrap();

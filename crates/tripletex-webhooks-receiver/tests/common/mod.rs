@@ -1,9 +1,10 @@
 //! Shared helpers: an axum app behind the layer whose handler records every
-//! call and answers as the test says.
+//! call and answers as the test says, and a bounded wait for a condition.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod backends;
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,6 +15,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::routing::post;
 use serde_json::{Value, json};
+use tokio::sync::watch;
+use tokio::time::MissedTickBehavior;
 use tower::ServiceExt as _;
 use tripletex_webhooks_receiver::test_util::SignedRequest;
 use tripletex_webhooks_receiver::{Freshness, TripletexWebhookLayer, Webhook, WebhookConfig};
@@ -35,8 +38,37 @@ pub struct Call {
 pub struct Shared {
     pub calls: Arc<Mutex<Vec<Call>>>,
     pub answer: Arc<AtomicU16>,
-    /// How long the handler takes.
+    /// How long the handler takes: simulated work, for tests on paused time
+    /// (`start_paused`) only, where it costs no real time.
     pub delay: Arc<Mutex<Duration>>,
+    /// Whether handlers may go on: while `false` ([`TestApp::hold`]) they wait.
+    pub open: Arc<watch::Sender<bool>>,
+    /// How many handler calls have started.
+    pub started: Arc<watch::Sender<usize>>,
+}
+
+/// How long a test waits for something before it fails.
+pub const WITHIN: Duration = Duration::from_secs(10);
+
+/// Polls `check` every 10 ms until it gives a value; fails after [`WITHIN`].
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let deadline = tokio::time::Instant::now() + WITHIN;
+    loop {
+        tick.tick().await;
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+    }
 }
 
 pub struct TestApp {
@@ -46,8 +78,12 @@ pub struct TestApp {
 }
 
 async fn handler(State(shared): State<Shared>, webhook: Webhook) -> StatusCode {
+    shared.started.send_modify(|started| *started += 1);
+    let mut open = shared.open.subscribe();
+    open.wait_for(|open| *open).await.unwrap();
     let delay = *shared.delay.lock().unwrap();
     if !delay.is_zero() {
+        // Not a wait: simulated work, on paused time (see `Shared::delay`).
         tokio::time::sleep(delay).await;
     }
     let delivery = webhook.delivery().clone();
@@ -70,6 +106,8 @@ impl TestApp {
             calls: Arc::default(),
             answer: Arc::new(AtomicU16::new(200)),
             delay: Arc::default(),
+            open: Arc::new(watch::Sender::new(true)),
+            started: Arc::new(watch::Sender::new(0)),
         };
         let router = Router::new()
             .route("/hook", post(handler))
@@ -86,8 +124,28 @@ impl TestApp {
         self.shared.answer.store(status, Ordering::SeqCst);
     }
 
+    /// Simulated work in each handler call; only for tests on paused time.
     pub fn delay(&self, delay: Duration) {
         *self.shared.delay.lock().unwrap() = delay;
+    }
+
+    /// Handlers wait, once started, until [`release`](Self::release).
+    pub fn hold(&self) {
+        self.shared.open.send_replace(false);
+    }
+
+    /// Lets held handlers (and later ones) go on.
+    pub fn release(&self) {
+        self.shared.open.send_replace(true);
+    }
+
+    /// Waits (bounded) until `count` handler calls have started.
+    pub async fn started(&self, count: usize) {
+        let mut started = self.shared.started.subscribe();
+        tokio::time::timeout(WITHIN, started.wait_for(|started| *started >= count))
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {count} handler calls to start"))
+            .unwrap();
     }
 
     pub fn calls(&self) -> Vec<Call> {
