@@ -708,3 +708,35 @@ async fn idempotency_keys_are_unique_and_grow_with_enqueue_time() {
     assert_eq!(keys[2].0, "a second later", "{keys:?}");
     assert_ne!(keys[0].1, keys[1].1);
 }
+
+#[tokio::test]
+async fn a_full_lane_that_drains_is_not_held_back() {
+    // One attempt in flight per target, and 300 messages due at once: the lane
+    // is full all the time, yet it finishes attempts, so its due messages must
+    // be claimed as soon as it has room. (Deferring them, as for a target
+    // that never answers, sent about two a second.)
+    let mut config = test_config();
+    config.max_in_flight_per_target = 1;
+    let h = Harness::with_config(config).await;
+    let receiver = Receiver::start().await;
+    receiver.answer(Answer::RetryAfter(503, 3600));
+    subscribe(
+        &h,
+        json!({"event": "product.create", "targetUrl": receiver.url("/r")}),
+    )
+    .await;
+    for n in 0..300 {
+        create(&h, "/product", json!({"name": format!("p{n}")})).await;
+    }
+    receiver.wait_for(300, WITHIN).await;
+    eventually("every first attempt recorded", || async {
+        let log = deliveries(&h, "").await;
+        (log.len() == 300 && log.iter().all(|m| m["attempts"] == 1)).then_some(())
+    })
+    .await;
+    receiver.answer(Answer::Status(200));
+    advance(&h, Duration::from_secs(3600));
+    // Deferred a second at a time, this took over 10 s.
+    let callbacks = receiver.wait_for(600, WITHIN).await;
+    assert_eq!(callbacks.len(), 600);
+}

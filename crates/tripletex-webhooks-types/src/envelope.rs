@@ -552,7 +552,10 @@ mod tests {
         let body = br#"{"subscriptionId":1,"event":"product.update","id":7,"value":{"id":7,"version":1,"version":2}}"#;
         let err = TripletexEvent::from_slice(body).unwrap_err();
         assert!(matches!(err, DecodeError::Payload { .. }), "{err}");
-        assert!(err.to_string().contains("duplicate field `version`"), "{err}");
+        assert!(
+            err.to_string().contains("duplicate field `version`"),
+            "{err}"
+        );
         let body = br#"{"subscriptionId":1,"event":"product.update","id":7,"id":8,"value":null}"#;
         let err = TripletexEvent::from_slice(body).unwrap_err();
         assert!(matches!(err, DecodeError::Envelope(_)), "{err}");

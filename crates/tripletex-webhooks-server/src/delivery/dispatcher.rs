@@ -20,8 +20,11 @@ use crate::store::outbox::{
 
 /// Outcomes are written in batches of up to this many per transaction.
 const RECORD_BATCH: usize = 512;
-/// How far, and how often, due messages of saturated targets are deferred (ms).
+/// How far, and how often, due messages of stalled targets are deferred (ms).
 const DEFER_MS: i64 = 1_000;
+/// A full lane that has finished no attempt for this long is stalled (its
+/// target does not answer): its due messages are deferred, not walked past.
+const STALLED_AFTER: Duration = Duration::from_secs(1);
 /// At most this many due messages are looked at per claim.
 const CANDIDATES: usize = 128;
 
@@ -36,7 +39,7 @@ pub struct Dispatcher {
     sender: Sender,
     wake: Arc<Notify>,
     lanes: Mutex<Lanes>,
-    /// When saturated targets' due messages were last deferred (ms, server clock).
+    /// When stalled targets' due messages were last deferred (ms, server clock).
     last_defer_ms: std::sync::atomic::AtomicI64,
 }
 
@@ -81,15 +84,31 @@ struct Lanes {
     outcomes: Option<mpsc::UnboundedSender<AttemptOutcome>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Lane {
     in_flight: usize,
     queued: VecDeque<ClaimedMessage>,
+    /// When an attempt of this lane last finished, or when it opened.
+    progressed_at: tokio::time::Instant,
 }
 
 impl Lane {
+    fn new() -> Self {
+        Self {
+            in_flight: 0,
+            queued: VecDeque::new(),
+            progressed_at: tokio::time::Instant::now(),
+        }
+    }
+
     fn held(&self) -> usize {
         self.in_flight + self.queued.len()
+    }
+
+    /// Whether the lane finished nothing for [`STALLED_AFTER`]: a full lane
+    /// that drains is only skipped, a stalled one is deferred as well.
+    fn is_stalled(&self) -> bool {
+        self.progressed_at.elapsed() >= STALLED_AFTER
     }
 }
 
@@ -186,28 +205,28 @@ impl Dispatcher {
     /// right now (every candidate looked at, and room left).
     async fn claim(&self) -> (Vec<ClaimedMessage>, bool) {
         let per_lane = self.config.max_in_flight_per_target * 2;
-        let (budget, skip, mut loads) = {
+        let (budget, skip, stalled, mut loads) = {
             let lanes = self.lanes();
             let budget = (self.config.max_in_flight * 2).saturating_sub(lanes.held);
-            let skip: Vec<i64> = lanes
+            // Subscriptions whose lane is full, and whether it is stalled.
+            let full: Vec<(i64, bool)> = lanes
                 .targets
                 .iter()
-                .filter(|(_, key)| {
-                    lanes
-                        .by_target
-                        .get(*key)
-                        .is_some_and(|l| l.held() >= per_lane)
+                .filter_map(|(subscription, key)| {
+                    let lane = lanes.by_target.get(key).filter(|l| l.held() >= per_lane)?;
+                    Some((*subscription, lane.is_stalled()))
                 })
-                .map(|(subscription, _)| *subscription)
                 .collect();
+            let skip: Vec<i64> = full.iter().map(|(s, _)| *s).collect();
+            let stalled: Vec<i64> = full.iter().filter(|(_, st)| *st).map(|(s, _)| *s).collect();
             let loads: HashMap<String, usize> = lanes
                 .by_target
                 .iter()
                 .map(|(k, l)| (k.clone(), l.held()))
                 .collect();
-            (budget, skip, loads)
+            (budget, skip, stalled, loads)
         };
-        self.defer_saturated(&skip).await;
+        self.defer_stalled(&stalled).await;
         if budget == 0 {
             return (Vec::new(), false);
         }
@@ -242,17 +261,19 @@ impl Dispatcher {
         (claimed, more)
     }
 
-    /// Due messages of saturated targets would sit at the front of every claim;
-    /// once a second they are moved a second ahead instead.
-    async fn defer_saturated(&self, skip: &[i64]) {
+    /// Due messages of stalled targets would sit at the front of every claim
+    /// for as long as their target does not answer; once a second they are
+    /// moved a second ahead instead. (A full lane that drains is not deferred:
+    /// its messages are claimed as soon as it has room.)
+    async fn defer_stalled(&self, stalled: &[i64]) {
         use std::sync::atomic::Ordering;
         let now = self.clock.now_ms();
-        if skip.is_empty() || now - self.last_defer_ms.load(Ordering::Relaxed) < DEFER_MS {
+        if stalled.is_empty() || now - self.last_defer_ms.load(Ordering::Relaxed) < DEFER_MS {
             return;
         }
         self.last_defer_ms.store(now, Ordering::Relaxed);
-        if let Err(error) = self.outbox.defer(skip, now, now + DEFER_MS).await {
-            tracing::warn!(%error, "deferring messages of saturated targets failed");
+        if let Err(error) = self.outbox.defer(stalled, now, now + DEFER_MS).await {
+            tracing::warn!(%error, "deferring messages of stalled targets failed");
         }
     }
 
@@ -289,7 +310,7 @@ impl Dispatcher {
             lanes
                 .by_target
                 .entry(key.clone())
-                .or_default()
+                .or_insert_with(Lane::new)
                 .queued
                 .push_back(message);
         }
@@ -337,6 +358,7 @@ impl Dispatcher {
             lanes.in_flight = lanes.in_flight.saturating_sub(1);
             if let Some(lane) = lanes.by_target.get_mut(key) {
                 lane.in_flight = lane.in_flight.saturating_sub(1);
+                lane.progressed_at = tokio::time::Instant::now();
                 if lane.held() == 0 {
                     lanes.by_target.remove(key);
                 }
