@@ -16,6 +16,7 @@
 
 mod api;
 mod child;
+mod noise;
 mod parts;
 mod report;
 mod sink;

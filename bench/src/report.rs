@@ -23,6 +23,9 @@ pub(crate) enum Verdict {
     Info,
     /// Not measured (with the reason in the result).
     Skipped,
+    /// Measured, but the machine was too noisy to judge a latency target
+    /// (see [`crate::noise`]).
+    Inconclusive,
 }
 
 impl Verdict {
@@ -36,6 +39,7 @@ impl Verdict {
             Self::Missed => "**MISSED**",
             Self::Info => "",
             Self::Skipped => "skipped",
+            Self::Inconclusive => "inconclusive (noisy machine)",
         }
     }
 }

@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 
 use super::{Local, PATIENCE, latencies, open_loop_creates};
 use crate::Res;
+use crate::noise::NoiseProbe;
 use crate::report::{Row, Verdict};
 use crate::sink::{Blackhole, Sink};
 use crate::stats::{Latencies, ms};
@@ -45,12 +46,14 @@ pub(crate) async fn run(quick: bool) -> Res<Vec<Row>> {
     let (rounds, seconds) = if quick { (1, 3) } else { (4, 10) };
     let mut healthy = Latencies::new();
     let mut degraded = Latencies::new();
+    let probe = NoiseProbe::start();
     for round in 1..=rounds {
         eprintln!("   round {round}/{rounds}: every target healthy");
         healthy.merge(&one_run(false, seconds).await?);
         eprintln!("   round {round}/{rounds}: 1 of 10 targets a blackhole");
         degraded.merge(&one_run(true, seconds).await?);
     }
+    let noise = probe.stop();
     let rise = degraded.p99().as_secs_f64() / healthy.p99().as_secs_f64().max(1e-9) - 1.0;
     let what = format!("{rounds} × {seconds} s per condition");
     Ok(vec![
@@ -71,8 +74,9 @@ pub(crate) async fn run(quick: bool) -> Res<Vec<Row>> {
             "p99 rise caused by the dead target",
             format!("**{:+.1}%**", rise * 100.0),
             "< +10%",
-            Verdict::from(rise < 0.10),
+            noise.judge(Verdict::from(rise < 0.10)),
         ),
+        noise.row(PART, "these runs"),
     ])
 }
 
