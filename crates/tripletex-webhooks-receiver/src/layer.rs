@@ -1,19 +1,20 @@
 //! [`TripletexWebhookLayer`]: the tower middleware around [`Receiver`].
 
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, Ready};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::body::{Body, HttpBody};
 use axum::response::IntoResponse;
 use bytes::Bytes;
+use http::request::Parts;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tower::{Layer, Service};
 
 use crate::config::WebhookConfig;
-use crate::core::{Admission, Receiver};
+use crate::core::{Admission, CheckedHead, Receiver};
 use crate::error::{BadRequest, BoxError, Rejection};
 use crate::metrics::Metrics;
 
@@ -147,20 +148,39 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
+        let (parts, body) = request.into_parts();
+        let head = match self.receiver.check_head(&parts) {
+            Ok(head) => head,
+            // Refused before the body is read: nothing to allocate or await.
+            Err(rejection) => return ResponseFuture::ready(rejection.into_response()),
+        };
         // The ready service handles this request; a fresh clone waits for the next.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
+        let receiver = self.receiver.clone();
         ResponseFuture {
-            inner: Box::pin(handle(self.receiver.clone(), inner, request)),
+            state: State::Running(Box::pin(handle(receiver, inner, parts, head, body))),
         }
     }
 }
 
-async fn handle<S, B, ResBody>(
+/// The rest of a request once its head passed: read and admit the body, run
+/// the inner service, report its outcome.
+///
+/// This future is allocated per request, so it is kept under a kilobyte,
+/// which glibc's malloc serves from a per-thread cache (larger blocks take
+/// its slow path: consolidation and an arena lock, measurable under load):
+/// an `async move` block rather than an `async fn` (whose arguments are
+/// copied into locals), and the receiver's own futures (about 700 bytes
+/// each) and the commit held across the inner service boxed.
+#[allow(clippy::manual_async_fn)] // on purpose: see above
+fn handle<S, B, ResBody>(
     receiver: Receiver,
     mut inner: S,
-    request: Request<B>,
-) -> Result<Response<Body>, S::Error>
+    mut parts: Parts,
+    head: CheckedHead,
+    body: B,
+) -> impl Future<Output = Result<Response<Body>, S::Error>>
 where
     S: Service<Request<Body>, Response = Response<ResBody>>,
     B: HttpBody,
@@ -168,45 +188,58 @@ where
     ResBody: HttpBody<Data = Bytes> + Send + 'static,
     ResBody::Error: Into<BoxError>,
 {
-    let (mut parts, body) = request.into_parts();
-    let head = match receiver.check_head(&parts) {
-        Ok(head) => head,
-        Err(rejection) => return Ok(rejection.into_response()),
-    };
-    let limit = receiver.config().body_limit();
-    let bytes = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
-            return Ok(receiver.too_large().into_response());
+    async move {
+        let limit = receiver.config().body_limit();
+        let bytes = match Limited::new(body, limit).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+                return Ok(receiver.too_large().into_response());
+            }
+            Err(_) => {
+                let rejection = Rejection::BadRequest(BadRequest::UnreadableBody);
+                return Ok(receiver.malformed(rejection).into_response());
+            }
+        };
+        let admitted = match Box::pin(receiver.admit(head, bytes.clone())).await {
+            Ok(Admission::Deliver(admitted)) => admitted,
+            Ok(Admission::Acknowledge(_)) => return Ok(StatusCode::OK.into_response()),
+            Err(rejection) => return Ok(rejection.into_response()),
+        };
+        let (webhook, commit) = admitted.into_parts();
+        // Held while the inner service runs: boxed to keep this future small.
+        let commit = Box::new(commit);
+        parts.extensions.insert(webhook);
+        // An error from the inner service drops the commit: nothing is recorded.
+        let response = inner
+            .call(Request::from_parts(parts, Body::from(bytes)))
+            .await?;
+        if response.status().is_success() {
+            // A store error was logged and counted; the handler's answer stands.
+            let _ = Box::pin(commit.success()).await;
+        } else {
+            Box::pin(commit.release()).await;
         }
-        Err(_) => {
-            let rejection = Rejection::BadRequest(BadRequest::UnreadableBody);
-            return Ok(receiver.malformed(rejection).into_response());
-        }
-    };
-    let admitted = match receiver.admit(head, bytes.clone()).await {
-        Ok(Admission::Deliver(admitted)) => admitted,
-        Ok(Admission::Acknowledge(_)) => return Ok(StatusCode::OK.into_response()),
-        Err(rejection) => return Ok(rejection.into_response()),
-    };
-    let (webhook, commit) = admitted.into_parts();
-    parts.extensions.insert(webhook);
-    // An error from the inner service drops the commit: nothing is recorded.
-    let response = inner
-        .call(Request::from_parts(parts, Body::from(bytes)))
-        .await?;
-    if response.status().is_success() {
-        // A store error was logged and counted; the handler's answer stands.
-        let _ = commit.success().await;
-    } else {
-        commit.release().await;
+        Ok(response.map(Body::new))
     }
-    Ok(response.map(Body::new))
 }
 
 /// The response future of [`TripletexWebhookService`].
 pub struct ResponseFuture<E> {
-    inner: Pin<Box<dyn Future<Output = Result<Response<Body>, E>> + Send>>,
+    state: State<E>,
+}
+
+enum State<E> {
+    /// Refused from the head alone.
+    Ready(Ready<Result<Response<Body>, E>>),
+    Running(Pin<Box<dyn Future<Output = Result<Response<Body>, E>> + Send>>),
+}
+
+impl<E> ResponseFuture<E> {
+    fn ready(response: Response<Body>) -> Self {
+        Self {
+            state: State::Ready(std::future::ready(Ok(response))),
+        }
+    }
 }
 
 impl<E> fmt::Debug for ResponseFuture<E> {
@@ -219,6 +252,9 @@ impl<E> Future for ResponseFuture<E> {
     type Output = Result<Response<Body>, E>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.as_mut().poll(cx)
+        match &mut self.state {
+            State::Ready(ready) => Pin::new(ready).poll(cx),
+            State::Running(running) => running.as_mut().poll(cx),
+        }
     }
 }

@@ -11,7 +11,7 @@ use crate::error::{BadRequest, Rejection};
 /// The body as decoded: the typed event and the dedup facts of its envelope.
 #[derive(Debug)]
 pub(crate) struct Decoded {
-    pub(crate) event: TripletexEvent,
+    pub(crate) event: Box<TripletexEvent>,
     /// `value.version`, when the payload carries one.
     pub(crate) version: Option<i64>,
 }
@@ -73,7 +73,7 @@ pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Rej
 
 /// Decodes the envelope and its typed payload; never panics on any input.
 pub(crate) fn decode(body: &[u8]) -> Result<Decoded, DecodeError> {
-    let event = TripletexEvent::from_slice(body)?;
+    let event = Box::new(TripletexEvent::from_slice(body)?);
     Ok(Decoded {
         version: event.object_version(),
         event,

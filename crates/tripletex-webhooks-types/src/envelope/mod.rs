@@ -1,10 +1,15 @@
 //! The webhook envelope, `{"subscriptionId", "event", "id", "value"}`, and its
 //! typed decoding.
 
-use serde::de::DeserializeOwned;
+mod single_pass;
+mod source;
+
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
+
+use self::source::{Failure, PayloadSource};
 
 use crate::event_type::{EventType, Subject, Verb};
 use crate::models::{
@@ -91,14 +96,15 @@ impl WebhookEnvelope {
             subscription_id: self.subscription_id,
             event: self.event.clone(),
             id: self.id,
-            payload: EventPayload::decode(&self.event, &self.value)?,
+            payload: EventPayload::decode(&self.event, &self.value)
+                .map_err(|failure| failure.into_decode_error(&self.event))?,
         })
     }
 }
 
-/// The envelope with its `value` left as raw JSON text, so that
-/// [`TripletexEvent::from_slice`] decodes the payload once, straight into its
-/// model, instead of through a [`Value`].
+/// The envelope with its `value` left as raw JSON text: how
+/// [`TripletexEvent::from_slice`] reads a body its single pass did not
+/// decode, such as an invalid one (for the exact error).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawEnvelope<'a> {
@@ -133,10 +139,20 @@ impl TripletexEvent {
     /// [`Value`] keeps the last one (parsers that disagree on such a body are
     /// how smuggled values get past a check).
     pub fn from_slice(body: &[u8]) -> Result<Self, DecodeError> {
+        // One pass over the body when `event` comes before `value`, as
+        // Tripletex sends it; anything it does not decode (an invalid body,
+        // an envelope sent as an array) is decoded again in two steps, which
+        // gives the exact error.
+        single_pass::decode(body).or_else(|_| Self::from_slice_in_two_steps(body))
+    }
+
+    /// The envelope with its `value` as raw text, then the payload from it.
+    fn from_slice_in_two_steps(body: &[u8]) -> Result<Self, DecodeError> {
         let envelope: RawEnvelope<'_> =
             serde_json::from_slice(body).map_err(DecodeError::Envelope)?;
         Ok(Self {
-            payload: EventPayload::decode(&envelope.event, envelope.value)?,
+            payload: EventPayload::decode(&envelope.event, envelope.value)
+                .map_err(|failure| failure.into_decode_error(&envelope.event))?,
             subscription_id: envelope.subscription_id,
             event: envelope.event,
             id: envelope.id,
@@ -223,68 +239,62 @@ pub enum EventPayload {
 }
 
 impl EventPayload {
-    fn decode(event: &EventType, value: impl PayloadSource) -> Result<Self, DecodeError> {
+    /// The payload of `event` from `value`: typed for known events, raw for
+    /// others; a delete must not carry a value, and any other typed event must.
+    fn decode<P: PayloadSource>(event: &EventType, value: P) -> Result<Self, Failure<P::Error>> {
         use Subject as S;
         use Verb as V;
-        let typed = match (event.subject(), event.verb()) {
-            (S::Product, _) => Self::change(event, value, Self::Product)?,
-            (S::Order, _) => Self::change(event, value, Self::Order)?,
-            (S::Customer, _) => Self::change(event, value, Self::Customer)?,
-            (S::Supplier, _) => Self::change(event, value, Self::Supplier)?,
-            (S::Employee, _) => Self::change(event, value, Self::Employee)?,
-            (S::Contact, _) => Self::change(event, value, Self::Contact)?,
-            (S::Project, _) => Self::change(event, value, Self::Project)?,
-            (S::Account, _) => Self::change(event, value, Self::Account)?,
-            (S::Voucher, _) => Self::change(event, value, Self::Voucher)?,
-            (S::ArchiveRelation, _) => Self::change(event, value, Self::ArchiveRelation)?,
-            (S::CloseGroup, _) => Self::change(event, value, Self::CloseGroup)?,
-            (S::Invoice, V::Charged) => Some(Self::InvoiceCharged(object(event, value)?)),
-            (S::Notification, V::Sent) => Some(Self::NotificationSent(object(event, value)?)),
-            (S::VoucherStatus, V::Ready) => Some(Self::VoucherStatusReady(object(event, value)?)),
-            _ => Self::unknown(event, value)?,
-        };
-        match typed {
-            Some(payload) => Ok(payload),
-            None => value
-                .to_value()
-                .map(Self::Unknown)
-                .map_err(|source| DecodeError::Payload {
-                    event: event.clone(),
-                    source,
-                }),
+        let verb = event.verb();
+        let change = matches!(verb, V::Create | V::Update | V::Delete);
+        match event.subject() {
+            S::Product if change => Self::change(verb, value, Self::Product),
+            S::Order if change => Self::change(verb, value, Self::Order),
+            S::Customer if change => Self::change(verb, value, Self::Customer),
+            S::Supplier if change => Self::change(verb, value, Self::Supplier),
+            S::Employee if change => Self::change(verb, value, Self::Employee),
+            S::Contact if change => Self::change(verb, value, Self::Contact),
+            S::Project if change => Self::change(verb, value, Self::Project),
+            S::Account if change => Self::change(verb, value, Self::Account),
+            S::Voucher if change => Self::change(verb, value, Self::Voucher),
+            S::ArchiveRelation if change => Self::change(verb, value, Self::ArchiveRelation),
+            S::CloseGroup if change => Self::change(verb, value, Self::CloseGroup),
+            S::Invoice if *verb == V::Charged => object(value).map(Self::InvoiceCharged),
+            S::Notification if *verb == V::Sent => object(value).map(Self::NotificationSent),
+            S::VoucherStatus if *verb == V::Ready => object(value).map(Self::VoucherStatusReady),
+            _ => Self::unknown(event, value),
         }
     }
 
-    /// A create/update/delete payload, or `None` for another verb of the subject.
-    fn change<T: DeserializeOwned>(
-        event: &EventType,
-        value: impl PayloadSource,
+    /// A create, update or delete payload.
+    fn change<T: DeserializeOwned, P: PayloadSource>(
+        verb: &Verb,
+        value: P,
         variant: fn(ObjectChange<T>) -> Self,
-    ) -> Result<Option<Self>, DecodeError> {
-        let change = match event.verb() {
-            Verb::Create => ObjectChange::Created(object(event, value)?),
-            Verb::Update => ObjectChange::Updated(object(event, value)?),
-            Verb::Delete => {
-                if !value.is_null() {
-                    return Err(DecodeError::UnexpectedValue {
-                        event: event.clone(),
-                    });
+    ) -> Result<Self, Failure<P::Error>> {
+        let change = match verb {
+            Verb::Create => ObjectChange::Created(object(value)?),
+            Verb::Update => ObjectChange::Updated(object(value)?),
+            _ => {
+                if value
+                    .object::<IgnoredAny>()
+                    .map_err(Failure::Invalid)?
+                    .is_some()
+                {
+                    return Err(Failure::Unexpected);
                 }
                 ObjectChange::Deleted
             }
-            _ => return Ok(None),
         };
-        Ok(Some(variant(change)))
+        Ok(variant(change))
     }
 
     /// Unknown events are kept raw, but a `delete` still must not carry a value.
-    fn unknown(event: &EventType, value: impl PayloadSource) -> Result<Option<Self>, DecodeError> {
+    fn unknown<P: PayloadSource>(event: &EventType, value: P) -> Result<Self, Failure<P::Error>> {
+        let value = value.value().map_err(Failure::Invalid)?;
         if event.is_delete() && !value.is_null() {
-            return Err(DecodeError::UnexpectedValue {
-                event: event.clone(),
-            });
+            return Err(Failure::Unexpected);
         }
-        Ok(None)
+        Ok(Self::Unknown(value))
     }
 
     /// The payload model's name (`payloadModel`), `None` for deletes and unknown events.
@@ -340,57 +350,12 @@ impl EventPayload {
     }
 }
 
-/// Decodes a non-delete event's object, which must be present.
-fn object<T: DeserializeOwned>(
-    event: &EventType,
-    value: impl PayloadSource,
-) -> Result<T, DecodeError> {
-    if value.is_null() {
-        return Err(DecodeError::MissingValue {
-            event: event.clone(),
-        });
-    }
-    value.model().map_err(|source| DecodeError::Payload {
-        event: event.clone(),
-        source,
-    })
-}
-
-/// Where a payload is decoded from: a parsed [`Value`]
-/// ([`WebhookEnvelope::decode`]) or the raw JSON text
-/// ([`TripletexEvent::from_slice`]); one dispatch table serves both.
-trait PayloadSource: Copy {
-    fn is_null(self) -> bool;
-    fn model<T: DeserializeOwned>(self) -> Result<T, serde_json::Error>;
-    fn to_value(self) -> Result<Value, serde_json::Error>;
-}
-
-impl PayloadSource for &Value {
-    fn is_null(self) -> bool {
-        Value::is_null(self)
-    }
-
-    fn model<T: DeserializeOwned>(self) -> Result<T, serde_json::Error> {
-        T::deserialize(self)
-    }
-
-    fn to_value(self) -> Result<Value, serde_json::Error> {
-        Ok(self.clone())
-    }
-}
-
-impl PayloadSource for Option<&RawValue> {
-    fn is_null(self) -> bool {
-        self.is_none()
-    }
-
-    fn model<T: DeserializeOwned>(self) -> Result<T, serde_json::Error> {
-        serde_json::from_str(self.map_or("null", RawValue::get))
-    }
-
-    fn to_value(self) -> Result<Value, serde_json::Error> {
-        self.map_or(Ok(Value::Null), |raw| serde_json::from_str(raw.get()))
-    }
+/// A non-delete event's object, which must be present.
+fn object<T: DeserializeOwned, P: PayloadSource>(value: P) -> Result<T, Failure<P::Error>> {
+    value
+        .object()
+        .map_err(Failure::Invalid)?
+        .ok_or(Failure::Missing)
 }
 
 /// Why a webhook body could not be decoded.
