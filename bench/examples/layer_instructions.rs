@@ -13,40 +13,21 @@
 //! (instructions at 12,000 − at 2,000) / 10,000 is the cost of one delivery
 //! without the setup; layer − bare is what the layer adds to one.
 
-use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use axum::routing::post;
 use tower::ServiceExt;
 use tripletex_webhooks_bench::fixtures::product_envelope;
-use tripletex_webhooks_receiver::{TripletexWebhookLayer, WebhookConfig};
+use tripletex_webhooks_bench::receiver_routes::{self, AUTH_HEADER, AUTH_VALUE, HMAC_SECRET, PATH};
 use tripletex_webhooks_types::secrecy::SecretString;
 use tripletex_webhooks_types::signature;
-
-const AUTH_HEADER: &str = "x-tripletex-token";
-const AUTH_VALUE: &str = "bench-auth-header-value";
-const HMAC_SECRET: &str = "bench-hmac-shared-secret";
-
-async fn parse_json(body: Bytes) -> StatusCode {
-    match serde_json::from_slice::<serde_json::Value>(&body) {
-        Ok(value) if value.is_object() => StatusCode::OK,
-        _ => StatusCode::BAD_REQUEST,
-    }
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let route = args.next().unwrap_or_default();
     let n: i64 = args.next().unwrap_or_else(|| "1000".into()).parse()?;
-    let router = Router::new().route("/webhooks/tripletex", post(parse_json));
     let router = match route.as_str() {
-        "bare" => router,
-        "layer" => router.route_layer(TripletexWebhookLayer::new(
-            WebhookConfig::builder()
-                .header_auth(AUTH_HEADER, AUTH_VALUE)
-                .hmac_secret(HMAC_SECRET)
-                .build()?,
-        )),
+        "bare" => receiver_routes::bare(),
+        "layer" => receiver_routes::layered(receiver_routes::config()?),
         other => return Err(format!("route {other:?}: expected bare or layer").into()),
     };
     let secret = SecretString::from(HMAC_SECRET);
@@ -58,7 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let body = product_envelope(1, id, 1);
             let key = format!("bench-{id}-1");
             let signature = signature::sign(&secret, &key, body.as_bytes());
-            let request = Request::post("/webhooks/tripletex")
+            let request = Request::post(PATH)
                 .header("content-type", "application/json")
                 .header(AUTH_HEADER, AUTH_VALUE)
                 .header("idempotency-key", key)

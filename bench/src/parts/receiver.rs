@@ -18,13 +18,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::http::StatusCode;
-use axum::routing::post;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tripletex_webhooks_bench::fixtures::product_envelope;
-use tripletex_webhooks_receiver::{TripletexWebhookLayer, WebhookConfig};
+use tripletex_webhooks_bench::receiver_routes::{self, AUTH_HEADER, AUTH_VALUE, HMAC_SECRET, PATH};
 use tripletex_webhooks_types::secrecy::SecretString;
 use tripletex_webhooks_types::signature;
 
@@ -37,17 +35,6 @@ const PART: &str = "receiver";
 const CONNECTIONS: usize = 64;
 /// Objects per connection, cycled with rising versions.
 const OBJECTS_PER_CONNECTION: u64 = 1_000;
-const AUTH_HEADER: &str = "x-tripletex-token";
-const AUTH_VALUE: &str = "bench-auth-header-value";
-const HMAC_SECRET: &str = "bench-hmac-shared-secret";
-
-/// The route both variants run: parse the body into a `Value`, answer 200.
-async fn parse_json(body: Bytes) -> StatusCode {
-    match serde_json::from_slice::<serde_json::Value>(&body) {
-        Ok(value) if value.is_object() => StatusCode::OK,
-        _ => StatusCode::BAD_REQUEST,
-    }
-}
 
 /// A route on 127.0.0.1 that stops when dropped.
 struct Served {
@@ -57,7 +44,7 @@ struct Served {
 
 async fn serve(app: Router) -> Res<Served> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/webhooks/tripletex", listener.local_addr()?);
+    let url = format!("http://{}{PATH}", listener.local_addr()?);
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(async move {
         let _ = axum::serve(listener, app)
@@ -103,17 +90,9 @@ pub(crate) async fn run(quick: bool) -> Res<Vec<Row>> {
     } else {
         (7, Duration::from_millis(500), Duration::from_secs(2))
     };
-    let config = WebhookConfig::builder()
-        .header_auth(AUTH_HEADER, AUTH_VALUE)
-        .hmac_secret(HMAC_SECRET)
-        .build()?;
-    let bare = serve(Router::new().route("/webhooks/tripletex", post(parse_json))).await?;
-    let layered = serve(
-        Router::new()
-            .route("/webhooks/tripletex", post(parse_json))
-            .route_layer(TripletexWebhookLayer::new(config.clone())),
-    )
-    .await?;
+    let config = receiver_routes::config()?;
+    let bare = serve(receiver_routes::bare()).await?;
+    let layered = serve(receiver_routes::layered(config.clone())).await?;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(CONNECTIONS)
         .http1_only()
