@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http::request::Parts;
 use tripletex_webhooks_types::TripletexEvent;
 
+use crate::core::header_text::HeaderText;
 use crate::dedup::{DedupKey, Freshness, Seen};
 use crate::error::MissingWebhook;
 
@@ -104,7 +105,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Webhook {
 /// What the receiver knows and decided about one delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
-    pub(crate) idempotency_key: Option<String>,
+    pub(crate) idempotency_key: Option<HeaderText>,
     pub(crate) version: Option<i64>,
     pub(crate) freshness: Freshness,
     pub(crate) key: Option<DedupKey>,
@@ -115,7 +116,7 @@ impl Delivery {
     /// The `idempotency-key` header: unique per event occurrence and
     /// subscription, the same on every retry.
     pub fn idempotency_key(&self) -> Option<&str> {
-        self.idempotency_key.as_deref()
+        self.idempotency_key.as_ref().map(HeaderText::as_str)
     }
 
     /// The object `version` in the payload, if it carries one.

@@ -19,6 +19,8 @@ use tripletex_webhooks_types::signature::{
     self, IDEMPOTENCY_KEY_HEADER, SIGNATURE_HEADER, SigningKey,
 };
 
+use super::header_text::HeaderText;
+
 /// Why authentication failed. It goes to tracing and to callers of the
 /// framework-free [`Receiver`](crate::Receiver), never into a response body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -121,8 +123,8 @@ pub(crate) struct Authenticator {
 /// The HMAC inputs found in the headers, checked against the body later.
 #[derive(Debug, Clone)]
 pub(crate) struct SignatureInput {
-    pub(crate) signature: String,
-    pub(crate) idempotency_key: String,
+    pub(crate) signature: HeaderText,
+    pub(crate) idempotency_key: HeaderText,
 }
 
 impl Authenticator {
@@ -173,26 +175,23 @@ impl Authenticator {
         if !self.requires_hmac() {
             return Ok(None);
         }
-        let signature = single(headers, &HeaderName::from_static(SIGNATURE_HEADER))
-            .map_err(|many| {
+        let signature =
+            single(headers, &HeaderName::from_static(SIGNATURE_HEADER)).map_err(|many| {
                 if many {
                     AuthFailure::DuplicateSignature
                 } else {
                     AuthFailure::MissingSignature
                 }
-            })?
-            .to_str()
-            .map_err(|_| AuthFailure::MalformedSignature)?;
+            })?;
+        let signature = HeaderText::new(signature).ok_or(AuthFailure::MalformedSignature)?;
         let idempotency_key = single(headers, &HeaderName::from_static(IDEMPOTENCY_KEY_HEADER))
-            .map_err(|_| AuthFailure::BadIdempotencyKey)?
-            .to_str()
-            .map_err(|_| AuthFailure::BadIdempotencyKey)?;
-        if idempotency_key.is_empty() {
-            return Err(AuthFailure::BadIdempotencyKey);
-        }
+            .ok()
+            .and_then(HeaderText::new)
+            .filter(|key| !key.is_empty())
+            .ok_or(AuthFailure::BadIdempotencyKey)?;
         Ok(Some(SignatureInput {
-            signature: signature.to_owned(),
-            idempotency_key: idempotency_key.to_owned(),
+            signature,
+            idempotency_key,
         }))
     }
 
@@ -206,7 +205,11 @@ impl Authenticator {
         let mut matched = false;
         let mut malformed = true;
         for key in &self.hmac {
-            match key.verify(&input.idempotency_key, body, &input.signature) {
+            match key.verify(
+                input.idempotency_key.as_str(),
+                body,
+                input.signature.as_str(),
+            ) {
                 Ok(()) => matched = true,
                 Err(signature::SignatureError::Mismatch) => malformed = false,
                 Err(signature::SignatureError::Malformed) => {}
@@ -419,6 +422,14 @@ mod tests {
         );
     }
 
+    fn input(signature: &str) -> SignatureInput {
+        let text = |value: &str| HeaderText::new(&HeaderValue::from_str(value).unwrap()).unwrap();
+        SignatureInput {
+            signature: text(signature),
+            idempotency_key: text("k"),
+        }
+    }
+
     #[test]
     fn signatures_rotate() {
         let auth = Authenticator {
@@ -430,24 +441,15 @@ mod tests {
         };
         let body = b"{}";
         for secret in ["old-secret", "new-secret"] {
-            let input = SignatureInput {
-                signature: signature::sign(&SecretString::from(secret), "k", body),
-                idempotency_key: "k".into(),
-            };
+            let input = input(&signature::sign(&SecretString::from(secret), "k", body));
             assert_eq!(auth.check_signature(&input, body), Ok(()));
         }
-        let wrong = SignatureInput {
-            signature: signature::sign(&SecretString::from("third"), "k", body),
-            idempotency_key: "k".into(),
-        };
+        let wrong = input(&signature::sign(&SecretString::from("third"), "k", body));
         assert_eq!(
             auth.check_signature(&wrong, body),
             Err(AuthFailure::WrongSignature)
         );
-        let garbage = SignatureInput {
-            signature: "%%%".into(),
-            idempotency_key: "k".into(),
-        };
+        let garbage = input("%%%");
         assert_eq!(
             auth.check_signature(&garbage, body),
             Err(AuthFailure::MalformedSignature)

@@ -6,6 +6,7 @@ use http::{HeaderMap, HeaderName};
 use tripletex_webhooks_types::signature::IDEMPOTENCY_KEY_HEADER;
 use tripletex_webhooks_types::{DecodeError, TripletexEvent};
 
+use super::header_text::HeaderText;
 use crate::error::{BadRequest, Rejection};
 
 /// The body as decoded: the typed event and the dedup facts of its envelope.
@@ -26,16 +27,27 @@ pub(crate) fn is_json(headers: &HeaderMap) -> bool {
     let Ok(value) = value.to_str() else {
         return false;
     };
-    let essence = value
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    let Some(subtype) = essence.strip_prefix("application/") else {
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let Some(subtype) = strip_prefix_ignore_case(essence, "application/") else {
         return false;
     };
-    subtype == "json" || (subtype.ends_with("+json") && subtype.len() > "+json".len())
+    subtype.eq_ignore_ascii_case("json")
+        || subtype
+            .len()
+            .checked_sub("+json".len())
+            .filter(|&plus| plus > 0)
+            .and_then(|plus| subtype.get(plus..))
+            .is_some_and(|suffix| suffix.eq_ignore_ascii_case("+json"))
+}
+
+/// `text` without `prefix`, compared in any ASCII case (without allocating).
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    if head.eq_ignore_ascii_case(prefix) {
+        text.get(prefix.len()..)
+    } else {
+        None
+    }
 }
 
 /// The declared `Content-Length`, if any; a repeated or unparsable one is a
@@ -56,16 +68,15 @@ pub(crate) fn content_length(headers: &HeaderMap) -> Result<Option<u64>, Rejecti
 
 /// The `idempotency-key` header for dedup: absent or empty is `None`; repeated
 /// or not visible ASCII is a bad request.
-pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Rejection> {
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<HeaderText>, Rejection> {
     let name = HeaderName::from_static(IDEMPOTENCY_KEY_HEADER);
     let mut values = headers.get_all(&name).iter();
     match (values.next(), values.next()) {
         (None, _) => Ok(None),
         (Some(value), None) => {
-            let key = value
-                .to_str()
-                .map_err(|_| Rejection::BadRequest(BadRequest::IdempotencyKey))?;
-            Ok((!key.is_empty()).then(|| key.to_owned()))
+            let key =
+                HeaderText::new(value).ok_or(Rejection::BadRequest(BadRequest::IdempotencyKey))?;
+            Ok((!key.is_empty()).then_some(key))
         }
         (Some(_), Some(_)) => Err(Rejection::BadRequest(BadRequest::IdempotencyKey)),
     }
@@ -102,6 +113,7 @@ mod tests {
             "application/json; charset=utf-8",
             " application/json ;charset=UTF-8",
             "application/vnd.tripletex+json",
+            "APPLICATION/VND.TRIPLETEX+JSON",
         ] {
             assert!(is_json(&content_type(&[ok])), "{ok}");
         }
@@ -111,6 +123,9 @@ mod tests {
             "application/xml",
             "application/jsonp",
             "application/+json",
+            "application/",
+            "applicat",
+            "application/json+",
             "json",
             "text/json",
             "multipart/form-data",
@@ -141,7 +156,13 @@ mod tests {
         headers.insert(IDEMPOTENCY_KEY_HEADER, HeaderValue::from_static(""));
         assert_eq!(idempotency_key(&headers).unwrap(), None);
         headers.insert(IDEMPOTENCY_KEY_HEADER, HeaderValue::from_static("k-1"));
-        assert_eq!(idempotency_key(&headers).unwrap().as_deref(), Some("k-1"));
+        assert_eq!(
+            idempotency_key(&headers)
+                .unwrap()
+                .as_ref()
+                .map(HeaderText::as_str),
+            Some("k-1")
+        );
         headers.append(IDEMPOTENCY_KEY_HEADER, HeaderValue::from_static("k-2"));
         assert!(idempotency_key(&headers).is_err());
         let mut headers = HeaderMap::new();

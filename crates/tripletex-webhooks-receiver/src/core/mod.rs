@@ -7,6 +7,7 @@
 pub mod auth;
 pub(crate) mod decode;
 pub mod dedup;
+pub(crate) mod header_text;
 pub(crate) mod locks;
 
 use std::fmt;
@@ -20,6 +21,7 @@ use tripletex_webhooks_types::EventType;
 
 use self::auth::{AuthFailure, SignatureInput};
 use self::dedup::{DedupKey, Freshness, Mark, Seen, decide};
+use self::header_text::HeaderText;
 use self::locks::KeyGuard;
 use crate::config::WebhookConfig;
 use crate::error::{BadRequest, Rejection};
@@ -118,7 +120,7 @@ impl fmt::Display for Label {
 #[derive(Debug, Clone)]
 pub struct CheckedHead {
     signature: Option<SignatureInput>,
-    idempotency_key: Option<String>,
+    idempotency_key: Option<HeaderText>,
     json: bool,
 }
 
@@ -401,7 +403,7 @@ impl Receiver {
             if seen.is_some_and(|seen| seen.deleted) {
                 (Freshness::Stale, None, seen, None)
             } else if let Some(key) = &head.idempotency_key {
-                self.claim(DedupKey::Delivery(key.clone()), Mark::Delivered)
+                self.claim(DedupKey::Delivery(key.as_str().to_owned()), Mark::Delivered)
                     .await?
             } else {
                 (Freshness::Unkeyed, None, None, None)

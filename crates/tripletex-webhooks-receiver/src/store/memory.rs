@@ -78,7 +78,8 @@ struct Table {
 /// A claim held on a key.
 #[derive(Debug, Clone)]
 struct Held {
-    token: String,
+    /// The holder's [`Lease::serial`]: unique in this process, as the store is.
+    serial: u64,
     until: Instant,
 }
 
@@ -297,7 +298,7 @@ impl Table {
     /// Claims `key` for `lease` unless a live claim of another lease holds it.
     fn claim(&mut self, key: u64, lease: &Lease, now: Instant) -> Result<(), Duration> {
         if let Some(held) = self.claims.get(&key) {
-            if held.until > now && held.token != lease.token() {
+            if held.until > now && held.serial != lease.serial() {
                 return Err(held.until - now);
             }
         }
@@ -309,7 +310,7 @@ impl Table {
         self.claims.insert(
             key,
             Held {
-                token: lease.token().to_owned(),
+                serial: lease.serial(),
                 until: now.checked_add(ttl).unwrap_or(now + DEFAULT_TTL),
             },
         );
@@ -321,7 +322,7 @@ impl Table {
         if self
             .claims
             .get(&key)
-            .is_some_and(|held| held.token == lease.token())
+            .is_some_and(|held| held.serial == lease.serial())
         {
             self.claims.remove(&key);
         }

@@ -24,8 +24,9 @@ mod redis;
 mod sqlite;
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -201,24 +202,32 @@ impl Claim {
 /// One claim's identity and lifetime: a unique token (so that a holder only
 /// ever commits or releases its own claim, never a later one taken after its
 /// own expired) and the TTL after which the claim lapses by itself.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// Leases compare by identity: a clone is the same lease.
+#[derive(Clone)]
 pub struct Lease {
-    token: String,
+    /// Unique within this process; with the process's random prefix, unique
+    /// across replicas.
+    serial: u64,
+    /// The token's text, written on first use: the in-memory store never
+    /// needs it.
+    token: OnceLock<String>,
     ttl: Duration,
 }
+
+/// A random prefix per process: tokens are unique across replicas without a
+/// random draw per delivery. Tokens only tell holders apart; they are not
+/// secrets.
+static PROCESS: LazyLock<u128> = LazyLock::new(|| uuid::Uuid::new_v4().as_u128());
 
 impl Lease {
     /// A lease with a fresh unique token, lasting `ttl` from when a store
     /// grants it (rounded up to whole milliseconds, at least one).
     pub fn new(ttl: Duration) -> Self {
-        // A random prefix per process, then a counter: unique across replicas
-        // without a random draw per delivery. Tokens only tell holders
-        // apart; they are not secrets.
-        static PROCESS: LazyLock<u128> = LazyLock::new(|| uuid::Uuid::new_v4().as_u128());
         static NEXT: AtomicU64 = AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
         Self {
-            token: format!("{:032x}-{n:x}", *PROCESS),
+            serial: NEXT.fetch_add(1, Ordering::Relaxed),
+            token: OnceLock::new(),
             ttl,
         }
     }
@@ -232,7 +241,14 @@ impl Lease {
 
     /// The unique token identifying the holder.
     pub fn token(&self) -> &str {
-        &self.token
+        self.token
+            .get_or_init(|| format!("{:032x}-{:x}", *PROCESS, self.serial))
+    }
+
+    /// The lease's identity within this process: what a store in this
+    /// process compares instead of the token.
+    pub(crate) fn serial(&self) -> u64 {
+        self.serial
     }
 
     /// How long the claim lasts unless committed or released.
@@ -244,6 +260,31 @@ impl Lease {
     pub fn ttl_millis(&self) -> u64 {
         let millis = self.ttl.as_nanos().div_ceil(1_000_000).max(1);
         u64::try_from(millis).unwrap_or(u64::MAX)
+    }
+}
+
+impl fmt::Debug for Lease {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The token in full (its serial is part of it), as stores see it.
+        f.debug_struct("Lease")
+            .field("token", &self.token())
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for Lease {
+    fn eq(&self, other: &Self) -> bool {
+        self.serial == other.serial && self.ttl == other.ttl
+    }
+}
+
+impl Eq for Lease {}
+
+impl Hash for Lease {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.serial.hash(state);
+        self.ttl.hash(state);
     }
 }
 
@@ -275,5 +316,26 @@ impl From<sqlx::Error> for StoreError {
 impl From<::redis::RedisError> for StoreError {
     fn from(error: ::redis::RedisError) -> Self {
         Self::new(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leases_are_unique_and_a_clone_is_the_same_lease() {
+        let ttl = Duration::from_secs(30);
+        let (first, second) = (Lease::new(ttl), Lease::new(ttl));
+        assert_ne!(first, second);
+        assert_ne!(first.token(), second.token());
+        let clone = first.clone();
+        assert_eq!(clone, first);
+        assert_eq!(clone.token(), first.token());
+        assert_eq!(first.token(), first.token(), "written once, then the same");
+        let (prefix, serial) = first.token().split_once('-').unwrap();
+        assert_eq!(prefix.len(), 32, "the process's random prefix");
+        assert_eq!(u64::from_str_radix(serial, 16).unwrap(), first.serial());
+        assert_ne!(first.clone().with_ttl(ttl * 2), first);
     }
 }
