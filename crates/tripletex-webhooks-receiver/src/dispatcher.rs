@@ -266,6 +266,24 @@ fn typed_parts<P>(
     })
 }
 
+/// How a route's payload comes out of its [`EventPayload`] variant: a change
+/// as it is, a single object out of its box.
+trait IntoRoutePayload<P> {
+    fn into_route_payload(self) -> P;
+}
+
+impl<T> IntoRoutePayload<ObjectChange<T>> for ObjectChange<T> {
+    fn into_route_payload(self) -> ObjectChange<T> {
+        self
+    }
+}
+
+impl<T> IntoRoutePayload<T> for Box<T> {
+    fn into_route_payload(self) -> T {
+        *self
+    }
+}
+
 macro_rules! typed_routes {
     ($($(#[$doc:meta])* $method:ident => $variant:ident($payload:ty);)+) => {
         impl Dispatcher {
@@ -280,7 +298,7 @@ macro_rules! typed_routes {
                 {
                     fn take(payload: EventPayload) -> Option<$payload> {
                         match payload {
-                            EventPayload::$variant(payload) => Some(payload),
+                            EventPayload::$variant(payload) => Some(payload.into_route_payload()),
                             _ => None,
                         }
                     }

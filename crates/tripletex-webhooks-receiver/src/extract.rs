@@ -52,9 +52,7 @@ use crate::error::MissingWebhook;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Webhook {
-    /// Boxed: a typed payload is over a kilobyte, and a `Webhook` moves
-    /// through several futures and the request extensions.
-    pub(crate) event: Box<TripletexEvent>,
+    pub(crate) event: TripletexEvent,
     pub(crate) raw_body: Bytes,
     pub(crate) delivery: Delivery,
 }
@@ -67,7 +65,7 @@ impl Webhook {
 
     /// The typed event, by value.
     pub fn into_event(self) -> TripletexEvent {
-        *self.event
+        self.event
     }
 
     /// The body exactly as received (what the signature covers).
@@ -82,7 +80,7 @@ impl Webhook {
 
     /// The event, the raw body and the delivery facts.
     pub fn into_parts(self) -> (TripletexEvent, Bytes, Delivery) {
-        (*self.event, self.raw_body, self.delivery)
+        (self.event, self.raw_body, self.delivery)
     }
 }
 

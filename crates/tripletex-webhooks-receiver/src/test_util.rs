@@ -249,7 +249,7 @@ pub fn webhook(body: &[u8]) -> Result<Webhook, DecodeError> {
     let version = envelope.object_version();
     let event: TripletexEvent = envelope.decode()?;
     Ok(Webhook {
-        event: Box::new(event),
+        event,
         raw_body: Bytes::copy_from_slice(body),
         delivery: Delivery {
             idempotency_key: None,

@@ -12,7 +12,7 @@ use crate::error::{BadRequest, Rejection};
 /// The body as decoded: the typed event and the dedup facts of its envelope.
 #[derive(Debug)]
 pub(crate) struct Decoded {
-    pub(crate) event: Box<TripletexEvent>,
+    pub(crate) event: TripletexEvent,
     /// `value.version`, when the payload carries one.
     pub(crate) version: Option<i64>,
 }
@@ -84,7 +84,7 @@ pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<HeaderText>,
 
 /// Decodes the envelope and its typed payload; never panics on any input.
 pub(crate) fn decode(body: &[u8]) -> Result<Decoded, DecodeError> {
-    let event = Box::new(TripletexEvent::from_slice(body)?);
+    let event = TripletexEvent::from_slice(body)?;
     Ok(Decoded {
         version: event.object_version(),
         event,
