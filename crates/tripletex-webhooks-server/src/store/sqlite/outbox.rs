@@ -368,10 +368,15 @@ impl Outbox for SqliteStore {
     }
 
     async fn next_due_at(&self) -> StoreResult<Option<i64>> {
+        // On the writer, not a reader: asked after nearly every commit, and a
+        // reader's page cache is dropped whenever the writer has committed
+        // since its last read, so on a reader this re-read the index from its
+        // root each time; with a million pending rows that made fresh
+        // deliveries measurably slower (BENCHMARKS.md, fourth session).
         Ok(sqlx::query_scalar(
             "SELECT MIN(next_attempt_at_ms) FROM messages WHERE status = 'pending'",
         )
-        .fetch_one(&self.reader)
+        .fetch_one(&self.writer)
         .await?)
     }
 
