@@ -1,9 +1,11 @@
 //! The embedded SQLite store (WAL; one writer connection, several readers).
 
+mod checkpoint;
 mod outbox;
 
 use std::collections::BTreeSet;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -17,6 +19,7 @@ use tripletex_webhooks_types::{
     ChangeType, EventType, NewSubscription, SubscriptionStatus, SubscriptionUpdate,
 };
 
+use self::checkpoint::Checkpointer;
 use super::rows::{
     SUBSCRIPTION_COLUMNS, apply_update, change, expose, object_from_row, subscription_from_row,
     to_json,
@@ -35,6 +38,10 @@ pub struct SqliteStore {
     writer: SqlitePool,
     /// Reads use their own connections (WAL lets them run beside the writer).
     reader: SqlitePool,
+    /// Checkpoints the WAL in the background (none in memory); held for its
+    /// `Drop`, which stops it with the last clone of the store.
+    #[cfg_attr(not(test), allow(dead_code))]
+    checkpointer: Option<Arc<Checkpointer>>,
     url_base: String,
     /// Notified after every commit that may have enqueued messages.
     enqueued: std::sync::Arc<tokio::sync::Notify>,
@@ -53,7 +60,9 @@ impl SqliteStore {
             // power loss can drop the last commits.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Commits never checkpoint: the checkpointer does (see its module).
+            .pragma("wal_autocheckpoint", "0");
         let writer = single_connection_pool(options.clone()).await?;
         // An in-memory database lives and dies with its one connection.
         let reader = if memory {
@@ -61,13 +70,20 @@ impl SqliteStore {
         } else {
             SqlitePoolOptions::new()
                 .max_connections(4)
-                .connect_with(options.read_only(true))
+                .connect_with(options.clone().read_only(true))
                 .await?
         };
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        let checkpointer = if memory {
+            None
+        } else {
+            let pool = single_connection_pool(options).await?;
+            Some(Arc::new(Checkpointer::spawn(pool, checkpoint::INTERVAL)))
+        };
         Ok(Self {
             writer,
             reader,
+            checkpointer,
             url_base: url_base.into(),
             enqueued: std::sync::Arc::default(),
         })
