@@ -5,9 +5,9 @@
 //! it, and every write queued behind the single writer connection waits. At
 //! 1,000 events/s that was half the median commit-to-receipt latency (3.1 ms
 //! with, 1.6 ms without, in the benchmark's backlog part). So the writer never
-//! checkpoints (`wal_autocheckpoint=0`)
-//! and this task does, on its own connection, in `PASSIVE` mode: it copies
-//! what no reader still needs and never blocks the writer or the readers.
+//! checkpoints (`wal_autocheckpoint=0`) and this task does, on its own
+//! connection, in `PASSIVE` mode: it copies what no reader still needs and
+//! never blocks the writer or the readers.
 //! Durability is unchanged: with `synchronous=NORMAL` a commit is durable
 //! once the WAL is synced, which the checkpoint does first.
 
