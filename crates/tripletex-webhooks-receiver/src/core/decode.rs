@@ -32,22 +32,23 @@ pub(crate) fn is_json(headers: &HeaderMap) -> bool {
         return false;
     };
     subtype.eq_ignore_ascii_case("json")
-        || subtype
-            .len()
-            .checked_sub("+json".len())
-            .filter(|&plus| plus > 0)
-            .and_then(|plus| subtype.get(plus..))
-            .is_some_and(|suffix| suffix.eq_ignore_ascii_case("+json"))
+        || (subtype.len() > "+json".len() && ends_with_ignore_case(subtype, "+json"))
 }
 
 /// `text` without `prefix`, compared in any ASCII case (without allocating).
 fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
     let head = text.get(..prefix.len())?;
-    if head.eq_ignore_ascii_case(prefix) {
-        text.get(prefix.len()..)
-    } else {
-        None
-    }
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| text.get(prefix.len()..))
+        .flatten()
+}
+
+/// Whether `text` ends with `suffix` in any ASCII case.
+fn ends_with_ignore_case(text: &str, suffix: &str) -> bool {
+    text.len()
+        .checked_sub(suffix.len())
+        .and_then(|start| text.get(start..))
+        .is_some_and(|tail| tail.eq_ignore_ascii_case(suffix))
 }
 
 /// The declared `Content-Length`, if any; a repeated or unparsable one is a

@@ -119,10 +119,12 @@ mod tests {
             file_size(&path)
         );
         let checkpointer = Checkpointer::spawn(pool(options).await.unwrap(), INTERVAL);
+        // Bounded wait for the first checkpoint.
+        let mut tick = tokio::time::interval(INTERVAL / 4);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while checkpointer.completed() == 0 {
             assert!(tokio::time::Instant::now() < deadline, "no checkpoint ran");
-            tokio::time::sleep(INTERVAL / 4).await;
+            tick.tick().await;
         }
         assert!(
             file_size(&path) >= 50 * 4000,
