@@ -9,7 +9,7 @@
 //! attempts, due again in 30 days, keyed as the server keys messages (the
 //! enqueue time, then random bits: here one millisecond apart before the
 //! run), as the schema of
-//! `crates/tripletex-webhooks-server/migrations/sqlite` has them. Then a
+//! `tripletex-webhooks-server/migrations/sqlite` has them. Then a
 //! server process runs on each file in turn: its resident memory
 //! (`/proc/<pid>/status`) when started and after a run of fresh events at
 //! 1,000/s, and the commit-to-receipt latency of those events. The two

@@ -30,8 +30,8 @@ pub fn server_binary() -> PathBuf {
     program(
         SERVER,
         &[
-            "crates/tripletex-webhooks-server",
-            "crates/tripletex-webhooks-types",
+            "tripletex-webhooks-server",
+            "tripletex-webhooks-types",
         ],
         &["-p", SERVER, "--bin", SERVER],
     )
@@ -43,10 +43,10 @@ pub fn example_binary(name: &str) -> PathBuf {
         &format!("examples/{name}"),
         &[
             "examples",
-            "crates/tripletex-webhooks-client",
-            "crates/tripletex-webhooks-receiver",
-            "crates/tripletex-webhooks-server",
-            "crates/tripletex-webhooks-types",
+            "tripletex-webhooks-client",
+            "tripletex-webhooks-receiver",
+            "tripletex-webhooks-server",
+            "tripletex-webhooks-types",
         ],
         &["-p", "examples", "--example", name],
     )
