@@ -1,0 +1,70 @@
+//! Tripletex's official OpenAPI document, trimmed to what this project uses
+//! and committed in `test-support/reference/` (`trim_openapi.py` there made
+//! it from the official document; its header has the command).
+
+use std::sync::OnceLock;
+
+use serde_json::{Value, json};
+
+const TRIMMED: &str = include_str!("../reference/tripletex-openapi.trimmed.json");
+
+/// The trimmed official document: `paths`, `components.schemas` and
+/// `components.securitySchemes`, without prose.
+pub fn openapi() -> &'static Value {
+    static DOCUMENT: OnceLock<Value> = OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        serde_json::from_str(TRIMMED).expect("the committed OpenAPI data is JSON")
+    })
+}
+
+/// The official schema `name` (`#/components/schemas/{name}`); panics if the
+/// document has none, so that a typo cannot pass as an empty schema.
+pub fn schema(name: &str) -> &'static Value {
+    openapi()["components"]["schemas"]
+        .get(name)
+        .unwrap_or_else(|| panic!("the official document has no schema {name}"))
+}
+
+/// Where `instance` breaks the official schema `name`: one line per error,
+/// `"{error} at {instance path}"`; empty when it is valid.
+///
+/// OpenAPI 3.0 needs no translation here: `readOnly` and `format` are
+/// annotations in JSON Schema, and the document uses no `nullable`.
+pub fn schema_errors(name: &str, instance: &Value) -> Vec<String> {
+    schema(name);
+    let root = json!({
+        "components": {"schemas": openapi()["components"]["schemas"]},
+        "$ref": format!("#/components/schemas/{name}"),
+    });
+    let validator = jsonschema::validator_for(&root).expect("the official schemas compile");
+    validator
+        .iter_errors(instance)
+        .map(|error| format!("{error} at {}", error.instance_path))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_committed_data_has_the_webhook_shapes_and_no_prose() {
+        let subscription = schema("Subscription");
+        assert!(subscription["properties"]["hmacSharedSecret"].is_object());
+        assert!(openapi()["paths"]["/event/subscription"]["post"].is_object());
+        let text = serde_json::to_string(openapi()).unwrap();
+        assert!(!text.contains("\"summary\""));
+        assert!(!text.contains("\"nullable\""));
+    }
+
+    #[test]
+    fn a_schema_rejects_what_breaks_it() {
+        let errors = schema_errors("Subscription", &json!({"event": 7}));
+        assert!(errors.iter().any(|e| e.ends_with("at /event")), "{errors:?}");
+        assert!(schema_errors(
+            "Subscription",
+            &json!({"event": "product.create", "targetUrl": "https://example.com/hook"})
+        )
+        .is_empty());
+    }
+}
