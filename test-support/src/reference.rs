@@ -12,9 +12,8 @@ const TRIMMED: &str = include_str!("../reference/tripletex-openapi.trimmed.json"
 /// `components.securitySchemes`, without prose.
 pub fn openapi() -> &'static Value {
     static DOCUMENT: OnceLock<Value> = OnceLock::new();
-    DOCUMENT.get_or_init(|| {
-        serde_json::from_str(TRIMMED).expect("the committed OpenAPI data is JSON")
-    })
+    DOCUMENT
+        .get_or_init(|| serde_json::from_str(TRIMMED).expect("the committed OpenAPI data is JSON"))
 }
 
 /// The official schema `name` (`#/components/schemas/{name}`); panics if the
@@ -31,16 +30,28 @@ pub fn schema(name: &str) -> &'static Value {
 /// OpenAPI 3.0 needs no translation here: `readOnly` and `format` are
 /// annotations in JSON Schema, and the document uses no `nullable`.
 pub fn schema_errors(name: &str, instance: &Value) -> Vec<String> {
+    validator(name)
+        .iter_errors(instance)
+        .map(|error| format!("{error} at {}", error.instance_path))
+        .collect()
+}
+
+/// Where `instance` breaks the official schema `name`: the instance paths
+/// (`/value/examples/0/value`), one per error.
+pub fn schema_error_paths(name: &str, instance: &Value) -> Vec<String> {
+    validator(name)
+        .iter_errors(instance)
+        .map(|error| error.instance_path.to_string())
+        .collect()
+}
+
+fn validator(name: &str) -> jsonschema::Validator {
     schema(name);
     let root = json!({
         "components": {"schemas": openapi()["components"]["schemas"]},
         "$ref": format!("#/components/schemas/{name}"),
     });
-    let validator = jsonschema::validator_for(&root).expect("the official schemas compile");
-    validator
-        .iter_errors(instance)
-        .map(|error| format!("{error} at {}", error.instance_path))
-        .collect()
+    jsonschema::validator_for(&root).expect("the official schemas compile")
 }
 
 #[cfg(test)]
@@ -60,11 +71,16 @@ mod tests {
     #[test]
     fn a_schema_rejects_what_breaks_it() {
         let errors = schema_errors("Subscription", &json!({"event": 7}));
-        assert!(errors.iter().any(|e| e.ends_with("at /event")), "{errors:?}");
-        assert!(schema_errors(
-            "Subscription",
-            &json!({"event": "product.create", "targetUrl": "https://example.com/hook"})
-        )
-        .is_empty());
+        assert!(
+            errors.iter().any(|e| e.ends_with("at /event")),
+            "{errors:?}"
+        );
+        assert!(
+            schema_errors(
+                "Subscription",
+                &json!({"event": "product.create", "targetUrl": "https://example.com/hook"})
+            )
+            .is_empty()
+        );
     }
 }

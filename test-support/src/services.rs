@@ -27,10 +27,7 @@ pub fn url(variable: &str) -> Option<String> {
 /// Skips the calling test, printing its name and `why` where a person running
 /// the tests sees it; panics instead under `REQUIRE_SERVICES=1`.
 pub fn skip(why: &str) {
-    let test = std::thread::current()
-        .name()
-        .unwrap_or("a test")
-        .to_owned();
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
     assert!(
         !required(),
         "{test}: {why}, and {REQUIRE_SERVICES}=1 forbids skipping"

@@ -2,19 +2,18 @@
 //! wiremock tests, on a real implementation of the API.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::future::Future;
 use std::time::Duration;
 
 use futures::TryStreamExt;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
+use test_support::eventually;
 use tripletex_webhooks_client::types::models::Product;
 use tripletex_webhooks_client::types::{NewSubscription, SubscriptionStatus, SubscriptionUpdate};
 use tripletex_webhooks_client::{Client, RetryPolicy};
 use tripletex_webhooks_server::{RunningServer, ServerConfig};
 
 const TARGET: &str = "https://example.com/webhooks/tripletex";
-const WITHIN: Duration = Duration::from_secs(15);
 
 struct Harness {
     server: RunningServer,
@@ -86,26 +85,6 @@ impl Harness {
 
 fn new(event: &str) -> NewSubscription {
     NewSubscription::new(event.parse().unwrap(), TARGET)
-}
-
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let mut tick = tokio::time::interval(Duration::from_millis(25));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let deadline = tokio::time::Instant::now() + WITHIN;
-    loop {
-        tick.tick().await;
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-    }
 }
 
 #[tokio::test]

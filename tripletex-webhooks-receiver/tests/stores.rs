@@ -107,8 +107,7 @@ async fn postgres_store() {
 #[tokio::test]
 async fn postgres_store_purges_old_rows_and_lapsed_claims() {
     use tripletex_webhooks_receiver::store::{Lease, PostgresStore};
-    let Ok(url) = std::env::var("DATABASE_URL") else {
-        eprintln!("skipping: DATABASE_URL is not set");
+    let Some(url) = test_support::services::url("DATABASE_URL") else {
         return;
     };
     let table = common::backends::unique("dedup_purge");
@@ -170,8 +169,7 @@ async fn postgres_store_purges_old_rows_and_lapsed_claims() {
 #[tokio::test]
 async fn redis_store_records_expire_after_the_ttl() {
     use tripletex_webhooks_receiver::store::RedisStore;
-    let Ok(url) = std::env::var("REDIS_URL") else {
-        eprintln!("skipping: REDIS_URL is not set");
+    let Some(url) = test_support::services::url("REDIS_URL") else {
         return;
     };
     let prefix = format!("{}:", common::backends::unique("tripletex-webhooks-test"));

@@ -23,10 +23,7 @@ const UPDATES_PER_PRODUCT: usize = 4;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_share_the_work_and_survive_a_sigkill() {
-    let Ok(base_url) = std::env::var("DATABASE_URL") else {
-        eprintln!(
-            "skipping three_instances_share_the_work_and_survive_a_sigkill: DATABASE_URL is not set"
-        );
+    let Some(base_url) = test_support::services::url("DATABASE_URL") else {
         return;
     };
     let database = common::fresh_schema_url(&base_url);
@@ -35,9 +32,12 @@ async fn three_instances_share_the_work_and_survive_a_sigkill() {
         .build()
         .unwrap();
     let receiver = Receiver::start().await;
-    let mut instances: Vec<ServerProcess> = (0..3)
-        .map(|_| ServerProcess::start(&database, EMPLOYEE_TOKEN, &["--attempt-timeout", "2s"]))
-        .collect();
+    let mut instances = Vec::new();
+    for _ in 0..3 {
+        instances.push(
+            ServerProcess::start(&database, EMPLOYEE_TOKEN, &["--attempt-timeout", "2s"]).await,
+        );
+    }
     for instance in &instances {
         instance.wait_until_up(&http, Duration::from_secs(60)).await;
     }
@@ -99,7 +99,7 @@ async fn three_instances_share_the_work_and_survive_a_sigkill() {
         }));
         if n == PRODUCTS / 4 {
             // Instance 0 is delivering too; kill it mid-run.
-            instances[0].kill();
+            instances[0].kill().await;
         }
     }
     let mut ids = Vec::with_capacity(PRODUCTS);

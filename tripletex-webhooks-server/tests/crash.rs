@@ -48,7 +48,7 @@ async fn killed_at_random_moments_it_loses_nothing() {
         .build()
         .unwrap();
     let receiver = Receiver::start().await;
-    let mut server = ServerProcess::start(&database, EMPLOYEE_TOKEN, &[]);
+    let mut server = ServerProcess::start(&database, EMPLOYEE_TOKEN, &[]).await;
     server.wait_until_up(&http, UP_WITHIN).await;
 
     let session: Value = http
@@ -112,7 +112,7 @@ async fn killed_at_random_moments_it_loses_nothing() {
         let mut tick = tokio::time::interval(delay);
         tick.tick().await;
         tick.tick().await;
-        server.kill();
+        server.kill().await;
         server.restart();
         server.wait_until_up(&http, UP_WITHIN).await;
     }
@@ -154,6 +154,6 @@ async fn killed_at_random_moments_it_loses_nothing() {
     );
 
     // A final SIGTERM shuts down gracefully.
-    let status = server.terminate();
+    let status = server.terminate().await;
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
 }

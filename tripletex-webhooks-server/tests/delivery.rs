@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::future::Future;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -16,28 +15,7 @@ use hmac::{Hmac, Mac};
 use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::Sha512;
-
-const WITHIN: Duration = Duration::from_secs(10);
-
-/// Polls `check` (bounded) until it returns `Some`.
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let mut tick = tokio::time::interval(Duration::from_millis(20));
-    let deadline = tokio::time::Instant::now() + WITHIN;
-    loop {
-        tick.tick().await;
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-    }
-}
+use test_support::{WITHIN, eventually};
 
 async fn subscribe(h: &Harness, body: Value) -> i64 {
     let response = h

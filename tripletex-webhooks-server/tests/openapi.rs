@@ -11,6 +11,7 @@ use common::{Harness, json, test_config};
 use reqwest::Method;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
+use test_support::reference;
 use tripletex_webhooks_server::resources::RESOURCES;
 
 /// The schemas this server shares with Tripletex.
@@ -106,15 +107,6 @@ fn documented_routes(doc: &Value) -> BTreeMap<String, BTreeSet<String>> {
         .collect()
 }
 
-fn reference() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/reference/tripletex-event-subset.json"
-    );
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
-    serde_json::from_str(&text).unwrap()
-}
-
 async fn fetch_document(h: &Harness) -> Value {
     let response = h
         .anonymous(Method::GET, "/openapi.json")
@@ -184,7 +176,7 @@ async fn the_document_covers_every_route() {
 
     assert_eq!(
         doc["components"]["securitySchemes"]["tokenAuthScheme"],
-        reference()["components"]["securitySchemes"]["tokenAuthScheme"]
+        reference::openapi()["components"]["securitySchemes"]["tokenAuthScheme"]
     );
 
     let schemas = doc["components"]["schemas"].as_object().unwrap();
@@ -326,7 +318,7 @@ async fn shared_schemas_have_tripletex_shapes() {
     let h = Harness::start().await;
     let doc = fetch_document(&h).await;
     let ours = &doc["components"]["schemas"];
-    let theirs = &reference()["components"]["schemas"];
+    let theirs = &reference::openapi()["components"]["schemas"];
     for name in SHARED {
         let (ours, theirs) = (&ours[name], &theirs[name]);
         assert_eq!(ours["type"], theirs["type"], "{name}");

@@ -4,6 +4,7 @@
 //! the official OpenAPI schemas.
 
 use serde_json::{Map, Value, json};
+use test_support::reference;
 use tripletex_webhooks_types::models::{
     AccessType, Account, ArchiveObjectType, ArchiveRelation, CloseGroup, Contact, Customer,
     Employee, Invoice, InvoiceSendMethod, Language, Notification, Order, OrderStatus, PayloadModel,
@@ -514,57 +515,32 @@ fn integer_amounts_decode_into_f64_fields() {
 // ---------------------------------------------------------------------------
 // Schema validation
 
-fn openapi_components() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/reference/tripletex-openapi.json"
-    );
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-    let mut document: Value = serde_json::from_str(&text).unwrap();
-    document["components"].take()
-}
-
-/// A JSON Schema for one model: the OpenAPI `components`, with a root `$ref`
-/// into them so that `#/components/schemas/...` references resolve.
+/// Where `instance` breaks the official schema of `model` (the committed,
+/// trimmed OpenAPI document of `test-support`).
 ///
-/// The OpenAPI 3.0 keywords need no rewriting here:
-/// - `nullable` does not occur in this document (checked below), so a `null`
-///   would be rejected, but the models never serialize `None` as `null`;
-/// - `readOnly` is an annotation in JSON Schema (draft 7 and later, including
-///   the default draft 2020-12 used here), so read-only fields in a sample are fine;
-/// - `format` (`int32`, `int64`, ...) is an annotation too: the validator does
-///   not check formats unless asked to, and these formats are unknown to it.
-fn root_schema(components: &Value, model: &str) -> Value {
-    json!({
-        "components": components,
-        "$ref": format!("#/components/schemas/{model}"),
-    })
-}
-
-fn validation_errors(schema: &Value, instance: &Value) -> Vec<String> {
-    let validator = jsonschema::validator_for(schema).unwrap();
-    validator
-        .iter_errors(instance)
-        .map(|e| format!("{} at {}", e, e.instance_path))
-        .collect()
+/// The OpenAPI 3.0 keywords need no rewriting: `nullable` does not occur in
+/// the document (checked below), so a `null` would be rejected, but the
+/// models never serialize `None` as `null`; `readOnly` and `format` are
+/// annotations in JSON Schema.
+fn validation_errors(model: &str, instance: &Value) -> Vec<String> {
+    reference::schema_errors(model, instance)
 }
 
 #[test]
 fn openapi_document_has_no_nullable() {
-    let text = serde_json::to_string(&openapi_components()).unwrap();
+    let text = serde_json::to_string(reference::openapi()).unwrap();
     assert!(
         !text.contains("\"nullable\""),
-        "the OpenAPI document now uses `nullable`; translate it to `type: [.., \"null\"]` in root_schema"
+        "the OpenAPI document now uses `nullable`; translate it to `type: [.., \"null\"]` for the validator"
     );
 }
 
 #[test]
 fn serialized_samples_validate_against_the_openapi_schemas() {
-    struct Validate<'a> {
-        components: &'a Value,
+    struct Validate {
         checked: Vec<&'static str>,
     }
-    impl Visit for Validate<'_> {
+    impl Visit for Validate {
         fn visit<T: PayloadModel>(&mut self) {
             if !WITH_SCHEMA.contains(&T::NAME) {
                 return;
@@ -574,7 +550,7 @@ fn serialized_samples_validate_against_the_openapi_schemas() {
 
             // Every key we write is a property of the schema (the schemas do not
             // forbid extra keys, so check it here).
-            let properties = self.components["schemas"][T::NAME]["properties"]
+            let properties = reference::schema(T::NAME)["properties"]
                 .as_object()
                 .unwrap();
             for key in instance.as_object().unwrap().keys() {
@@ -585,14 +561,12 @@ fn serialized_samples_validate_against_the_openapi_schemas() {
                 );
             }
 
-            let errors = validation_errors(&root_schema(self.components, T::NAME), &instance);
+            let errors = validation_errors(T::NAME, &instance);
             assert!(errors.is_empty(), "{}: {errors:#?}", T::NAME);
             self.checked.push(T::NAME);
         }
     }
-    let components = openapi_components();
     let mut visitor = Validate {
-        components: &components,
         checked: Vec::new(),
     };
     each_model(&mut visitor);
@@ -601,18 +575,15 @@ fn serialized_samples_validate_against_the_openapi_schemas() {
 
 #[test]
 fn schema_validation_is_not_vacuous() {
-    let components = openapi_components();
     let mut bad: Map<String, Value> = Map::new();
     bad.insert("name".to_owned(), json!(5));
-    assert!(
-        !validation_errors(&root_schema(&components, "Product"), &Value::Object(bad)).is_empty()
-    );
+    assert!(!validation_errors("Product", &Value::Object(bad)).is_empty());
     // An unknown enum value survives our round trip but is not in the schema.
     let order = encode(&decode::<Order>(&sample_with_unknowns("Order")));
-    assert!(!validation_errors(&root_schema(&components, "Order"), &order).is_empty());
+    assert!(!validation_errors("Order", &order).is_empty());
     // A nested reference is checked against the referenced schema.
     let customer = json!({"accountManager": {"id": "seventeen"}});
-    assert!(!validation_errors(&root_schema(&components, "Customer"), &customer).is_empty());
+    assert!(!validation_errors("Customer", &customer).is_empty());
 }
 
 /// What the `Value` path makes of a body: the typed event and the version

@@ -29,10 +29,7 @@ pub fn server_binary() -> PathBuf {
     }
     program(
         SERVER,
-        &[
-            "tripletex-webhooks-server",
-            "tripletex-webhooks-types",
-        ],
+        &["tripletex-webhooks-server", "tripletex-webhooks-types"],
         &["-p", SERVER, "--bin", SERVER],
     )
 }

@@ -42,7 +42,6 @@ macro_rules! on_both_backends {
 
 mod app;
 mod binary;
-mod process;
 mod tripletex;
 
 mod auth;
@@ -52,28 +51,4 @@ mod outage;
 mod readme_examples;
 mod sync_recipe;
 
-use std::future::Future;
-use std::time::Duration;
-
-/// The bound of every wait.
-pub const WITHIN: Duration = Duration::from_secs(30);
-
-/// Polls `check` (bounded by [`WITHIN`]) until it returns `Some`.
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let mut tick = tokio::time::interval(Duration::from_millis(25));
-    let deadline = tokio::time::Instant::now() + WITHIN;
-    loop {
-        tick.tick().await;
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {WITHIN:?} waiting for {what}"
-        );
-    }
-}
+pub use test_support::{WITHIN, eventually};

@@ -14,8 +14,8 @@ use tokio::process::Command;
 
 use crate::WITHIN;
 use crate::binary::example_binary;
-use crate::process::{Process, without_developer_settings};
 use crate::tripletex::{Backend, Tripletex};
+use test_support::process::{Process, without_developer_settings};
 
 #[tokio::test]
 async fn the_quickstart_sees_every_change_and_exits_zero() {

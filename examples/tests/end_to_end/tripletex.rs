@@ -15,7 +15,7 @@ use tripletex_webhooks_server::{RunningServer, ServerConfig};
 
 use crate::binary::server_binary;
 use crate::eventually;
-use crate::process::Process;
+use test_support::process::Process;
 
 /// Where the server runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -104,8 +104,7 @@ pub fn memory() -> Shared {
 
 /// Two pools on one fresh table of the database at `DATABASE_URL`.
 pub async fn postgres() -> Option<Shared> {
-    let Ok(url) = std::env::var("DATABASE_URL") else {
-        eprintln!("skipping: DATABASE_URL is not set");
+    let Some(url) = test_support::services::url("DATABASE_URL") else {
         return None;
     };
     let table = unique("dedup_test");
@@ -129,8 +128,7 @@ pub async fn postgres() -> Option<Shared> {
 
 /// Two connections under one fresh key prefix of the Redis at `REDIS_URL`.
 pub async fn redis() -> Option<Shared> {
-    let Ok(url) = std::env::var("REDIS_URL") else {
-        eprintln!("skipping: REDIS_URL is not set");
+    let Some(url) = test_support::services::url("REDIS_URL") else {
         return None;
     };
     let prefix = format!("{}:", unique("tripletex-webhooks-test"));

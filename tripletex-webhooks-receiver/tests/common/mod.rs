@@ -4,7 +4,6 @@
 
 pub mod backends;
 
-use std::future::Future;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,7 +15,6 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use axum::routing::post;
 use serde_json::{Value, json};
 use tokio::sync::watch;
-use tokio::time::MissedTickBehavior;
 use tower::ServiceExt as _;
 use tripletex_webhooks_receiver::test_util::SignedRequest;
 use tripletex_webhooks_receiver::{Freshness, TripletexWebhookLayer, Webhook, WebhookConfig};
@@ -47,29 +45,8 @@ pub struct Shared {
     pub started: Arc<watch::Sender<usize>>,
 }
 
-/// How long a test waits for something before it fails.
-pub const WITHIN: Duration = Duration::from_secs(10);
-
-/// Polls `check` every 10 ms until it gives a value; fails after [`WITHIN`].
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let mut tick = tokio::time::interval(Duration::from_millis(10));
-    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let deadline = tokio::time::Instant::now() + WITHIN;
-    loop {
-        tick.tick().await;
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-    }
-}
+#[allow(unused_imports, reason = "not every test file waits")]
+pub use test_support::{WITHIN, eventually};
 
 pub struct TestApp {
     pub router: Router,

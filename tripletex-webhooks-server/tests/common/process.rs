@@ -1,27 +1,25 @@
 //! The server binary as a child process, for tests that kill it.
 
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::Duration;
 
-/// A server binary on its own loopback port; killed (SIGKILL) when dropped.
+use test_support::process::Process;
+use tokio::process::Command;
+
+/// A server binary on a loopback port of its own choosing, kept across
+/// restarts; killed (SIGKILL) when dropped.
 pub struct ServerProcess {
     port: u16,
     args: Vec<String>,
-    child: Option<Child>,
+    process: Option<Process>,
 }
 
 impl ServerProcess {
     /// Starts the binary on `database` for `employee_token`, with retries
-    /// every second and any `extra` arguments.
-    pub fn start(database: &str, employee_token: &str, extra: &[&str]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+    /// every second and any `extra` arguments, on an ephemeral port (bound by
+    /// the server itself, read from its start-up line).
+    pub async fn start(database: &str, employee_token: &str, extra: &[&str]) -> Self {
         let mut args: Vec<String> = [
-            "--listen",
-            &format!("127.0.0.1:{port}"),
             "--database",
             database,
             "--employee-token",
@@ -33,45 +31,34 @@ impl ServerProcess {
         .map(ToString::to_string)
         .collect();
         args.extend(extra.iter().map(ToString::to_string));
-        let mut server = Self {
+        let process = spawn(&args, "127.0.0.1:0");
+        let port = process
+            .wait_for_line("the address it listens on", listening_port)
+            .await;
+        Self {
             port,
             args,
-            child: None,
-        };
-        server.restart();
-        server
+            process: Some(process),
+        }
     }
 
     /// Starts the binary again (after [`kill`](Self::kill)) on the same port.
     pub fn restart(&mut self) {
-        assert!(self.child.is_none(), "the server is still running");
-        let child = Command::new(env!("CARGO_BIN_EXE_tripletex-webhooks-server"))
-            .args(&self.args)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the server binary starts");
-        self.child = Some(child);
+        assert!(self.process.is_none(), "the server is still running");
+        self.process = Some(spawn(&self.args, &format!("127.0.0.1:{}", self.port)));
     }
 
     /// SIGKILL, and waits for the process to end.
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().unwrap(); // SIGKILL on Unix
-            child.wait().unwrap();
+    pub async fn kill(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            process.kill().await;
         }
     }
 
     /// SIGTERM (a graceful shutdown); the exit status.
-    pub fn terminate(&mut self) -> ExitStatus {
-        let mut child = self.child.take().unwrap();
-        let status = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        child.wait().unwrap()
+    pub async fn terminate(&mut self) -> ExitStatus {
+        let mut process = self.process.take().expect("the server is running");
+        process.terminate().await
     }
 
     /// The API's base URL, `http://127.0.0.1:PORT/v2`.
@@ -81,29 +68,34 @@ impl ServerProcess {
 
     /// Waits (bounded by `within`) until `GET /event` answers 2xx.
     pub async fn wait_until_up(&self, http: &reqwest::Client, within: Duration) {
-        let deadline = tokio::time::Instant::now() + within;
-        let mut tick = tokio::time::interval(Duration::from_millis(20));
-        loop {
-            tick.tick().await;
-            if http
-                .get(format!("{}/event", self.base()))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the server on port {} did not come up",
-                self.port
-            );
-        }
+        let url = format!("{}/event", self.base());
+        test_support::eventually_within(
+            within,
+            &format!("the server on port {}", self.port),
+            || async {
+                http.get(&url)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+                    .then_some(())
+            },
+        )
+        .await;
     }
 }
 
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
+fn spawn(args: &[String], listen: &str) -> Process {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tripletex-webhooks-server"));
+    command
+        .args(args)
+        .args(["--listen", listen])
+        .env("RUST_LOG", "warn");
+    Process::spawn("the server binary", command)
+}
+
+/// The port in the start-up line, `... on http://127.0.0.1:PORT/v2 ...`.
+fn listening_port(line: &str) -> Option<u16> {
+    let url = &line[line.find("http://127.0.0.1:")? + "http://127.0.0.1:".len()..];
+    let port = url.split(|c: char| !c.is_ascii_digit()).next()?;
+    port.parse().ok()
 }
