@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use clap::Parser;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 /// The consumer token accepted when none is configured (local use only).
 pub const DEFAULT_CONSUMER_TOKEN: &str = "local-consumer-token";
@@ -111,6 +111,16 @@ impl ServerConfig {
             max_in_flight: 256,
             max_in_flight_per_target: 32,
         }
+    }
+
+    /// Whether the tokens are the built-in local ones (`local-consumer-token`
+    /// and one employee token `local-employee-token`), which are safe to print.
+    pub fn uses_default_credentials(&self) -> bool {
+        self.consumer_token.expose_secret() == DEFAULT_CONSUMER_TOKEN
+            && matches!(
+                self.employee_tokens.as_slice(),
+                [only] if only.expose_secret() == DEFAULT_EMPLOYEE_TOKEN
+            )
     }
 
     /// The delivery settings these flags describe.
