@@ -26,15 +26,9 @@ struct Inner {
     jumps: watch::Sender<u64>,
 }
 
-impl Default for Clock {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Clock {
     /// A clock at real time.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let (jumps, _) = watch::channel(0);
         Self {
             inner: Arc::new(Inner {
@@ -50,13 +44,13 @@ impl Clock {
     }
 
     /// The current time in milliseconds since the Unix epoch (how storage keeps time).
-    pub fn now_ms(&self) -> i64 {
+    pub(crate) fn now_ms(&self) -> i64 {
         let now = self.now();
         i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
     }
 
     /// How far the clock is ahead of real time, in milliseconds.
-    pub fn offset_ms(&self) -> i64 {
+    pub(crate) fn offset_ms(&self) -> i64 {
         self.inner.offset_ms.load(Ordering::SeqCst)
     }
 
@@ -68,7 +62,7 @@ impl Clock {
     }
 
     /// A receiver that changes whenever the clock is advanced.
-    pub fn changed(&self) -> watch::Receiver<u64> {
+    pub(crate) fn changed(&self) -> watch::Receiver<u64> {
         self.inner.jumps.subscribe()
     }
 }

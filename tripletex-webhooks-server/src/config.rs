@@ -9,9 +9,9 @@ use clap::Parser;
 use secrecy::{ExposeSecret, SecretString};
 
 /// The consumer token accepted when none is configured (local use only).
-pub const DEFAULT_CONSUMER_TOKEN: &str = "local-consumer-token";
+pub(crate) const DEFAULT_CONSUMER_TOKEN: &str = "local-consumer-token";
 /// The employee token accepted when none is configured (local use only).
-pub const DEFAULT_EMPLOYEE_TOKEN: &str = "local-employee-token";
+pub(crate) const DEFAULT_EMPLOYEE_TOKEN: &str = "local-employee-token";
 
 /// A self-contained Tripletex API2 webhook provider.
 #[derive(Debug, Clone, Parser)]
@@ -124,7 +124,7 @@ impl ServerConfig {
     }
 
     /// The delivery settings these flags describe.
-    pub fn delivery(&self) -> crate::delivery::DeliveryConfig {
+    pub(crate) fn delivery(&self) -> crate::delivery::DeliveryConfig {
         crate::delivery::DeliveryConfig {
             schedule: crate::delivery::RetrySchedule::new(
                 self.retry_schedule.0.clone(),
@@ -169,7 +169,7 @@ impl FromStr for RateLimit {
 }
 
 /// Parses a duration such as `250ms`, `10s`, `5m`, `2h` or `7d` (a bare unit means 1).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (number, unit) = s.split_at(split);
     let number: u64 = if number.is_empty() {

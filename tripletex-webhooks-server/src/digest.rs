@@ -5,13 +5,13 @@ use std::fmt::Write as _;
 use sha2::{Digest, Sha256};
 
 /// Lower-case hex of SHA-256 over `data`.
-pub fn sha256_hex(data: impl AsRef<[u8]>) -> String {
+pub(crate) fn sha256_hex(data: impl AsRef<[u8]>) -> String {
     hex(&Sha256::digest(data.as_ref()))
 }
 
 /// The `versionDigest` of a result: a digest of one line per value (such as
 /// `id:version`), `None` for an empty result, as Tripletex answers.
-pub fn result_digest<I, S>(lines: I) -> Option<String>
+pub(crate) fn result_digest<I, S>(lines: I) -> Option<String>
 where
     I: IntoIterator<Item = S>,
     S: AsRef<str>,

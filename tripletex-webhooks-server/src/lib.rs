@@ -17,23 +17,16 @@
 //! # Ok(()) }
 //! ```
 
-pub mod api;
-pub mod app;
-pub mod auth;
-pub mod catalog;
-pub mod clock;
-pub mod config;
-pub mod delivery;
-pub mod digest;
-pub mod error;
-pub mod middleware;
-pub mod object;
-pub mod openapi;
-pub mod rate_limit;
-pub mod resources;
-pub mod server;
-pub mod store;
+mod clock;
+mod config;
+mod delivery;
+mod digest;
+mod domain;
+mod http;
+mod server;
+mod store;
 
 pub use clock::Clock;
-pub use config::ServerConfig;
+pub use config::{DurationList, RateLimit, ServerConfig};
 pub use server::{RunningServer, StartError};
+pub use store::StoreError;

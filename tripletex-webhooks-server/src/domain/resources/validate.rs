@@ -12,8 +12,8 @@ use serde_json::{Map, Value};
 use tripletex_webhooks_types::ApiValidationMessage;
 
 use super::Resource;
-use crate::error::ServerError;
-use crate::object::object_url;
+use crate::domain::object::object_url;
+use crate::http::error::ServerError;
 
 /// Keys the server owns: never stored from a request body.
 const IDENTITY_KEYS: [&str; 4] = ["id", "version", "url", "changes"];
@@ -21,15 +21,15 @@ const IDENTITY_KEYS: [&str; 4] = ["id", "version", "url", "changes"];
 /// A checked update: the caller's `version` (for the optimistic lock) and the
 /// keys to merge into the stored object.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Update {
+pub(crate) struct Update {
     /// The `version` the caller last saw, if it sent one.
-    pub expected_version: Option<i32>,
+    pub(crate) expected_version: Option<i32>,
     /// The top-level keys to replace.
-    pub patch: Map<String, Value>,
+    pub(crate) patch: Map<String, Value>,
 }
 
 /// Checks a `POST` body: every required field present and non-null.
-pub fn check_create(
+pub(crate) fn check_create(
     resource: &Resource,
     body: Map<String, Value>,
     url_base: &str,
@@ -42,7 +42,7 @@ pub fn check_create(
 
 /// Checks a `PUT` body: a partial object, whose required fields may be
 /// absent but not `null`.
-pub fn check_update(
+pub(crate) fn check_update(
     resource: &Resource,
     body: Map<String, Value>,
     url_base: &str,
@@ -179,7 +179,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::resources::by_path;
+    use crate::domain::resources::by_path;
 
     fn body(value: Value) -> Map<String, Value> {
         match value {
