@@ -19,7 +19,17 @@ pub(crate) mod target_policy;
 use std::time::Duration;
 
 pub(crate) use dispatcher::{Dispatcher, DispatcherHandle};
-pub(crate) use schedule::RetrySchedule;
+pub(crate) use schedule::{DEFAULT_DELAYS, DEFAULT_JITTER, RetrySchedule};
+
+/// The longest one attempt may take, unless configured.
+pub(crate) const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long all of a subscription's deliveries may fail before it is
+/// disabled, unless configured.
+pub(crate) const DEFAULT_DISABLE_AFTER: Duration = Duration::from_secs(7 * 86_400);
+/// Attempts in flight at once, in all, unless configured.
+pub(crate) const DEFAULT_MAX_IN_FLIGHT: usize = 256;
+/// Attempts in flight at once to one target, unless configured.
+pub(crate) const DEFAULT_MAX_IN_FLIGHT_PER_TARGET: usize = 32;
 
 /// How deliveries are made.
 #[derive(Debug, Clone)]
@@ -45,11 +55,11 @@ impl Default for DeliveryConfig {
     fn default() -> Self {
         Self {
             schedule: RetrySchedule::default(),
-            attempt_timeout: Duration::from_secs(10),
-            disable_after: Duration::from_secs(7 * 86_400),
+            attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
+            disable_after: DEFAULT_DISABLE_AFTER,
             block_private_targets: false,
-            max_in_flight: 256,
-            max_in_flight_per_target: 32,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            max_in_flight_per_target: DEFAULT_MAX_IN_FLIGHT_PER_TARGET,
             poll_interval: Duration::from_secs(1),
         }
     }

@@ -17,6 +17,9 @@ pub(crate) const DEFAULT_DELAYS: [Duration; 8] = [
     Duration::from_secs(14 * 3600),
 ];
 
+/// The random spread of each delay, unless configured: ±10%.
+pub(crate) const DEFAULT_JITTER: f64 = 0.1;
+
 /// Delays between attempts, with a deterministic jitter per message.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RetrySchedule {
@@ -26,7 +29,7 @@ pub(crate) struct RetrySchedule {
 
 impl Default for RetrySchedule {
     fn default() -> Self {
-        Self::new(DEFAULT_DELAYS.to_vec(), 0.1)
+        Self::new(DEFAULT_DELAYS.to_vec(), DEFAULT_JITTER)
     }
 }
 
@@ -75,13 +78,6 @@ fn unit_fraction(key: &str, attempt: usize) -> f64 {
     fraction
 }
 
-/// Parses `1m,5m,15m,1h` into delays.
-pub(crate) fn parse_delays(s: &str) -> Result<Vec<Duration>, String> {
-    s.split(',')
-        .map(|part| crate::config::parse_duration(part.trim()))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,18 +107,5 @@ mod tests {
         assert!(spread.len() > 40, "jitter spreads retries out");
         let exact = RetrySchedule::new(vec![Duration::from_secs(100)], 0.0);
         assert_eq!(exact.delay_after(1, "x"), Some(Duration::from_secs(100)));
-    }
-
-    #[test]
-    fn delays_parse() {
-        assert_eq!(
-            parse_delays("1m, 5m,2h").unwrap(),
-            vec![
-                Duration::from_secs(60),
-                Duration::from_secs(300),
-                Duration::from_secs(7200)
-            ]
-        );
-        assert!(parse_delays("1m,soon").is_err());
     }
 }

@@ -7,14 +7,10 @@ use axum::http::request::Parts;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+use crate::digest::token_digest;
 use crate::http::error::ServerError;
 use crate::http::state::AppState;
 use crate::store::{Company, Session};
-
-/// The digest under which a token is stored: tokens themselves never are.
-pub(crate) fn token_digest(token: &str) -> String {
-    crate::digest::sha256_hex(token)
-}
 
 /// The `(username, token)` of a Basic `Authorization` header.
 pub(crate) fn basic_credentials(parts: &Parts) -> Option<(String, String)> {

@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tripletex_webhooks_types::{ApiError, ErrorCode};
 
-use crate::http::auth::token_digest;
+use crate::digest::token_digest;
 use crate::http::error::{PendingApiError, ServerError};
 use crate::http::rate_limit::Quota;
 use crate::http::state::AppState;

@@ -15,8 +15,9 @@ use time::{Date, OffsetDateTime, Time};
 use tripletex_webhooks_types::models::Ref;
 use tripletex_webhooks_types::{LoggedInUserInfo, SessionToken, ValueResponse};
 
+use crate::digest::token_digest;
 use crate::domain::object::object_url;
-use crate::http::auth::{Caller, token_digest};
+use crate::http::auth::Caller;
 use crate::http::error::ServerError;
 use crate::http::extract::QueryParams;
 use crate::http::state::AppState;
