@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use tripletex_webhooks_types::{ApiError, ApiValidationMessage, ErrorCode};
 
+use crate::domain::resources::validate::InvalidBody;
 use crate::store::StoreError;
 
 /// Everything a request can fail with.
@@ -65,6 +66,15 @@ impl From<StoreError> for ServerError {
             StoreError::NotFound { .. } => Self::NotFound(error.to_string()),
             StoreError::Conflict { .. } => Self::Revision(error.to_string()),
             StoreError::Backend(_) => Self::Store(error),
+        }
+    }
+}
+
+impl From<InvalidBody> for ServerError {
+    fn from(error: InvalidBody) -> Self {
+        match error {
+            InvalidBody::Fields(messages) => Self::Validation(messages),
+            InvalidBody::Mapping(message) => Self::Mapping(message),
         }
     }
 }
