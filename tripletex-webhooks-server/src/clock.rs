@@ -13,8 +13,8 @@ use tokio::sync::watch;
 
 /// A shared clock: `now()` is the system time plus an adjustable offset.
 ///
-/// Cloning shares the offset. [`Clock::changed`] wakes whoever waits for due
-/// work (the delivery dispatcher) when the clock jumps.
+/// Cloning shares the offset. Advancing it wakes the delivery dispatcher, so
+/// retries that have become due run at once.
 #[derive(Clone, Debug)]
 pub struct Clock {
     inner: Arc<Inner>,
@@ -54,7 +54,7 @@ impl Clock {
         self.inner.offset_ms.load(Ordering::SeqCst)
     }
 
-    /// Moves the clock forward and wakes every [`Clock::changed`] waiter.
+    /// Moves the clock forward and wakes whoever waits for due work.
     pub fn advance(&self, by: Duration) {
         let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
         self.inner.offset_ms.fetch_add(ms, Ordering::SeqCst);

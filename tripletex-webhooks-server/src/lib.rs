@@ -1,6 +1,10 @@
 //! A self-contained Tripletex webhook provider: the API2 surface integrations
 //! use (session tokens, `/event`, `/event/subscription`, object endpoints that
-//! emit events) on embedded SQLite, with an emulator API for tests.
+//! emit events) on embedded SQLite or on PostgreSQL (which several server
+//! processes can share), with an emulator API for tests.
+//!
+//! The database is chosen by [`ServerConfig::database_url`]: `sqlite://FILE`,
+//! `sqlite::memory:` or `postgres://…`.
 //!
 //! Run it with `cargo run --release -p tripletex-webhooks-server`, or start it
 //! in-process from a test:

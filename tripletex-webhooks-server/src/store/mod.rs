@@ -1,7 +1,8 @@
 //! Storage: one trait, so the HTTP layer and the dispatcher never see SQL.
 //!
 //! The SQLite implementation ([`SqliteStore`]) is the default, embedded in a
-//! file or in memory. Every write that changes an object also writes its
+//! file or in memory; the PostgreSQL one ([`PgStore`]) lets several server
+//! processes share one database. Every write that changes an object also writes its
 //! outbox rows (one per matching ACTIVE subscription) in the same transaction,
 //! so a crash can never separate a change from its webhooks.
 
