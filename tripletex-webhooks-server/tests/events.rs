@@ -12,7 +12,7 @@ use tripletex_webhooks_types::{EventPayload, EventType, WebhookEnvelope, known_e
 fn subset() -> Value {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/reference/tripletex-event-subset.json"
+        "/../../shared/reference/tripletex-event-subset.json"
     );
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     serde_json::from_str(&text).unwrap()
