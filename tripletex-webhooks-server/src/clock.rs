@@ -13,8 +13,8 @@ use tokio::sync::watch;
 
 /// A shared clock: `now()` is the system time plus an adjustable offset.
 ///
-/// Cloning shares the offset. [`Clock::changed`] wakes whoever waits for due
-/// work (the delivery dispatcher) when the clock jumps.
+/// Cloning shares the offset. Advancing it wakes the delivery dispatcher, so
+/// retries that have become due run at once.
 #[derive(Clone, Debug)]
 pub struct Clock {
     inner: Arc<Inner>,
@@ -26,15 +26,9 @@ struct Inner {
     jumps: watch::Sender<u64>,
 }
 
-impl Default for Clock {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Clock {
     /// A clock at real time.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let (jumps, _) = watch::channel(0);
         Self {
             inner: Arc::new(Inner {
@@ -50,17 +44,17 @@ impl Clock {
     }
 
     /// The current time in milliseconds since the Unix epoch (how storage keeps time).
-    pub fn now_ms(&self) -> i64 {
+    pub(crate) fn now_ms(&self) -> i64 {
         let now = self.now();
         i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
     }
 
     /// How far the clock is ahead of real time, in milliseconds.
-    pub fn offset_ms(&self) -> i64 {
+    pub(crate) fn offset_ms(&self) -> i64 {
         self.inner.offset_ms.load(Ordering::SeqCst)
     }
 
-    /// Moves the clock forward and wakes every [`Clock::changed`] waiter.
+    /// Moves the clock forward and wakes whoever waits for due work.
     pub fn advance(&self, by: Duration) {
         let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
         self.inner.offset_ms.fetch_add(ms, Ordering::SeqCst);
@@ -68,7 +62,7 @@ impl Clock {
     }
 
     /// A receiver that changes whenever the clock is advanced.
-    pub fn changed(&self) -> watch::Receiver<u64> {
+    pub(crate) fn changed(&self) -> watch::Receiver<u64> {
         self.inner.jumps.subscribe()
     }
 }

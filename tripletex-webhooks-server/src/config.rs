@@ -1,19 +1,49 @@
 //! Configuration: command-line flags (each also read from an environment
 //! variable) and the same settings for tests that start the server in-process.
+//!
+//! Every default is a named constant, used by the flags, by
+//! [`ServerConfig::for_tests`] and by the delivery engine's own defaults, so
+//! the three cannot drift apart.
 
 use std::net::SocketAddr;
 use std::str::FromStr;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use clap::Parser;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::delivery::{
+    DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_DELAYS, DEFAULT_DISABLE_AFTER, DEFAULT_JITTER,
+    DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT_PER_TARGET, DeliveryConfig, RetrySchedule,
+};
 
 /// The consumer token accepted when none is configured (local use only).
-pub const DEFAULT_CONSUMER_TOKEN: &str = "local-consumer-token";
+const DEFAULT_CONSUMER_TOKEN: &str = "local-consumer-token";
 /// The employee token accepted when none is configured (local use only).
-pub const DEFAULT_EMPLOYEE_TOKEN: &str = "local-employee-token";
+const DEFAULT_EMPLOYEE_TOKEN: &str = "local-employee-token";
+/// The largest accepted request body unless configured: 2 MiB.
+const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The duration defaults as flag text, written from the constants: clap
+/// needs `&'static str` defaults, and `Duration` has no `Display`.
+static DEFAULT_RETRY_SCHEDULE_ARG: LazyLock<String> = LazyLock::new(|| {
+    let delays: Vec<String> = DEFAULT_DELAYS.iter().map(|d| duration_arg(*d)).collect();
+    delays.join(",")
+});
+static DEFAULT_ATTEMPT_TIMEOUT_ARG: LazyLock<String> =
+    LazyLock::new(|| duration_arg(DEFAULT_ATTEMPT_TIMEOUT));
+static DEFAULT_DISABLE_AFTER_ARG: LazyLock<String> =
+    LazyLock::new(|| duration_arg(DEFAULT_DISABLE_AFTER));
+
+fn duration_arg(duration: Duration) -> String {
+    humantime::format_duration(duration).to_string()
+}
 
 /// A self-contained Tripletex API2 webhook provider.
+///
+/// Without token flags it accepts the consumer token `local-consumer-token`
+/// and the employee token `local-employee-token` (for local use only).
 #[derive(Debug, Clone, Parser)]
 #[command(name = "tripletex-webhooks-server", version, about)]
 pub struct ServerConfig {
@@ -21,7 +51,8 @@ pub struct ServerConfig {
     #[arg(long, env = "TRIPLETEX_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// Database URL: `sqlite://FILE` (created if missing) or `sqlite::memory:`.
+    /// Database URL: `sqlite://FILE` (created if missing), `sqlite::memory:`,
+    /// or `postgres://USER@HOST/DB` (shared by several server processes).
     #[arg(
         long = "database",
         env = "TRIPLETEX_DATABASE_URL",
@@ -50,23 +81,23 @@ pub struct ServerConfig {
     pub no_emulator_api: bool,
 
     /// Largest accepted request body, in bytes.
-    #[arg(long, env = "TRIPLETEX_BODY_LIMIT", default_value_t = 2 * 1024 * 1024)]
+    #[arg(long, env = "TRIPLETEX_BODY_LIMIT", default_value_t = DEFAULT_BODY_LIMIT)]
     pub body_limit: usize,
 
-    /// Delays between delivery attempts (the default spans about 30 hours).
-    #[arg(long, env = "TRIPLETEX_RETRY_SCHEDULE", default_value = "1m,5m,15m,1h,2h,4h,8h,14h", value_parser = parse_schedule)]
+    /// Delays between delivery attempts, such as `1m,5m,1h` (the default spans about 30 hours).
+    #[arg(long, env = "TRIPLETEX_RETRY_SCHEDULE", default_value = DEFAULT_RETRY_SCHEDULE_ARG.as_str(), value_parser = parse_schedule)]
     pub retry_schedule: DurationList,
 
     /// Random spread of each retry delay, as a fraction (0.1 = ±10%).
-    #[arg(long, env = "TRIPLETEX_RETRY_JITTER", default_value_t = 0.1)]
+    #[arg(long, env = "TRIPLETEX_RETRY_JITTER", default_value_t = DEFAULT_JITTER)]
     pub retry_jitter: f64,
 
-    /// The longest one delivery attempt may take.
-    #[arg(long, env = "TRIPLETEX_ATTEMPT_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    /// The longest one delivery attempt may take, such as `250ms` or `10s`.
+    #[arg(long, env = "TRIPLETEX_ATTEMPT_TIMEOUT", default_value = DEFAULT_ATTEMPT_TIMEOUT_ARG.as_str(), value_parser = parse_duration)]
     pub attempt_timeout: Duration,
 
-    /// Disable a subscription whose deliveries have all failed for this long.
-    #[arg(long, env = "TRIPLETEX_DISABLE_AFTER", default_value = "7d", value_parser = parse_duration)]
+    /// Disable a subscription whose deliveries have all failed for this long, such as `2h` or `7d`.
+    #[arg(long, env = "TRIPLETEX_DISABLE_AFTER", default_value = DEFAULT_DISABLE_AFTER_ARG.as_str(), value_parser = parse_duration)]
     pub disable_after: Duration,
 
     /// Refuse callbacks to loopback, private, link-local and metadata addresses.
@@ -74,11 +105,11 @@ pub struct ServerConfig {
     pub block_private_targets: bool,
 
     /// Delivery attempts in flight at once, in all.
-    #[arg(long, env = "TRIPLETEX_MAX_IN_FLIGHT", default_value_t = 256)]
+    #[arg(long, env = "TRIPLETEX_MAX_IN_FLIGHT", default_value_t = DEFAULT_MAX_IN_FLIGHT)]
     pub max_in_flight: usize,
 
     /// Delivery attempts in flight at once to one target (scheme, host, port).
-    #[arg(long, env = "TRIPLETEX_MAX_IN_FLIGHT_PER_TARGET", default_value_t = 32)]
+    #[arg(long, env = "TRIPLETEX_MAX_IN_FLIGHT_PER_TARGET", default_value_t = DEFAULT_MAX_IN_FLIGHT_PER_TARGET)]
     pub max_in_flight_per_target: usize,
 }
 
@@ -86,13 +117,17 @@ pub struct ServerConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DurationList(pub Vec<Duration>);
 
+/// Parses `1m,5m,15m,1h` into delays.
 fn parse_schedule(s: &str) -> Result<DurationList, String> {
-    crate::delivery::schedule::parse_delays(s).map(DurationList)
+    s.split(',')
+        .map(|part| parse_duration(part.trim()))
+        .collect::<Result<_, _>>()
+        .map(DurationList)
 }
 
 impl ServerConfig {
-    /// A configuration for tests: an ephemeral port on loopback, an in-memory
-    /// database, the default tokens, no rate limit, no retry jitter.
+    /// A configuration for tests: the defaults, except an ephemeral port on
+    /// loopback, an in-memory SQLite database and no retry jitter.
     pub fn for_tests() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -102,30 +137,37 @@ impl ServerConfig {
             public_url: None,
             rate_limit: None,
             no_emulator_api: false,
-            body_limit: 2 * 1024 * 1024,
-            retry_schedule: DurationList(crate::delivery::schedule::DEFAULT_DELAYS.to_vec()),
+            body_limit: DEFAULT_BODY_LIMIT,
+            retry_schedule: DurationList(DEFAULT_DELAYS.to_vec()),
             retry_jitter: 0.0,
-            attempt_timeout: Duration::from_secs(10),
-            disable_after: Duration::from_secs(7 * 86_400),
+            attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
+            disable_after: DEFAULT_DISABLE_AFTER,
             block_private_targets: false,
-            max_in_flight: 256,
-            max_in_flight_per_target: 32,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            max_in_flight_per_target: DEFAULT_MAX_IN_FLIGHT_PER_TARGET,
         }
     }
 
+    /// Whether the tokens are the built-in local ones (`local-consumer-token`
+    /// and one employee token `local-employee-token`), which are safe to print.
+    pub fn uses_default_credentials(&self) -> bool {
+        self.consumer_token.expose_secret() == DEFAULT_CONSUMER_TOKEN
+            && matches!(
+                self.employee_tokens.as_slice(),
+                [only] if only.expose_secret() == DEFAULT_EMPLOYEE_TOKEN
+            )
+    }
+
     /// The delivery settings these flags describe.
-    pub fn delivery(&self) -> crate::delivery::DeliveryConfig {
-        crate::delivery::DeliveryConfig {
-            schedule: crate::delivery::RetrySchedule::new(
-                self.retry_schedule.0.clone(),
-                self.retry_jitter,
-            ),
+    pub(crate) fn delivery(&self) -> DeliveryConfig {
+        DeliveryConfig {
+            schedule: RetrySchedule::new(self.retry_schedule.0.clone(), self.retry_jitter),
             attempt_timeout: self.attempt_timeout,
             disable_after: self.disable_after,
             block_private_targets: self.block_private_targets,
             max_in_flight: self.max_in_flight.max(1),
             max_in_flight_per_target: self.max_in_flight_per_target.max(1),
-            ..crate::delivery::DeliveryConfig::default()
+            ..DeliveryConfig::default()
         }
     }
 }
@@ -153,38 +195,25 @@ impl FromStr for RateLimit {
         if requests == 0 {
             return Err("the number of requests must be at least 1".to_owned());
         }
-        let period = parse_duration(period.trim())?;
+        let period = period.trim();
+        // `5/s` reads as five a second: a bare unit means one of it.
+        let period = if period.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            parse_duration(&format!("1{period}"))?
+        } else {
+            parse_duration(period)?
+        };
         Ok(Self { requests, period })
     }
 }
 
-/// Parses a duration such as `250ms`, `10s`, `5m`, `2h` or `7d` (a bare unit means 1).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let number: u64 = if number.is_empty() {
-        1
-    } else {
-        number
-            .parse()
-            .map_err(|_| format!("{s:?} is not a duration"))?
-    };
-    let seconds = match unit {
-        "ms" => return Ok(Duration::from_millis(number)),
-        "s" | "" => number,
-        "m" => number * 60,
-        "h" => number * 3600,
-        "d" => number * 86_400,
-        other => {
-            return Err(format!(
-                "unknown period unit {other:?}; use ms, s, m, h or d"
-            ));
-        }
-    };
-    if seconds == 0 {
+/// Parses a duration such as `250ms`, `10s`, `5m`, `2h` or `7d`; zero is refused.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(s)
+        .map_err(|error| format!("{s:?} is not a duration: {error}"))?;
+    if duration.is_zero() {
         return Err("a duration must be longer than zero".to_owned());
     }
-    Ok(Duration::from_secs(seconds))
+    Ok(duration)
 }
 
 #[cfg(test)]
@@ -208,7 +237,7 @@ mod tests {
             "5/250ms".parse::<RateLimit>().unwrap().period,
             Duration::from_millis(250)
         );
-        for bad in ["100", "x/1m", "0/1m", "10/1w", "10/0s"] {
+        for bad in ["100", "x/1m", "0/1m", "10/1lightyear", "10/0s"] {
             assert!(bad.parse::<RateLimit>().is_err(), "{bad}");
         }
     }
@@ -228,5 +257,96 @@ mod tests {
         assert_eq!(config.employee_tokens.len(), 2);
         assert_eq!(config.listen.port(), 8080);
         assert!(!format!("{config:?}").contains("a-1"));
+    }
+
+    #[test]
+    fn durations_parse_in_the_documented_forms() {
+        for (text, expected) in [
+            ("250ms", Duration::from_millis(250)),
+            ("10s", Duration::from_secs(10)),
+            ("5m", Duration::from_secs(300)),
+            ("2h", Duration::from_secs(7200)),
+            ("7d", Duration::from_secs(7 * 86_400)),
+        ] {
+            assert_eq!(parse_duration(text), Ok(expected), "{text}");
+        }
+        let unknown = parse_duration("10parsecs").unwrap_err();
+        assert!(unknown.contains("unknown time unit"), "{unknown}");
+        let missing = parse_duration("10").unwrap_err();
+        assert!(missing.contains("time unit needed"), "{missing}");
+        assert_eq!(
+            parse_duration("0s").unwrap_err(),
+            "a duration must be longer than zero"
+        );
+    }
+
+    #[test]
+    fn delays_parse() {
+        assert_eq!(
+            parse_schedule("1m, 5m,2h").unwrap(),
+            DurationList(vec![
+                Duration::from_secs(60),
+                Duration::from_secs(300),
+                Duration::from_secs(7200)
+            ])
+        );
+        assert!(parse_schedule("1m,soon").is_err());
+    }
+
+    /// The flags' defaults, `for_tests` and the delivery engine's defaults are
+    /// one set of values: `for_tests` differs only where it says it does.
+    #[test]
+    fn the_three_sources_of_defaults_agree() {
+        let flags = ServerConfig::try_parse_from(["server"]).unwrap();
+        let tests = ServerConfig::for_tests();
+        assert_eq!(
+            flags.consumer_token.expose_secret(),
+            tests.consumer_token.expose_secret()
+        );
+        let secrets = |config: &ServerConfig| -> Vec<String> {
+            config
+                .employee_tokens
+                .iter()
+                .map(|token| token.expose_secret().to_owned())
+                .collect()
+        };
+        assert_eq!(secrets(&flags), secrets(&tests));
+        assert!(flags.uses_default_credentials() && tests.uses_default_credentials());
+        assert_eq!(flags.public_url, tests.public_url);
+        assert_eq!(flags.rate_limit, tests.rate_limit);
+        assert_eq!(flags.no_emulator_api, tests.no_emulator_api);
+        assert_eq!(flags.body_limit, tests.body_limit);
+        assert_eq!(flags.retry_schedule, tests.retry_schedule);
+        assert_eq!(flags.attempt_timeout, tests.attempt_timeout);
+        assert_eq!(flags.disable_after, tests.disable_after);
+        assert_eq!(flags.block_private_targets, tests.block_private_targets);
+        assert_eq!(flags.max_in_flight, tests.max_in_flight);
+        assert_eq!(
+            flags.max_in_flight_per_target,
+            tests.max_in_flight_per_target
+        );
+        // What `for_tests` deliberately changes.
+        assert_eq!(flags.listen, SocketAddr::from(([127, 0, 0, 1], 8080)));
+        assert_eq!(tests.listen.port(), 0);
+        assert_eq!(flags.database_url, "sqlite://tripletex-webhooks.db");
+        assert_eq!(tests.database_url, "sqlite::memory:");
+        assert!((flags.retry_jitter - DEFAULT_JITTER).abs() < f64::EPSILON);
+        assert!(tests.retry_jitter.abs() < f64::EPSILON);
+
+        let from_flags = flags.delivery();
+        let engine = DeliveryConfig::default();
+        assert_eq!(from_flags.schedule, engine.schedule);
+        assert_eq!(from_flags.attempt_timeout, engine.attempt_timeout);
+        assert_eq!(from_flags.disable_after, engine.disable_after);
+        assert_eq!(
+            from_flags.block_private_targets,
+            engine.block_private_targets
+        );
+        assert_eq!(from_flags.max_in_flight, engine.max_in_flight);
+        assert_eq!(
+            from_flags.max_in_flight_per_target,
+            engine.max_in_flight_per_target
+        );
+        assert_eq!(from_flags.poll_interval, engine.poll_interval);
     }
 }

@@ -4,14 +4,15 @@ use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
 
-/// Lower-case hex of SHA-256 over `data`.
-pub fn sha256_hex(data: impl AsRef<[u8]>) -> String {
-    hex(&Sha256::digest(data.as_ref()))
+/// The digest under which a token is stored (tokens themselves never are):
+/// lower-case hex of SHA-256 over it.
+pub(crate) fn token_digest(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
 }
 
 /// The `versionDigest` of a result: a digest of one line per value (such as
 /// `id:version`), `None` for an empty result, as Tripletex answers.
-pub fn result_digest<I, S>(lines: I) -> Option<String>
+pub(crate) fn result_digest<I, S>(lines: I) -> Option<String>
 where
     I: IntoIterator<Item = S>,
     S: AsRef<str>,
@@ -41,7 +42,7 @@ mod tests {
     #[test]
     fn digests() {
         assert_eq!(
-            sha256_hex("abc"),
+            token_digest("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         assert_eq!(result_digest(Vec::<String>::new()), None);

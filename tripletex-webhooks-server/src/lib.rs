@@ -1,6 +1,10 @@
 //! A self-contained Tripletex webhook provider: the API2 surface integrations
 //! use (session tokens, `/event`, `/event/subscription`, object endpoints that
-//! emit events) on embedded SQLite, with an emulator API for tests.
+//! emit events) on embedded SQLite or on PostgreSQL (which several server
+//! processes can share), with an emulator API for tests.
+//!
+//! The database is chosen by [`ServerConfig::database_url`]: `sqlite://FILE`,
+//! `sqlite::memory:` or `postgres://…`.
 //!
 //! Run it with `cargo run --release -p tripletex-webhooks-server`, or start it
 //! in-process from a test:
@@ -17,23 +21,16 @@
 //! # Ok(()) }
 //! ```
 
-pub mod api;
-pub mod app;
-pub mod auth;
-pub mod catalog;
-pub mod clock;
-pub mod config;
-pub mod delivery;
-pub mod digest;
-pub mod error;
-pub mod middleware;
-pub mod object;
-pub mod openapi;
-pub mod rate_limit;
-pub mod resources;
-pub mod server;
-pub mod store;
+mod clock;
+mod config;
+mod delivery;
+mod digest;
+mod domain;
+mod http;
+mod server;
+mod store;
 
 pub use clock::Clock;
-pub use config::ServerConfig;
+pub use config::{DurationList, RateLimit, ServerConfig};
 pub use server::{RunningServer, StartError};
+pub use store::StoreError;

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use secrecy::ExposeSecret;
-use tripletex_webhooks_server::{RunningServer, ServerConfig, config};
+use tripletex_webhooks_server::{RunningServer, ServerConfig};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -38,33 +38,28 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Prints the defaults and a ready `curl` line, but only for the built-in
-/// local tokens: configured tokens are secrets and never printed.
+/// Prints where the server listens and, only for the built-in local tokens,
+/// a ready `curl` line: configured tokens are secrets and never printed.
 fn print_welcome(config: &ServerConfig, server: &RunningServer) {
     let base = server.base_url();
-    let consumer = config.consumer_token.expose_secret();
-    let employee = config
-        .employee_tokens
-        .first()
-        .map(ExposeSecret::expose_secret);
     println!(
         "Tripletex API emulator on {base} (database {})",
         config.database_url
     );
-    if consumer == config::DEFAULT_CONSUMER_TOKEN
-        && employee == Some(config::DEFAULT_EMPLOYEE_TOKEN)
-    {
-        println!(
-            "Default local credentials: consumer token {consumer}, employee token {}",
-            config::DEFAULT_EMPLOYEE_TOKEN
-        );
-        println!("Create a session token:");
-        println!(
-            "  curl -X PUT '{base}/token/session/:create?consumerToken={consumer}&employeeToken={}&expirationDate=2099-01-01'",
-            config::DEFAULT_EMPLOYEE_TOKEN
-        );
-        println!("then: curl -u 0:<token> {base}/event/subscription");
+    if !config.uses_default_credentials() {
+        return;
     }
+    let consumer = config.consumer_token.expose_secret();
+    let employee = server
+        .employee_tokens()
+        .first()
+        .map_or("", ExposeSecret::expose_secret);
+    println!("Default local credentials: consumer token {consumer}, employee token {employee}");
+    println!("Create a session token:");
+    println!(
+        "  curl -X PUT '{base}/token/session/:create?consumerToken={consumer}&employeeToken={employee}&expirationDate=2099-01-01'"
+    );
+    println!("then: curl -u 0:<token> {base}/event/subscription");
 }
 
 async fn shutdown_signal() {

@@ -9,13 +9,14 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::app::{AppState, router};
-use crate::auth::token_digest;
 use crate::clock::Clock;
 use crate::config::ServerConfig;
 use crate::delivery::{Dispatcher, DispatcherHandle};
-use crate::object::url_base;
-use crate::rate_limit::RateLimiter;
+use crate::digest::token_digest;
+use crate::domain::object::url_base;
+use crate::http::rate_limit::RateLimiter;
+use crate::http::router::router;
+use crate::http::state::AppState;
 use crate::store::{Company, Outbox, PgStore, SqliteStore, Store, StoreError};
 
 /// Why the server could not start.

@@ -7,12 +7,11 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use common::{Harness, json, test_config};
+use common::{Harness, RESOURCES, json, test_config};
 use reqwest::Method;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use test_support::reference;
-use tripletex_webhooks_server::resources::RESOURCES;
 
 /// The schemas this server shares with Tripletex.
 const SHARED: [&str; 11] = [

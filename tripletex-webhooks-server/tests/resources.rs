@@ -8,13 +8,12 @@ mod common;
 use std::str::FromStr;
 use std::time::Duration;
 
-use common::{Harness, assert_api_error, json, test_config};
+use common::{Harness, RESOURCES, assert_api_error, json, test_config};
 use reqwest::Method;
 use reqwest::header::IF_NONE_MATCH;
 use serde_json::{Value, json};
 use sqlx::SqlitePool;
 use sqlx::sqlite::SqliteConnectOptions;
-use tripletex_webhooks_server::resources::RESOURCES;
 
 /// A valid create body and a partial update (one changed field) per resource.
 fn samples(path: &str) -> (Value, (&'static str, Value)) {

@@ -5,10 +5,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::{EMPLOYEE_TOKENS, Harness, assert_api_error, json, test_config};
+use common::{
+    DEFAULT_CONSUMER_TOKEN, EMPLOYEE_TOKENS, Harness, assert_api_error, json, test_config,
+};
 use reqwest::Method;
 use secrecy::SecretString;
-use tripletex_webhooks_server::config::DEFAULT_CONSUMER_TOKEN;
 
 fn create_path(consumer: &str, employee: &str, date: &str) -> String {
     format!(

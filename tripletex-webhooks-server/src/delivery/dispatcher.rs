@@ -12,7 +12,7 @@ use tripletex_webhooks_types::fields::FieldsFilter;
 use super::DeliveryConfig;
 use super::sender::{AttemptResult, Sender};
 use crate::clock::Clock;
-use crate::resources::shape;
+use crate::domain::resources::shape;
 use crate::store::Store;
 use crate::store::outbox::{
     AttemptOutcome, Claim, ClaimedMessage, HealthPolicy, NextStep, Outbox, target_key,
@@ -29,7 +29,7 @@ const STALLED_AFTER: Duration = Duration::from_secs(1);
 const CANDIDATES: usize = 128;
 
 /// Delivers due outbox messages until stopped.
-pub struct Dispatcher {
+pub(crate) struct Dispatcher {
     outbox: Arc<dyn Outbox>,
     /// For expanding references that a subscription's `fields` asks for.
     store: Arc<dyn Store>,
@@ -53,7 +53,7 @@ impl std::fmt::Debug for Dispatcher {
 
 /// A running dispatcher.
 #[derive(Debug)]
-pub struct DispatcherHandle {
+pub(crate) struct DispatcherHandle {
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -61,7 +61,7 @@ pub struct DispatcherHandle {
 impl DispatcherHandle {
     /// Stops claiming, lets attempts in flight finish (or time out), records
     /// their outcomes, and returns.
-    pub async fn shutdown(self) {
+    pub(crate) async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
     }
@@ -115,7 +115,7 @@ impl Lane {
 impl Dispatcher {
     /// A dispatcher over `outbox`, woken by its enqueue notifications, the
     /// clock's jumps and its own completions.
-    pub fn new(
+    pub(crate) fn new(
         outbox: Arc<dyn Outbox>,
         store: Arc<dyn Store>,
         url_base: String,
@@ -138,7 +138,7 @@ impl Dispatcher {
     }
 
     /// Starts the loop in the background.
-    pub fn spawn(self) -> DispatcherHandle {
+    pub(crate) fn spawn(self) -> DispatcherHandle {
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(Arc::new(self).run(stopped));
         DispatcherHandle { stop, task }

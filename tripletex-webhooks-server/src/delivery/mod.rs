@@ -12,44 +12,54 @@
 //! subscriptions whose target is saturated, so nothing waits behind it.
 
 mod dispatcher;
-pub mod schedule;
-pub mod sender;
-pub mod target_policy;
+pub(crate) mod schedule;
+pub(crate) mod sender;
+pub(crate) mod target_policy;
 
 use std::time::Duration;
 
-pub use dispatcher::{Dispatcher, DispatcherHandle};
-pub use schedule::RetrySchedule;
+pub(crate) use dispatcher::{Dispatcher, DispatcherHandle};
+pub(crate) use schedule::{DEFAULT_DELAYS, DEFAULT_JITTER, RetrySchedule};
+
+/// The longest one attempt may take, unless configured.
+pub(crate) const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long all of a subscription's deliveries may fail before it is
+/// disabled, unless configured.
+pub(crate) const DEFAULT_DISABLE_AFTER: Duration = Duration::from_secs(7 * 86_400);
+/// Attempts in flight at once, in all, unless configured.
+pub(crate) const DEFAULT_MAX_IN_FLIGHT: usize = 256;
+/// Attempts in flight at once to one target, unless configured.
+pub(crate) const DEFAULT_MAX_IN_FLIGHT_PER_TARGET: usize = 32;
 
 /// How deliveries are made.
 #[derive(Debug, Clone)]
-pub struct DeliveryConfig {
+pub(crate) struct DeliveryConfig {
     /// Delays between attempts.
-    pub schedule: RetrySchedule,
+    pub(crate) schedule: RetrySchedule,
     /// The longest one attempt may take.
-    pub attempt_timeout: Duration,
+    pub(crate) attempt_timeout: Duration,
     /// A subscription whose deliveries all failed for this long is disabled.
-    pub disable_after: Duration,
+    pub(crate) disable_after: Duration,
     /// Refuse private, loopback and link-local targets.
-    pub block_private_targets: bool,
+    pub(crate) block_private_targets: bool,
     /// Attempts in flight at once, in all.
-    pub max_in_flight: usize,
+    pub(crate) max_in_flight: usize,
     /// Attempts in flight at once to one target (scheme, host and port).
-    pub max_in_flight_per_target: usize,
+    pub(crate) max_in_flight_per_target: usize,
     /// How often to look for due work when nothing wakes the dispatcher
     /// (other processes sharing the database, leases expiring).
-    pub poll_interval: Duration,
+    pub(crate) poll_interval: Duration,
 }
 
 impl Default for DeliveryConfig {
     fn default() -> Self {
         Self {
             schedule: RetrySchedule::default(),
-            attempt_timeout: Duration::from_secs(10),
-            disable_after: Duration::from_secs(7 * 86_400),
+            attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
+            disable_after: DEFAULT_DISABLE_AFTER,
             block_private_targets: false,
-            max_in_flight: 256,
-            max_in_flight_per_target: 32,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            max_in_flight_per_target: DEFAULT_MAX_IN_FLIGHT_PER_TARGET,
             poll_interval: Duration::from_secs(1),
         }
     }
@@ -58,7 +68,7 @@ impl Default for DeliveryConfig {
 impl DeliveryConfig {
     /// How long a claim holds a message: an attempt plus a margin, after which
     /// a crashed worker's message is claimed again.
-    pub fn lease(&self) -> Duration {
+    pub(crate) fn lease(&self) -> Duration {
         self.attempt_timeout + Duration::from_secs(30)
     }
 }

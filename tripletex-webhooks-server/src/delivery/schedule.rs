@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 /// Tripletex "retries several times, increasing the time between attempts in a
 /// span of 30 hours". Its exact schedule is not public; this one sums to 29 h 21 m.
-pub const DEFAULT_DELAYS: [Duration; 8] = [
+pub(crate) const DEFAULT_DELAYS: [Duration; 8] = [
     Duration::from_secs(60),
     Duration::from_secs(5 * 60),
     Duration::from_secs(15 * 60),
@@ -17,22 +17,25 @@ pub const DEFAULT_DELAYS: [Duration; 8] = [
     Duration::from_secs(14 * 3600),
 ];
 
+/// The random spread of each delay, unless configured: ±10%.
+pub(crate) const DEFAULT_JITTER: f64 = 0.1;
+
 /// Delays between attempts, with a deterministic jitter per message.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RetrySchedule {
+pub(crate) struct RetrySchedule {
     delays: Vec<Duration>,
     jitter: f64,
 }
 
 impl Default for RetrySchedule {
     fn default() -> Self {
-        Self::new(DEFAULT_DELAYS.to_vec(), 0.1)
+        Self::new(DEFAULT_DELAYS.to_vec(), DEFAULT_JITTER)
     }
 }
 
 impl RetrySchedule {
     /// A schedule with these delays and a jitter fraction (0.1 = ±10%), clamped to 0..=1.
-    pub fn new(delays: Vec<Duration>, jitter: f64) -> Self {
+    pub(crate) fn new(delays: Vec<Duration>, jitter: f64) -> Self {
         Self {
             delays,
             jitter: if jitter.is_finite() {
@@ -43,20 +46,15 @@ impl RetrySchedule {
         }
     }
 
-    /// The delays, without jitter.
-    pub fn delays(&self) -> &[Duration] {
-        &self.delays
-    }
-
     /// How many attempts a message gets in all (the first plus one per delay).
-    pub fn max_attempts(&self) -> usize {
+    pub(crate) fn max_attempts(&self) -> usize {
         self.delays.len() + 1
     }
 
     /// The delay after the `attempts_made`-th failed attempt (1-based), or
     /// `None` when that was the last. The jitter is derived from `key`, so the
     /// same message always gets the same schedule and different messages spread out.
-    pub fn delay_after(&self, attempts_made: usize, key: &str) -> Option<Duration> {
+    pub(crate) fn delay_after(&self, attempts_made: usize, key: &str) -> Option<Duration> {
         let base = *self.delays.get(attempts_made.checked_sub(1)?)?;
         if self.jitter == 0.0 {
             return Some(base);
@@ -78,13 +76,6 @@ fn unit_fraction(key: &str, attempt: usize) -> f64 {
     #[allow(clippy::cast_precision_loss)]
     let fraction = (u64::from_le_bytes(first) >> 11) as f64 / (1u64 << 53) as f64;
     fraction
-}
-
-/// Parses `1m,5m,15m,1h` into delays.
-pub fn parse_delays(s: &str) -> Result<Vec<Duration>, String> {
-    s.split(',')
-        .map(|part| crate::config::parse_duration(part.trim()))
-        .collect()
 }
 
 #[cfg(test)]
@@ -116,18 +107,5 @@ mod tests {
         assert!(spread.len() > 40, "jitter spreads retries out");
         let exact = RetrySchedule::new(vec![Duration::from_secs(100)], 0.0);
         assert_eq!(exact.delay_after(1, "x"), Some(Duration::from_secs(100)));
-    }
-
-    #[test]
-    fn delays_parse() {
-        assert_eq!(
-            parse_delays("1m, 5m,2h").unwrap(),
-            vec![
-                Duration::from_secs(60),
-                Duration::from_secs(300),
-                Duration::from_secs(7200)
-            ]
-        );
-        assert!(parse_delays("1m,soon").is_err());
     }
 }

@@ -19,55 +19,48 @@ use super::target_policy::{PublicOnlyResolver, check_literal_host};
 use crate::store::outbox::ClaimedMessage;
 
 /// The `User-Agent` of callbacks.
-pub const CALLBACK_USER_AGENT: &str =
+pub(crate) const CALLBACK_USER_AGENT: &str =
     concat!("tripletex-webhooks-server/", env!("CARGO_PKG_VERSION"));
 
 /// A `Retry-After` longer than this is capped: a receiver cannot park a message for days.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
 
 /// Sends callbacks.
 #[derive(Debug, Clone)]
-pub struct Sender {
+pub(crate) struct Sender {
     client: reqwest::Client,
     block_private: bool,
 }
 
 /// A callback ready to send.
 #[derive(Debug)]
-pub struct Callback {
+pub(crate) struct Callback {
     url: url::Url,
     headers: HeaderMap,
     body: Bytes,
 }
 
-impl Callback {
-    /// The body that is sent (and signed).
-    pub fn body(&self) -> &Bytes {
-        &self.body
-    }
-}
-
 /// How an attempt went.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttemptResult {
+pub(crate) struct AttemptResult {
     /// The HTTP status, when a response came.
-    pub status: Option<u16>,
+    pub(crate) status: Option<u16>,
     /// Why it failed; `None` on success.
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
     /// A `Retry-After` from a 429 or 503, capped.
-    pub retry_after: Option<Duration>,
+    pub(crate) retry_after: Option<Duration>,
     /// How long it took.
-    pub duration: Duration,
+    pub(crate) duration: Duration,
 }
 
 impl AttemptResult {
     /// Whether the target took it (a 2xx).
-    pub fn is_success(&self) -> bool {
+    pub(crate) fn is_success(&self) -> bool {
         self.error.is_none()
     }
 
     /// An attempt that failed before anything was sent.
-    pub fn not_sent(error: String) -> Self {
+    pub(crate) fn not_sent(error: String) -> Self {
         Self::failed(error, Duration::ZERO)
     }
 
@@ -83,7 +76,7 @@ impl AttemptResult {
 
 impl Sender {
     /// A sender with a per-attempt timeout; redirects are never followed.
-    pub fn new(timeout: Duration, block_private: bool) -> Result<Self, reqwest::Error> {
+    pub(crate) fn new(timeout: Duration, block_private: bool) -> Result<Self, reqwest::Error> {
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
@@ -100,7 +93,11 @@ impl Sender {
     }
 
     /// Builds the callback for a message whose payload is already rendered.
-    pub fn prepare(&self, message: &ClaimedMessage, value: Value) -> Result<Callback, String> {
+    pub(crate) fn prepare(
+        &self,
+        message: &ClaimedMessage,
+        value: Value,
+    ) -> Result<Callback, String> {
         let mut url =
             url::Url::parse(&message.target_url).map_err(|e| format!("invalid target URL: {e}"))?;
         if self.block_private {
@@ -143,7 +140,7 @@ impl Sender {
     }
 
     /// POSTs a callback once.
-    pub async fn send(&self, callback: Callback) -> AttemptResult {
+    pub(crate) async fn send(&self, callback: Callback) -> AttemptResult {
         let started = Instant::now();
         let response = self
             .client

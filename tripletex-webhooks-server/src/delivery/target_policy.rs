@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 /// Whether an address is one `--block-private-targets` refuses.
-pub fn is_private(ip: IpAddr) -> bool {
+pub(crate) fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_private_v4(v4),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -45,7 +45,7 @@ fn is_private_v6(ip: Ipv6Addr) -> bool {
 
 /// A resolver that drops private addresses and fails when none are left.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct PublicOnlyResolver;
+pub(crate) struct PublicOnlyResolver;
 
 impl Resolve for PublicOnlyResolver {
     fn resolve(&self, name: Name) -> Resolving {
@@ -69,7 +69,7 @@ impl Resolve for PublicOnlyResolver {
 }
 
 /// Checks an IP-literal host before sending (names are checked by the resolver).
-pub fn check_literal_host(url: &url::Url) -> Result<(), String> {
+pub(crate) fn check_literal_host(url: &url::Url) -> Result<(), String> {
     let ip = match url.host() {
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
         Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),

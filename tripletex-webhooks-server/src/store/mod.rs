@@ -1,11 +1,12 @@
 //! Storage: one trait, so the HTTP layer and the dispatcher never see SQL.
 //!
 //! The SQLite implementation ([`SqliteStore`]) is the default, embedded in a
-//! file or in memory. Every write that changes an object also writes its
+//! file or in memory; the PostgreSQL one ([`PgStore`]) lets several server
+//! processes share one database. Every write that changes an object also writes its
 //! outbox rows (one per matching ACTIVE subscription) in the same transaction,
 //! so a crash can never separate a change from its webhooks.
 
-pub mod outbox;
+pub(crate) mod outbox;
 mod postgres;
 mod rows;
 mod sqlite;
@@ -18,9 +19,9 @@ use tripletex_webhooks_types::{
     Change, EventType, NewSubscription, SubscriptionStatus, SubscriptionUpdate,
 };
 
-pub use outbox::Outbox;
-pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
+pub(crate) use outbox::Outbox;
+pub(crate) use postgres::PgStore;
+pub(crate) use sqlite::SqliteStore;
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -63,97 +64,95 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 }
 
 /// Shorthand for storage results.
-pub type StoreResult<T> = Result<T, StoreError>;
+pub(crate) type StoreResult<T> = Result<T, StoreError>;
 
 /// A company: one per configured employee token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Company {
+pub(crate) struct Company {
     /// The company id (also accepted as the Basic-auth username).
-    pub id: i64,
+    pub(crate) id: i64,
     /// The employee who owns the token.
-    pub employee_id: i64,
+    pub(crate) employee_id: i64,
 }
 
 /// A session token's record; the token itself is only stored as a digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Session {
+pub(crate) struct Session {
     /// The session's id.
-    pub id: i64,
+    pub(crate) id: i64,
     /// The company it authenticates for.
-    pub company: Company,
+    pub(crate) company: Company,
     /// The date it was created to expire on.
-    pub expiration_date: Date,
+    pub(crate) expiration_date: Date,
     /// When it stops working: midnight (UTC) starting `expiration_date`, in ms.
-    pub expires_at_ms: i64,
+    pub(crate) expires_at_ms: i64,
 }
 
 /// A subscription as stored, secrets included (they are needed for delivery).
 #[derive(Debug, Clone)]
-pub struct SubscriptionRecord {
+pub(crate) struct SubscriptionRecord {
     /// Its id.
-    pub id: i64,
-    /// The owning company.
-    pub company_id: i64,
+    pub(crate) id: i64,
     /// Its revision.
-    pub version: i32,
+    pub(crate) version: i32,
     /// The event it delivers.
-    pub event: EventType,
+    pub(crate) event: EventType,
     /// Where callbacks go.
-    pub target_url: String,
+    pub(crate) target_url: String,
     /// The `fields` filter for payloads.
-    pub fields: Option<String>,
+    pub(crate) fields: Option<String>,
     /// Its status.
-    pub status: SubscriptionStatus,
+    pub(crate) status: SubscriptionStatus,
     /// Custom auth header name.
-    pub auth_header_name: Option<String>,
+    pub(crate) auth_header_name: Option<String>,
     /// Custom auth header value (write-only on the API).
-    pub auth_header_value: Option<SecretString>,
+    pub(crate) auth_header_value: Option<SecretString>,
     /// HMAC secret (write-only on the API).
-    pub hmac_shared_secret: Option<SecretString>,
+    pub(crate) hmac_shared_secret: Option<SecretString>,
     /// Its change log.
-    pub changes: Vec<Change>,
+    pub(crate) changes: Vec<Change>,
 }
 
 /// A stored object of one of the resources (product, order, ...).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ObjectRecord {
+pub(crate) struct ObjectRecord {
     /// Its id, unique across all resources.
-    pub id: i64,
+    pub(crate) id: i64,
     /// The resource path, e.g. `product` or `ledger/account`.
-    pub resource: String,
+    pub(crate) resource: String,
     /// Its version: 0 on create, +1 per change (a delete is a change too).
-    pub version: i32,
+    pub(crate) version: i32,
     /// Its fields, without `id`, `version`, `url` and `changes`.
-    pub body: Map<String, Value>,
+    pub(crate) body: Map<String, Value>,
     /// Its change log.
-    pub changes: Vec<Change>,
+    pub(crate) changes: Vec<Change>,
 }
 
 /// A page of a list, with the size of the whole result and its digest.
 #[derive(Debug, Clone)]
-pub struct Page<T> {
+pub(crate) struct Page<T> {
     /// The values of this page.
-    pub values: Vec<T>,
+    pub(crate) values: Vec<T>,
     /// How many values the whole result has.
-    pub total: i64,
+    pub(crate) total: i64,
     /// A digest of the whole result (ids and versions); changes whenever any value does.
-    pub digest: Option<String>,
+    pub(crate) digest: Option<String>,
 }
 
 /// The write side of an object change: who did it, when, and which events it emits.
 #[derive(Debug, Clone)]
-pub struct WriteContext<'a> {
+pub(crate) struct WriteContext<'a> {
     /// The company.
-    pub company: Company,
+    pub(crate) company: Company,
     /// Now, from the server clock, in ms.
-    pub now_ms: i64,
+    pub(crate) now_ms: i64,
     /// Events this change emits (each becomes one outbox row per matching ACTIVE subscription).
-    pub emits: &'a [EventType],
+    pub(crate) emits: &'a [EventType],
 }
 
 /// Storage for the server.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub(crate) trait Store: Send + Sync + 'static {
     /// The company of an employee token (by digest), created on first use.
     async fn ensure_company(&self, employee_token_digest: &str) -> StoreResult<Company>;
 

@@ -22,52 +22,50 @@ use super::StoreResult;
 
 /// A message claimed for delivery, with everything needed to send it.
 #[derive(Debug, Clone)]
-pub struct ClaimedMessage {
+pub(crate) struct ClaimedMessage {
     /// The outbox row.
-    pub id: i64,
+    pub(crate) id: i64,
     /// The company.
-    pub company_id: i64,
+    pub(crate) company_id: i64,
     /// The subscription.
-    pub subscription_id: i64,
+    pub(crate) subscription_id: i64,
     /// The event.
-    pub event: EventType,
+    pub(crate) event: EventType,
     /// The object's id.
-    pub object_id: i64,
-    /// The object's version, when it has one.
-    pub object_version: Option<i32>,
+    pub(crate) object_id: i64,
     /// The object as of the event (unfiltered JSON text), `None` for deletes.
-    pub payload: Option<String>,
+    pub(crate) payload: Option<String>,
     /// Unique per (event occurrence, subscription), identical on every retry.
-    pub idempotency_key: String,
+    pub(crate) idempotency_key: String,
     /// Attempts made before this one.
-    pub attempts: i32,
+    pub(crate) attempts: i32,
     /// The lease this claim holds; recording an outcome requires it still to
     /// be the message's lease (a fencing token against a claim that expired).
-    pub lease_until_ms: i64,
+    pub(crate) lease_until_ms: i64,
     /// The subscription's target URL (with any credentials in it).
-    pub target_url: String,
+    pub(crate) target_url: String,
     /// The subscription's `fields` filter.
-    pub fields: Option<String>,
+    pub(crate) fields: Option<String>,
     /// Custom auth header name.
-    pub auth_header_name: Option<String>,
+    pub(crate) auth_header_name: Option<String>,
     /// Custom auth header value.
-    pub auth_header_value: Option<SecretString>,
+    pub(crate) auth_header_value: Option<SecretString>,
     /// HMAC secret.
-    pub hmac_shared_secret: Option<SecretString>,
+    pub(crate) hmac_shared_secret: Option<SecretString>,
 }
 
 /// One claim pass: what to look at and which to take.
-pub struct Claim<'a> {
+pub(crate) struct Claim<'a> {
     /// Now, on the server clock (ms).
-    pub now_ms: i64,
+    pub(crate) now_ms: i64,
     /// How long the lease lasts (ms).
-    pub lease_ms: i64,
+    pub(crate) lease_ms: i64,
     /// How many due candidates to look at.
-    pub candidates: usize,
+    pub(crate) candidates: usize,
     /// Subscriptions not to look at (their targets are saturated).
-    pub skip_subscriptions: &'a [i64],
+    pub(crate) skip_subscriptions: &'a [i64],
     /// Decides, given a candidate's target key, whether to take it.
-    pub accept: &'a mut (dyn FnMut(&str) -> bool + Send),
+    pub(crate) accept: &'a mut (dyn FnMut(&str) -> bool + Send),
 }
 
 impl std::fmt::Debug for Claim<'_> {
@@ -81,7 +79,7 @@ impl std::fmt::Debug for Claim<'_> {
 
 /// What per-target limits count by: the target URL up to its path, i.e.
 /// scheme, any credentials, host and port. Internal only: never logged.
-pub fn target_key(target_url: &str) -> &str {
+pub(crate) fn target_key(target_url: &str) -> &str {
     let start = target_url.find("://").map_or(0, |i| i + 3);
     let end = target_url[start..]
         .find(['/', '?', '#'])
@@ -91,28 +89,28 @@ pub fn target_key(target_url: &str) -> &str {
 
 /// How one attempt ended.
 #[derive(Debug, Clone)]
-pub struct AttemptOutcome {
+pub(crate) struct AttemptOutcome {
     /// The message.
-    pub message_id: i64,
+    pub(crate) message_id: i64,
     /// The subscription (for its failure streak).
-    pub subscription_id: i64,
+    pub(crate) subscription_id: i64,
     /// The lease the attempt was made under.
-    pub lease_until_ms: i64,
+    pub(crate) lease_until_ms: i64,
     /// When the attempt started (server clock, ms).
-    pub attempted_at_ms: i64,
+    pub(crate) attempted_at_ms: i64,
     /// How long it took.
-    pub duration_ms: i64,
+    pub(crate) duration_ms: i64,
     /// The HTTP status, if a response came.
-    pub status_code: Option<u16>,
+    pub(crate) status_code: Option<u16>,
     /// What went wrong, for failures.
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
     /// What to do next.
-    pub next: NextStep,
+    pub(crate) next: NextStep,
 }
 
 /// What happens to a message after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NextStep {
+pub(crate) enum NextStep {
     /// Delivered: done.
     Delivered,
     /// Failed: try again at this time (ms).
@@ -125,69 +123,69 @@ pub enum NextStep {
 
 /// The failure-streak rule applied when recording failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HealthPolicy {
+pub(crate) struct HealthPolicy {
     /// A subscription whose deliveries all failed for this long is disabled.
-    pub disable_after_ms: i64,
+    pub(crate) disable_after_ms: i64,
 }
 
 /// A message with its attempts, for the delivery log.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct DeliveryRecord {
+pub(crate) struct DeliveryRecord {
     /// The outbox row.
-    pub id: i64,
+    pub(crate) id: i64,
     /// The subscription.
-    pub subscription_id: i64,
+    pub(crate) subscription_id: i64,
     /// The event.
-    pub event: String,
+    pub(crate) event: String,
     /// The object's id.
-    pub object_id: i64,
+    pub(crate) object_id: i64,
     /// The object's version.
-    pub object_version: Option<i32>,
+    pub(crate) object_version: Option<i32>,
     /// The idempotency key.
-    pub idempotency_key: String,
+    pub(crate) idempotency_key: String,
     /// `pending`, `delivered`, `failed` or `superseded`.
-    pub status: String,
+    pub(crate) status: String,
     /// Attempts made.
-    pub attempts: i32,
+    pub(crate) attempts: i32,
     /// When the next attempt is due (ms), for pending messages.
-    pub next_attempt_at_ms: Option<i64>,
+    pub(crate) next_attempt_at_ms: Option<i64>,
     /// When it was created (ms).
-    pub created_at_ms: i64,
+    pub(crate) created_at_ms: i64,
     /// When it reached a final status (ms).
-    pub finished_at_ms: Option<i64>,
+    pub(crate) finished_at_ms: Option<i64>,
     /// Why it failed, when it did without an attempt (e.g. subscription disabled).
-    pub last_error: Option<String>,
+    pub(crate) last_error: Option<String>,
     /// Every attempt, oldest first.
-    pub attempt_log: Vec<AttemptRecord>,
+    pub(crate) attempt_log: Vec<AttemptRecord>,
 }
 
 /// One delivery attempt in the log.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AttemptRecord {
+pub(crate) struct AttemptRecord {
     /// When it started (ms).
-    pub attempted_at_ms: i64,
+    pub(crate) attempted_at_ms: i64,
     /// How long it took (ms).
-    pub duration_ms: i64,
+    pub(crate) duration_ms: i64,
     /// The HTTP status, if any.
-    pub status_code: Option<u16>,
+    pub(crate) status_code: Option<u16>,
     /// The error, if any.
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 /// A filter for the delivery log.
 #[derive(Debug, Clone, Default)]
-pub struct DeliveryFilter {
+pub(crate) struct DeliveryFilter {
     /// Only this subscription's messages.
-    pub subscription_id: Option<i64>,
+    pub(crate) subscription_id: Option<i64>,
     /// Only messages in this status.
-    pub status: Option<String>,
+    pub(crate) status: Option<String>,
 }
 
 /// The dispatcher's storage operations.
 #[async_trait]
-pub trait Outbox: Send + Sync + 'static {
+pub(crate) trait Outbox: Send + Sync + 'static {
     /// Leases due messages until `now_ms + lease_ms`. Candidates are offered
     /// to `accept` (with their target key) in due order, at most `candidates`
     /// of them, skipping `skip_subscriptions`; only accepted ones are leased.

@@ -23,13 +23,13 @@ use super::{
     Company, ObjectRecord, Page, Session, Store, StoreError, StoreResult, SubscriptionRecord,
     WriteContext,
 };
-use crate::object::render;
+use crate::domain::object::render;
 
 /// The PostgreSQL store: several server processes share one database; claims
 /// take row locks with `FOR UPDATE SKIP LOCKED` and leases, so instances split
 /// the work and take over each other's expired leases.
 #[derive(Debug, Clone)]
-pub struct PgStore {
+pub(crate) struct PgStore {
     pool: PgPool,
     url_base: String,
     /// Notified after every commit of this process that may have enqueued
@@ -49,7 +49,10 @@ const ANALYZE_EVERY: u64 = 1_000;
 impl PgStore {
     /// Connects to and migrates the database at `database_url`
     /// (`postgres://…`). `url_base` is the scheme-less base of `url` fields.
-    pub async fn connect(database_url: &str, url_base: impl Into<String>) -> StoreResult<Self> {
+    pub(crate) async fn connect(
+        database_url: &str,
+        url_base: impl Into<String>,
+    ) -> StoreResult<Self> {
         let options = PgConnectOptions::from_str(database_url)?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
@@ -89,11 +92,6 @@ impl PgStore {
                 }
             });
         }
-    }
-
-    /// The connection pool.
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
     }
 }
 

@@ -8,7 +8,7 @@ use tripletex_webhooks_types::{Change, ChangeType, SubscriptionStatus, Subscript
 use super::{ObjectRecord, StoreError, StoreResult, SubscriptionRecord};
 
 /// The subscription columns, in the order both stores select them.
-pub(super) const SUBSCRIPTION_COLUMNS: &str = "id, company_id, version, event, target_url, fields, status, \
+pub(super) const SUBSCRIPTION_COLUMNS: &str = "id, version, event, target_url, fields, status, \
      auth_header_name, auth_header_value, hmac_shared_secret, changes";
 
 /// `YYYY-MM-DDThh:mm:ss`, Tripletex's DateTime format, in UTC.
@@ -81,7 +81,6 @@ where
     let changes: String = row.try_get("changes")?;
     Ok(SubscriptionRecord {
         id: row.try_get("id")?,
-        company_id: row.try_get("company_id")?,
         version: row.try_get("version")?,
         event: event
             .parse()

@@ -28,11 +28,11 @@ use super::{
     Company, ObjectRecord, Page, Session, Store, StoreError, StoreResult, SubscriptionRecord,
     WriteContext,
 };
-use crate::object::render;
+use crate::domain::object::render;
 
 /// The SQLite store.
 #[derive(Debug, Clone)]
-pub struct SqliteStore {
+pub(crate) struct SqliteStore {
     /// Every write goes through this single connection, so writers never race
     /// for SQLite's lock.
     writer: SqlitePool,
@@ -51,7 +51,10 @@ impl SqliteStore {
     /// Opens (creating if needed) and migrates the database at `database_url`
     /// (`sqlite://FILE` or `sqlite::memory:`). `url_base` is the scheme-less
     /// base of `url` fields, e.g. `tripletex.no/v2`.
-    pub async fn connect(database_url: &str, url_base: impl Into<String>) -> StoreResult<Self> {
+    pub(crate) async fn connect(
+        database_url: &str,
+        url_base: impl Into<String>,
+    ) -> StoreResult<Self> {
         let memory = database_url.contains(":memory:") || database_url.contains("mode=memory");
         let options = SqliteConnectOptions::from_str(database_url)?
             .create_if_missing(true)
@@ -90,7 +93,8 @@ impl SqliteStore {
     }
 
     /// The pool that writes (also usable for reads that must see the latest write).
-    pub fn pool(&self) -> &SqlitePool {
+    #[cfg(test)]
+    pub(crate) fn pool(&self) -> &SqlitePool {
         &self.writer
     }
 }

@@ -80,7 +80,7 @@ const CLAIMABLE: &str = "SELECT m.id, s.target_url FROM messages m JOIN subscrip
                               OR (o.status IN ('pending', 'delivered') AND o.object_version > m.object_version))) \
      ORDER BY m.next_attempt_at_ms, m.id LIMIT ?2";
 
-const CLAIMED_DETAILS: &str = "SELECT m.id, m.company_id, m.subscription_id, m.event, m.object_id, m.object_version, \
+const CLAIMED_DETAILS: &str = "SELECT m.id, m.company_id, m.subscription_id, m.event, m.object_id, \
          m.payload, m.idempotency_key, m.attempts, m.lease_until_ms, s.target_url, s.fields, s.auth_header_name, \
          s.auth_header_value, s.hmac_shared_secret \
      FROM messages m JOIN subscriptions s ON s.id = m.subscription_id";
@@ -100,7 +100,6 @@ fn claimed_from_row(row: &SqliteRow) -> StoreResult<ClaimedMessage> {
             .parse()
             .map_err(|e| StoreError::Backend(format!("stored event: {e}")))?,
         object_id: row.try_get("object_id")?,
-        object_version: row.try_get("object_version")?,
         payload: row.try_get("payload")?,
         idempotency_key: row.try_get("idempotency_key")?,
         attempts: row.try_get("attempts")?,

@@ -12,15 +12,15 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tripletex_webhooks_types::{EventType, ValueResponse};
 
-use crate::api::extract::{ApiJson, QueryParams};
-use crate::app::AppState;
-use crate::auth::Caller;
-use crate::catalog::is_catalogued;
-use crate::error::ServerError;
+use crate::domain::catalog::is_catalogued;
+use crate::http::auth::Caller;
+use crate::http::error::ServerError;
+use crate::http::extract::{ApiJson, QueryParams};
+use crate::http::state::AppState;
 use crate::store::outbox::{DeliveryFilter, DeliveryRecord};
 
 /// The routes of this module.
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/_emulator/events", post(emit))
         .route("/_emulator/clock", get(clock))

@@ -14,46 +14,46 @@
 pub(crate) mod examples;
 mod table;
 
-pub mod render;
-pub mod validate;
+pub(crate) mod render;
+pub(crate) mod validate;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tripletex_webhooks_types::{EventType, Subject, Verb};
 
-pub use render::shape;
-pub use table::RESOURCES;
+pub(crate) use render::shape;
+pub(crate) use table::RESOURCES;
 
 /// One hosted resource: a row of configuration for the generic engine.
 #[derive(Debug)]
-pub struct Resource {
+pub(crate) struct Resource {
     /// The path under `/v2`, e.g. `product` or `ledger/account`.
-    pub path: &'static str,
+    pub(crate) path: &'static str,
     /// The subject of its events, e.g. [`Subject::Account`] for `ledger/account`.
-    pub subject: Subject,
+    pub(crate) subject: Subject,
     /// The payload model's name, e.g. `Product`.
-    pub model: &'static str,
+    pub(crate) model: &'static str,
     /// Fields a create must carry, non-null.
-    pub required: &'static [&'static str],
+    pub(crate) required: &'static [&'static str],
     /// Fields that reference one object: `(field, target resource path)`.
-    pub references: &'static [(&'static str, &'static str)],
+    pub(crate) references: &'static [(&'static str, &'static str)],
     /// Fields that reference a list of objects: `(field, target resource path)`.
-    pub reference_lists: &'static [(&'static str, &'static str)],
+    pub(crate) reference_lists: &'static [(&'static str, &'static str)],
     /// The verbs of the events a create emits.
-    pub on_create: &'static [Verb],
+    pub(crate) on_create: &'static [Verb],
     /// The verbs of the events an update emits.
-    pub on_update: &'static [Verb],
+    pub(crate) on_update: &'static [Verb],
     /// The verbs of the events a delete emits.
-    pub on_delete: &'static [Verb],
+    pub(crate) on_delete: &'static [Verb],
     /// Checks that a body decodes as the typed model.
-    pub validate: fn(&Value) -> Result<(), serde_json::Error>,
+    pub(crate) validate: fn(&Value) -> Result<(), serde_json::Error>,
     /// A realistic object, for event examples, given the scheme-less URL base.
-    pub example: fn(&str) -> Value,
+    pub(crate) example: fn(&str) -> Value,
 }
 
 /// A write to an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
+pub(crate) enum Operation {
     /// `POST /v2/<path>`.
     Create,
     /// `PUT /v2/<path>/{id}`.
@@ -64,7 +64,7 @@ pub enum Operation {
 
 impl Resource {
     /// The events a write of this kind emits.
-    pub fn events(&self, operation: Operation) -> Vec<EventType> {
+    pub(crate) fn events(&self, operation: Operation) -> Vec<EventType> {
         let verbs = match operation {
             Operation::Create => self.on_create,
             Operation::Update => self.on_update,
@@ -77,7 +77,7 @@ impl Resource {
     }
 
     /// Every event this resource emits, creates first.
-    pub fn all_events(&self) -> Vec<EventType> {
+    pub(crate) fn all_events(&self) -> Vec<EventType> {
         [Operation::Create, Operation::Update, Operation::Delete]
             .into_iter()
             .flat_map(|operation| self.events(operation))
@@ -85,7 +85,7 @@ impl Resource {
     }
 
     /// The resource path a reference field (single or list) points to.
-    pub fn target_of(&self, field: &str) -> Option<&'static str> {
+    pub(crate) fn target_of(&self, field: &str) -> Option<&'static str> {
         self.references
             .iter()
             .chain(self.reference_lists)
@@ -95,12 +95,12 @@ impl Resource {
 }
 
 /// The hosted resource at a path, e.g. `ledger/account`.
-pub fn by_path(path: &str) -> Option<&'static Resource> {
+pub(crate) fn by_path(path: &str) -> Option<&'static Resource> {
     RESOURCES.iter().find(|resource| resource.path == path)
 }
 
 /// The hosted resource whose events have this subject.
-pub fn by_subject(subject: &Subject) -> Option<&'static Resource> {
+pub(crate) fn by_subject(subject: &Subject) -> Option<&'static Resource> {
     RESOURCES
         .iter()
         .find(|resource| &resource.subject == subject)

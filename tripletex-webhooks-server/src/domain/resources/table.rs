@@ -16,7 +16,7 @@ const DELETE: &[Verb] = &[Verb::Delete];
 const NONE: &[Verb] = &[];
 
 /// Every resource with object endpoints, in catalogue order.
-pub static RESOURCES: &[Resource] = &[
+pub(crate) static RESOURCES: &[Resource] = &[
     Resource {
         path: "product",
         subject: Subject::Product,

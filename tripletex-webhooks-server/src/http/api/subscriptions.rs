@@ -30,11 +30,11 @@ use tripletex_webhooks_types::{
     SubscriptionStatus, SubscriptionUpdate, ValueResponse, known_event_types,
 };
 
-use crate::api::extract::{ApiJson, QueryParams};
-use crate::app::AppState;
-use crate::auth::Caller;
-use crate::error::ServerError;
-use crate::object::object_url;
+use crate::domain::object::object_url;
+use crate::http::auth::Caller;
+use crate::http::error::ServerError;
+use crate::http::extract::{ApiJson, QueryParams};
+use crate::http::state::AppState;
 use crate::store::{StoreError, SubscriptionRecord};
 
 /// The resource path of subscriptions, as in their `url`.
@@ -49,7 +49,7 @@ const MIN_HMAC_SECRET: usize = 10;
 const MAX_HMAC_SECRET: usize = 100;
 
 /// The routes of this module.
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v2/event/subscription", get(search).post(create))
         .route(

@@ -8,14 +8,14 @@ use serde_json::Value;
 use tripletex_webhooks_types::fields::FieldsFilter;
 use tripletex_webhooks_types::{EventType, ValueResponse};
 
-use crate::api::extract::QueryParams;
-use crate::app::AppState;
-use crate::auth::Caller;
-use crate::catalog::{catalog, event_info};
-use crate::error::ServerError;
+use crate::domain::catalog::{catalog, event_info};
+use crate::http::auth::Caller;
+use crate::http::error::ServerError;
+use crate::http::extract::QueryParams;
+use crate::http::state::AppState;
 
 /// The routes of this module.
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v2/event", get(list_events))
         .route("/v2/event/{eventType}", get(describe_event))

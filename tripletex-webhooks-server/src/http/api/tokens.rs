@@ -15,14 +15,15 @@ use time::{Date, OffsetDateTime, Time};
 use tripletex_webhooks_types::models::Ref;
 use tripletex_webhooks_types::{LoggedInUserInfo, SessionToken, ValueResponse};
 
-use crate::api::extract::QueryParams;
-use crate::app::AppState;
-use crate::auth::{Caller, token_digest};
-use crate::error::ServerError;
-use crate::object::object_url;
+use crate::digest::token_digest;
+use crate::domain::object::object_url;
+use crate::http::auth::Caller;
+use crate::http::error::ServerError;
+use crate::http::extract::QueryParams;
+use crate::http::state::AppState;
 
 /// The routes of this module.
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new().route(
         "/v2/token/session/{action}",
         put(put_action).get(get_action).delete(delete_session),

@@ -16,21 +16,21 @@ use tripletex_webhooks_types::Subject;
 use tripletex_webhooks_types::fields::FieldsFilter;
 
 use super::{Resource, by_path, by_subject};
-use crate::object::render;
+use crate::domain::object::render;
 use crate::store::{Store, StoreResult};
 
 /// How many levels of references a filter may expand.
-pub const MAX_EXPANSION_DEPTH: usize = 2;
+pub(crate) const MAX_EXPANSION_DEPTH: usize = 2;
 
 /// Shapes `object` (a rendered object: `id`, `version`, `url`, its fields and
-/// `changes`, as [`crate::object::render`] makes it, or a stored webhook
+/// `changes`, as [`crate::domain::object::render`] makes it, or a stored webhook
 /// payload) for the wire.
 ///
 /// `subject` says what the object is (for which fields are references);
 /// `company_id` whose objects expansions may load; `url_base` the scheme-less
 /// base of `url` fields. An empty `filter` gives the default shape: every
 /// field but `changes`, references as `{id, url}` stubs.
-pub async fn shape(
+pub(crate) async fn shape(
     store: &dyn Store,
     company_id: i64,
     url_base: &str,

@@ -9,13 +9,13 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tripletex_webhooks_types::{ApiError, ErrorCode};
 
-use crate::app::AppState;
-use crate::auth::token_digest;
-use crate::error::{PendingApiError, ServerError};
-use crate::rate_limit::Quota;
+use crate::digest::token_digest;
+use crate::http::error::{PendingApiError, ServerError};
+use crate::http::rate_limit::Quota;
+use crate::http::state::AppState;
 
 /// `x-tlx-request-id`, on every response and in every `ApiError`.
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-tlx-request-id");
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-tlx-request-id");
 const LIMIT: HeaderName = HeaderName::from_static("x-rate-limit-limit");
 const REMAINING: HeaderName = HeaderName::from_static("x-rate-limit-remaining");
 const RESET: HeaderName = HeaderName::from_static("x-rate-limit-reset");
@@ -26,7 +26,7 @@ const MAX_FOREIGN_ERROR_BODY: usize = 4096;
 
 /// Applies the rate limit, then finishes the response: request id, rate-limit
 /// headers and an `ApiError` body for every error.
-pub async fn finish_response(
+pub(crate) async fn finish_response(
     State(state): State<AppState>,
     request: Request,
     next: Next,

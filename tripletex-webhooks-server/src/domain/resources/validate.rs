@@ -12,28 +12,39 @@ use serde_json::{Map, Value};
 use tripletex_webhooks_types::ApiValidationMessage;
 
 use super::Resource;
-use crate::error::ServerError;
-use crate::object::object_url;
+use crate::domain::object::object_url;
 
 /// Keys the server owns: never stored from a request body.
 const IDENTITY_KEYS: [&str; 4] = ["id", "version", "url", "changes"];
 
+/// Why a body cannot be stored; the HTTP layer answers each with its own
+/// Tripletex error code.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum InvalidBody {
+    /// Fields that are missing or malformed, one message per field.
+    #[error("{} field(s) missing or malformed", .0.len())]
+    Fields(Vec<ApiValidationMessage>),
+    /// The body does not decode as the typed model: serde's message.
+    #[error("{0}")]
+    Mapping(String),
+}
+
 /// A checked update: the caller's `version` (for the optimistic lock) and the
 /// keys to merge into the stored object.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Update {
+pub(crate) struct Update {
     /// The `version` the caller last saw, if it sent one.
-    pub expected_version: Option<i32>,
+    pub(crate) expected_version: Option<i32>,
     /// The top-level keys to replace.
-    pub patch: Map<String, Value>,
+    pub(crate) patch: Map<String, Value>,
 }
 
 /// Checks a `POST` body: every required field present and non-null.
-pub fn check_create(
+pub(crate) fn check_create(
     resource: &Resource,
     body: Map<String, Value>,
     url_base: &str,
-) -> Result<Map<String, Value>, ServerError> {
+) -> Result<Map<String, Value>, InvalidBody> {
     let mut messages = missing_required(resource, &body, false);
     messages.extend(malformed_references(resource, &body));
     check(resource, &body, messages)?;
@@ -42,11 +53,11 @@ pub fn check_create(
 
 /// Checks a `PUT` body: a partial object, whose required fields may be
 /// absent but not `null`.
-pub fn check_update(
+pub(crate) fn check_update(
     resource: &Resource,
     body: Map<String, Value>,
     url_base: &str,
-) -> Result<Update, ServerError> {
+) -> Result<Update, InvalidBody> {
     let mut messages = missing_required(resource, &body, true);
     messages.extend(malformed_references(resource, &body));
     check(resource, &body, messages)?;
@@ -66,12 +77,12 @@ fn check(
     resource: &Resource,
     body: &Map<String, Value>,
     messages: Vec<ApiValidationMessage>,
-) -> Result<(), ServerError> {
+) -> Result<(), InvalidBody> {
     if !messages.is_empty() {
-        return Err(ServerError::Validation(messages));
+        return Err(InvalidBody::Fields(messages));
     }
     (resource.validate)(&Value::Object(body.clone()))
-        .map_err(|error| ServerError::Mapping(error.to_string()))
+        .map_err(|error| InvalidBody::Mapping(error.to_string()))
 }
 
 /// Required fields that are `null`, or (unless `partial`) absent.
@@ -179,7 +190,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::resources::by_path;
+    use crate::domain::resources::by_path;
 
     fn body(value: Value) -> Map<String, Value> {
         match value {
@@ -188,12 +199,12 @@ mod tests {
         }
     }
 
-    fn fields(error: &ServerError) -> Vec<String> {
+    fn fields(error: &InvalidBody) -> Vec<String> {
         match error {
-            ServerError::Validation(messages) => {
+            InvalidBody::Fields(messages) => {
                 messages.iter().filter_map(|m| m.field.clone()).collect()
             }
-            other => panic!("not a validation error: {other}"),
+            other @ InvalidBody::Mapping(_) => panic!("not a validation error: {other}"),
         }
     }
 
@@ -267,7 +278,7 @@ mod tests {
             json!({"isInactive": "no"}),
         ] {
             let error = check_create(product, body(bad.clone()), "h").unwrap_err();
-            assert!(matches!(error, ServerError::Mapping(_)), "{bad}: {error}");
+            assert!(matches!(error, InvalidBody::Mapping(_)), "{bad}: {error}");
         }
     }
 }

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use crate::store::ObjectRecord;
 
 /// The full JSON of an object, before any `fields` filter.
-pub fn render(record: &ObjectRecord, url_base: &str) -> Value {
+pub(crate) fn render(record: &ObjectRecord, url_base: &str) -> Value {
     let mut object = Map::with_capacity(record.body.len() + 4);
     object.insert("id".to_owned(), Value::from(record.id));
     object.insert("version".to_owned(), Value::from(record.version));
@@ -25,12 +25,12 @@ pub fn render(record: &ObjectRecord, url_base: &str) -> Value {
 }
 
 /// The scheme-less URL Tripletex uses: `host/v2/resource/id`.
-pub fn object_url(url_base: &str, resource: &str, id: i64) -> String {
+pub(crate) fn object_url(url_base: &str, resource: &str, id: i64) -> String {
     format!("{url_base}/{resource}/{id}")
 }
 
 /// `http://host:port/prefix` → `host:port/prefix/v2`: the base of every `url` field.
-pub fn url_base(public_url: &str) -> String {
+pub(crate) fn url_base(public_url: &str) -> String {
     let without_scheme = public_url
         .split_once("://")
         .map_or(public_url, |(_, rest)| rest)

@@ -14,10 +14,10 @@ use tripletex_webhooks_types::{
     EventCatalog, EventDescription, EventInfo, EventType, Subject, Verb, WebhookEnvelope,
 };
 
-use crate::resources::{RESOURCES, Resource, by_subject, examples};
+use crate::domain::resources::{RESOURCES, Resource, by_subject, examples};
 
 /// The `subscriptionId` of example deliveries.
-pub const EXAMPLE_SUBSCRIPTION_ID: i64 = 1;
+pub(crate) const EXAMPLE_SUBSCRIPTION_ID: i64 = 1;
 
 /// Events without an object endpoint, with the example their payload is
 /// based on (`None` for deletes).
@@ -64,12 +64,12 @@ static CATALOG: LazyLock<EventCatalog> = LazyLock::new(|| {
 });
 
 /// Every event this server emits (the `value` of `GET /event`).
-pub fn catalog() -> &'static EventCatalog {
+pub(crate) fn catalog() -> &'static EventCatalog {
     &CATALOG
 }
 
 /// Whether this server emits `event` (what a subscription may name).
-pub fn is_catalogued(event: &EventType) -> bool {
+pub(crate) fn is_catalogued(event: &EventType) -> bool {
     CATALOG.contains(event)
 }
 
@@ -77,7 +77,7 @@ pub fn is_catalogued(event: &EventType) -> bool {
 /// of `GET /event/{eventType}`): its `value` is the example object in the
 /// default shape, or `null` for deletes. `None` when the event is not
 /// catalogued. `url_base` is the scheme-less base of `url` fields.
-pub fn event_info(event: &EventType, url_base: &str) -> Option<EventInfo> {
+pub(crate) fn event_info(event: &EventType, url_base: &str) -> Option<EventInfo> {
     let entry = CATALOG.get(event)?;
     let object = example_object(event.subject(), url_base);
     let id = object

@@ -21,11 +21,11 @@ use axum::routing::get;
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use crate::app::AppState;
-use crate::resources::{Operation as Write, RESOURCES, Resource};
+use crate::domain::resources::{Operation as Write, RESOURCES, Resource};
+use crate::http::state::AppState;
 
 /// Where the document is served.
-pub const PATH: &str = "/v2/openapi.json";
+pub(crate) const PATH: &str = "/v2/openapi.json";
 
 /// The OpenAPI version of the document.
 const OPENAPI_VERSION: &str = "3.0.3";
@@ -35,7 +35,7 @@ const SECURITY_SCHEME: &str = "tokenAuthScheme";
 
 /// The routes of this module: `GET /v2/openapi.json`, without authentication.
 /// `emulator_api` says whether `/_emulator` is served (and so documented).
-pub fn routes(emulator_api: bool) -> Router<AppState> {
+pub(crate) fn routes(emulator_api: bool) -> Router<AppState> {
     // Serializing a `Value` cannot fail (its keys are strings).
     let body = Bytes::from(serde_json::to_vec(&document(emulator_api)).unwrap_or_default());
     Router::new().route(
@@ -54,7 +54,7 @@ pub fn routes(emulator_api: bool) -> Router<AppState> {
 
 /// The OpenAPI document of this server; `emulator_api` adds the `/_emulator`
 /// paths (served from the root rather than `/v2`).
-pub fn document(emulator_api: bool) -> Value {
+pub(crate) fn document(emulator_api: bool) -> Value {
     let mut paths = Paths::default();
     token_paths(&mut paths);
     event_paths(&mut paths);

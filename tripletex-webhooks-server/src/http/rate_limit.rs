@@ -16,7 +16,7 @@ const UNLIMITED: RateLimit = RateLimit {
 
 /// Fixed windows per key, on the server clock.
 #[derive(Debug)]
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     limit: RateLimit,
     enforced: bool,
     clock: Clock,
@@ -31,20 +31,20 @@ struct Window {
 
 /// The outcome of one request against the limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Quota {
+pub(crate) struct Quota {
     /// Requests allowed per period (`X-Rate-Limit-Limit`).
-    pub limit: u32,
+    pub(crate) limit: u32,
     /// Requests left in this period (`X-Rate-Limit-Remaining`).
-    pub remaining: u32,
+    pub(crate) remaining: u32,
     /// Seconds until the period ends (`X-Rate-Limit-Reset`).
-    pub reset_seconds: u64,
+    pub(crate) reset_seconds: u64,
     /// Whether this request is over the limit.
-    pub exceeded: bool,
+    pub(crate) exceeded: bool,
 }
 
 impl RateLimiter {
     /// A limiter enforcing `limit`, or only reporting when `None`.
-    pub fn new(limit: Option<RateLimit>, clock: Clock) -> Self {
+    pub(crate) fn new(limit: Option<RateLimit>, clock: Clock) -> Self {
         Self {
             limit: limit.unwrap_or(UNLIMITED),
             enforced: limit.is_some(),
@@ -54,7 +54,7 @@ impl RateLimiter {
     }
 
     /// Counts one request for `key`.
-    pub fn check(&self, key: &str) -> Quota {
+    pub(crate) fn check(&self, key: &str) -> Quota {
         let now = self.clock.now_ms();
         let period_ms = i64::try_from(self.limit.period.as_millis()).unwrap_or(i64::MAX);
         let mut windows = self

@@ -8,13 +8,13 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use tripletex_webhooks_types::fields::FieldsFilter;
 
-use crate::app::AppState;
-use crate::error::ServerError;
+use crate::http::error::ServerError;
+use crate::http::state::AppState;
 
 /// A JSON body: 413 past the body limit, 422 code 22000 when it is not JSON,
 /// 422 code 16000 when it is JSON of the wrong shape.
 #[derive(Debug, Clone)]
-pub struct ApiJson<T>(pub T);
+pub(crate) struct ApiJson<T>(pub(crate) T);
 
 impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ServerError;
@@ -39,7 +39,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
 }
 
 /// Parses a body, telling syntax errors (22000) from shape errors (16000).
-pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ServerError> {
+pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ServerError> {
     serde_json::from_slice(body).map_err(|error| {
         use serde_json::error::Category;
         match error.classify() {
@@ -54,7 +54,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ServerError> {
 /// The query of a request, parsed leniently so each parameter can fail with
 /// its own error.
 #[derive(Debug, Clone, Default)]
-pub struct QueryParams(pub HashMap<String, String>);
+pub(crate) struct QueryParams(pub(crate) HashMap<String, String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
     type Rejection = ServerError;
@@ -71,19 +71,19 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 
 impl QueryParams {
     /// A raw parameter.
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
 
     /// A required parameter (422 code 21000 when missing).
-    pub fn required(&self, name: &str) -> Result<&str, ServerError> {
+    pub(crate) fn required(&self, name: &str) -> Result<&str, ServerError> {
         self.get(name)
             .filter(|v| !v.is_empty())
             .ok_or_else(|| ServerError::Param(format!("The query parameter '{name}' is required.")))
     }
 
     /// A non-negative integer parameter with a default.
-    pub fn non_negative(&self, name: &str, default: i64) -> Result<i64, ServerError> {
+    pub(crate) fn non_negative(&self, name: &str, default: i64) -> Result<i64, ServerError> {
         match self.get(name).filter(|v| !v.is_empty()) {
             None => Ok(default),
             Some(raw) => raw.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
@@ -95,7 +95,7 @@ impl QueryParams {
     }
 
     /// `from` and `count` (defaults 0 and 1000, as Tripletex's).
-    pub fn paging(&self) -> Result<(i64, i64), ServerError> {
+    pub(crate) fn paging(&self) -> Result<(i64, i64), ServerError> {
         Ok((
             self.non_negative("from", 0)?,
             self.non_negative("count", 1000)?,
@@ -103,7 +103,7 @@ impl QueryParams {
     }
 
     /// The `fields` filter (400 code 11000 when malformed); empty means the default shape.
-    pub fn fields(&self) -> Result<FieldsFilter, ServerError> {
+    pub(crate) fn fields(&self) -> Result<FieldsFilter, ServerError> {
         let raw = self.get("fields").unwrap_or_default();
         FieldsFilter::parse(raw)
             .map_err(|error| ServerError::IllegalFilter(format!("Illegal field filter: {error}")))

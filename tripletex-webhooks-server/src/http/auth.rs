@@ -7,17 +7,13 @@ use axum::http::request::Parts;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::app::AppState;
-use crate::error::ServerError;
+use crate::digest::token_digest;
+use crate::http::error::ServerError;
+use crate::http::state::AppState;
 use crate::store::{Company, Session};
 
-/// The digest under which a token is stored: tokens themselves never are.
-pub fn token_digest(token: &str) -> String {
-    crate::digest::sha256_hex(token)
-}
-
 /// The `(username, token)` of a Basic `Authorization` header.
-pub fn basic_credentials(parts: &Parts) -> Option<(String, String)> {
+pub(crate) fn basic_credentials(parts: &Parts) -> Option<(String, String)> {
     let header = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, encoded) = header.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -30,14 +26,14 @@ pub fn basic_credentials(parts: &Parts) -> Option<(String, String)> {
 
 /// An authenticated caller: the extractor every protected handler takes.
 #[derive(Debug, Clone)]
-pub struct Caller {
+pub(crate) struct Caller {
     /// The session used.
-    pub session: Session,
+    pub(crate) session: Session,
 }
 
 impl Caller {
     /// The caller's company.
-    pub fn company(&self) -> Company {
+    pub(crate) fn company(&self) -> Company {
         self.session.company
     }
 }

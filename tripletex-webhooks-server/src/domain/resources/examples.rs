@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::object::object_url;
+use crate::domain::object::object_url;
 
 const PRODUCT: i64 = 1001;
 const SUPPLIER: i64 = 2001;

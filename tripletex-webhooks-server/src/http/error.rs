@@ -8,11 +8,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use tripletex_webhooks_types::{ApiError, ApiValidationMessage, ErrorCode};
 
+use crate::domain::resources::validate::InvalidBody;
 use crate::store::StoreError;
 
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
-pub enum ServerError {
+pub(crate) enum ServerError {
     /// Missing, wrong or expired credentials (401, code 3000).
     #[error("unauthorized: {0}")]
     Unauthorized(String),
@@ -69,14 +70,23 @@ impl From<StoreError> for ServerError {
     }
 }
 
+impl From<InvalidBody> for ServerError {
+    fn from(error: InvalidBody) -> Self {
+        match error {
+            InvalidBody::Fields(messages) => Self::Validation(messages),
+            InvalidBody::Mapping(message) => Self::Mapping(message),
+        }
+    }
+}
+
 impl ServerError {
     /// One validation message as an error.
-    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(field: &str, message: impl Into<String>) -> Self {
         Self::Validation(vec![ApiValidationMessage::new(field, message)])
     }
 
     /// The `ApiError` body for this error.
-    pub fn to_api_error(&self) -> ApiError {
+    pub(crate) fn to_api_error(&self) -> ApiError {
         match self {
             Self::Unauthorized(detail) => ApiError::new(ErrorCode::Authentication, "Unauthorized")
                 .with_developer_message(detail.clone()),

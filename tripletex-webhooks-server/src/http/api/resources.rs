@@ -19,17 +19,17 @@ use serde_json::{Map, Value};
 use tripletex_webhooks_types::fields::FieldsFilter;
 use tripletex_webhooks_types::{ListResponse, ValueResponse};
 
-use crate::api::extract::{ApiJson, QueryParams};
-use crate::app::AppState;
-use crate::auth::Caller;
-use crate::error::ServerError;
-use crate::object::render;
-use crate::resources::validate::{check_create, check_update};
-use crate::resources::{Operation, RESOURCES, Resource, shape};
+use crate::domain::object::render;
+use crate::domain::resources::validate::{check_create, check_update};
+use crate::domain::resources::{Operation, RESOURCES, Resource, shape};
+use crate::http::auth::Caller;
+use crate::http::error::ServerError;
+use crate::http::extract::{ApiJson, QueryParams};
+use crate::http::state::AppState;
 use crate::store::{ObjectRecord, StoreError, WriteContext};
 
 /// The routes of every hosted resource.
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     RESOURCES.iter().fold(Router::new(), |router, resource| {
         router.merge(resource_routes(resource))
     })

@@ -1,0 +1,7 @@
+//! The HTTP API, one module per resource.
+
+pub(crate) mod emulator;
+pub(crate) mod events;
+pub(crate) mod resources;
+pub(crate) mod subscriptions;
+pub(crate) mod tokens;
