@@ -22,3 +22,23 @@
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The types crate's README samples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../tripletex-webhooks-types/README.md")]
+pub struct TypesReadmeDoctests;
+
+/// The client crate's README samples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../tripletex-webhooks-client/README.md")]
+pub struct ClientReadmeDoctests;
+
+/// The receiver crate's README samples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../tripletex-webhooks-receiver/README.md")]
+pub struct ReceiverReadmeDoctests;
+
+/// The server crate's README samples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../tripletex-webhooks-server/README.md")]
+pub struct ServerReadmeDoctests;
