@@ -187,7 +187,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         last.unwrap_or_default()
     );
     println!(
-        "Next: the same with the server as its own process, in the README's Quickstart \
+        "Next: the same with the server as its own process, in docs/examples.md \
          (`cargo run --release -p tripletex-webhooks-server`, then the axum_receiver and \
          subscribe examples)."
     );
