@@ -71,7 +71,10 @@ async fn claim_protocol(shared: Shared) {
         match b.claim(&key, v(version), &lease()).await.unwrap() {
             Claim::Busy {
                 retry_after: Some(remaining),
-            } => assert!(remaining <= Duration::from_secs(30), "{remaining:?}"),
+            } => assert!(
+                (Duration::from_secs(20)..=Duration::from_secs(30)).contains(&remaining),
+                "the rest of A's 30 s lease, just taken: {remaining:?}"
+            ),
             other => panic!("{}: v{version} while A holds v5: {other:?}", shared.name),
         }
     }
