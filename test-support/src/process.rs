@@ -151,24 +151,31 @@ impl Process {
 /// while the request is being served, with the peer's port as `local_port`
 /// and its own as `remote_port`.
 pub fn tcp_connection_owner(local_port: u16, remote_port: u16) -> Option<u32> {
-    let inode = ["/proc/net/tcp", "/proc/net/tcp6"].iter().find_map(|table| {
-        let text = std::fs::read_to_string(table).ok()?;
-        text.lines().skip(1).find_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let port = |address: &str| {
-                u16::from_str_radix(address.rsplit(':').next()?, 16).ok()
-            };
-            (port(fields.get(1)?)? == local_port && port(fields.get(2)?)? == remote_port)
-                .then(|| fields.get(9).map(|inode| (*inode).to_owned()))
-                .flatten()
-        })
-    })?;
+    let inode = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .find_map(|table| {
+            let text = std::fs::read_to_string(table).ok()?;
+            text.lines().skip(1).find_map(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                let port =
+                    |address: &str| u16::from_str_radix(address.rsplit(':').next()?, 16).ok();
+                (port(fields.get(1)?)? == local_port && port(fields.get(2)?)? == remote_port)
+                    .then(|| fields.get(9).map(|inode| (*inode).to_owned()))
+                    .flatten()
+            })
+        })?;
     let socket = format!("socket:[{inode}]");
-    std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
-        let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-        let fds = std::fs::read_dir(entry.path().join("fd")).ok()?;
-        fds.flatten()
-            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|link| link.as_os_str() == socket.as_str()))
-            .then_some(pid)
-    })
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let fds = std::fs::read_dir(entry.path().join("fd")).ok()?;
+            fds.flatten()
+                .any(|fd| {
+                    std::fs::read_link(fd.path())
+                        .is_ok_and(|link| link.as_os_str() == socket.as_str())
+                })
+                .then_some(pid)
+        })
 }

@@ -26,8 +26,7 @@ pub struct Event {
 pub fn events() -> &'static [Event] {
     static ALL: OnceLock<Vec<Event>> = OnceLock::new();
     ALL.get_or_init(|| {
-        let data: Value =
-            serde_json::from_str(EVENTS).expect("the committed event data is JSON");
+        let data: Value = serde_json::from_str(EVENTS).expect("the committed event data is JSON");
         data["events"]
             .as_array()
             .expect("an events array")
@@ -105,8 +104,10 @@ mod tests {
         let all = events();
         assert_eq!(all.len(), 35);
         assert_eq!(all[0].name, "invoice.charged");
-        assert!(all.iter().any(|e| e.name == "closeGroup.delete"
-            && e.payload_model.as_deref() == Some("CloseGroup")));
+        assert!(
+            all.iter().any(|e| e.name == "closeGroup.delete"
+                && e.payload_model.as_deref() == Some("CloseGroup"))
+        );
     }
 
     #[test]

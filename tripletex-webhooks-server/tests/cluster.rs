@@ -105,7 +105,10 @@ async fn three_instances_share_the_work_and_survive_a_sigkill() {
             // Instance 0 is delivering too (awaited: it has sent a callback);
             // kill it mid-run.
             test_support::eventually("instance 0 to deliver", || async {
-                let sent = receiver.received().iter().any(|c| c.sender_pid == Some(pids[0]));
+                let sent = receiver
+                    .received()
+                    .iter()
+                    .any(|c| c.sender_pid == Some(pids[0]));
                 sent.then_some(())
             })
             .await;

@@ -216,7 +216,10 @@ async fn the_full_retry_schedule_runs_on_the_server_clock() {
         .await;
         let log = deliveries(&h, &format!("?subscriptionId={subscription}")).await;
         assert_eq!(
-            (log[0]["attemptLog"].as_array().unwrap().len(), receiver.received().len()),
+            (
+                log[0]["attemptLog"].as_array().unwrap().len(),
+                receiver.received().len()
+            ),
             (i + 1, i + 1),
             "no early retry (attempts logged, callbacks received)"
         );

@@ -26,7 +26,10 @@ async fn the_catalogue_is_public_and_lists_every_event() {
     let catalogue = body["value"].as_object().unwrap();
     let mut names: Vec<&str> = catalogue.keys().map(String::as_str).collect();
     // Tripletex's documented events (committed from its webhook guide).
-    let mut expected: Vec<&str> = reference::events().iter().map(|e| e.name.as_str()).collect();
+    let mut expected: Vec<&str> = reference::events()
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
     names.sort_unstable();
     expected.sort_unstable();
     assert_eq!(names, expected);
@@ -38,7 +41,11 @@ async fn the_catalogue_is_public_and_lists_every_event() {
             // Delete events carry only the id, no object of a model.
             assert!(entry.get("payloadModel").is_none(), "{name}: {entry}");
         } else if let Some(model) = &documented.payload_model {
-            assert_eq!(entry["payloadModel"].as_str(), Some(model.as_str()), "{name}");
+            assert_eq!(
+                entry["payloadModel"].as_str(),
+                Some(model.as_str()),
+                "{name}"
+            );
         } else {
             // Tripletex does not document this model: only that there is one.
             assert!(entry["payloadModel"].is_string(), "{name}: {entry}");

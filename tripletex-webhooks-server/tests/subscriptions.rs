@@ -347,8 +347,11 @@ async fn sorting() {
     // The other sortable fields order too: b's version goes up by two, a's by one.
     for (id, times) in [(b, 2), (a, 1)] {
         for _ in 0..times {
-            let (status, body) =
-                send(h.request(Method::PUT, &format!("{BASE}/{id}")).json(&json!({}))).await;
+            let (status, body) = send(
+                h.request(Method::PUT, &format!("{BASE}/{id}"))
+                    .json(&json!({})),
+            )
+            .await;
             assert_eq!(status, 200, "{body}");
         }
     }

@@ -221,14 +221,14 @@ async fn every_kind_of_response_has_a_request_id_and_rate_limit_headers() {
     // method, refused credentials.
     let responses = [
         ("public 200", h.anonymous(Method::GET, "/event")),
-        ("authenticated 200", h.request(Method::GET, "/event/subscription")),
+        (
+            "authenticated 200",
+            h.request(Method::GET, "/event/subscription"),
+        ),
         ("404", h.request(Method::GET, "/no/such/thing")),
         ("405", h.request(Method::PATCH, "/event/subscription")),
         ("401", h.anonymous(Method::GET, "/event/subscription")),
-        (
-            "422",
-            h.request(Method::GET, "/event/subscription?from=-1"),
-        ),
+        ("422", h.request(Method::GET, "/event/subscription?from=-1")),
     ];
     for (what, request) in responses {
         let response = request.send().await.unwrap();

@@ -107,8 +107,9 @@ async fn redis(seconds: u64) -> Row {
         row
     };
     // Set but failing is a failure, never a figure nor a skip.
-    run.await
-        .unwrap_or_else(|error: BoxError| Row::failed(PART, &format!("{NAME} on REDIS_URL: {error}")))
+    run.await.unwrap_or_else(|error: BoxError| {
+        Row::failed(PART, &format!("{NAME} on REDIS_URL: {error}"))
+    })
 }
 
 /// Fills a `MemoryStore` with 1,000,000 objects: the growth of this

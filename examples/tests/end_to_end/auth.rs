@@ -81,11 +81,19 @@ async fn run(backend: Backend) {
 
     let mut created_products: Vec<(i64, String)> = products
         .iter()
-        .map(|p| (p["id"].as_i64().unwrap(), p["name"].as_str().unwrap().to_owned()))
+        .map(|p| {
+            (
+                p["id"].as_i64().unwrap(),
+                p["name"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     created_products.sort();
     assert_eq!(
-        created_products.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>(),
+        created_products
+            .iter()
+            .map(|(_, n)| n.as_str())
+            .collect::<Vec<_>>(),
         ["Espresso", "Lungo"]
     );
 

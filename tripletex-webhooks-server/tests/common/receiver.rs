@@ -151,9 +151,7 @@ async fn handle(
         .lock()
         .unwrap()
         .entry(peer)
-        .or_insert_with(|| {
-            test_support::process::tcp_connection_owner(peer.port(), shared.port)
-        });
+        .or_insert_with(|| test_support::process::tcp_connection_owner(peer.port(), shared.port));
     shared.received.lock().unwrap().push(Received {
         sender_pid,
         uri,
