@@ -112,6 +112,10 @@ async fn run() -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    // The bound address: with port 0 the system picked it.
+    let listen = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the address bound for {listen}: {e}"))?;
     println!(
         "receiving Tripletex webhooks on http://{listen}{path} (header {header_name} + HMAC); Ctrl-C to stop"
     );

@@ -135,3 +135,47 @@ fn collect(pipe: impl AsyncRead + Unpin + Send + 'static, lines: &watch::Sender<
         }
     });
 }
+
+impl Process {
+    /// The process id, while it runs.
+    pub fn id(&self) -> Option<u32> {
+        self.child.id()
+    }
+}
+
+/// The process that owns the loopback TCP connection from `local_port` to
+/// `remote_port` (as seen from its own end), found through `/proc` (Linux);
+/// `None` where that is unavailable or the connection is gone.
+///
+/// A test server can so tell which child process sent a request: called
+/// while the request is being served, with the peer's port as `local_port`
+/// and its own as `remote_port`.
+pub fn tcp_connection_owner(local_port: u16, remote_port: u16) -> Option<u32> {
+    let inode = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .find_map(|table| {
+            let text = std::fs::read_to_string(table).ok()?;
+            text.lines().skip(1).find_map(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                let port =
+                    |address: &str| u16::from_str_radix(address.rsplit(':').next()?, 16).ok();
+                (port(fields.get(1)?)? == local_port && port(fields.get(2)?)? == remote_port)
+                    .then(|| fields.get(9).map(|inode| (*inode).to_owned()))
+                    .flatten()
+            })
+        })?;
+    let socket = format!("socket:[{inode}]");
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let fds = std::fs::read_dir(entry.path().join("fd")).ok()?;
+            fds.flatten()
+                .any(|fd| {
+                    std::fs::read_link(fd.path())
+                        .is_ok_and(|link| link.as_os_str() == socket.as_str())
+                })
+                .then_some(pid)
+        })
+}

@@ -1,12 +1,43 @@
 //! Tripletex's official OpenAPI document, trimmed to what this project uses
 //! and committed in `test-support/reference/` (`trim_openapi.py` there made
-//! it from the official document; its header has the command).
+//! it from the official document; its header has the command), and the
+//! webhook events of Tripletex's webhook guide (`tripletex-events.json`, made
+//! by `extract_events.py` there).
 
 use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 
 const TRIMMED: &str = include_str!("../reference/tripletex-openapi.trimmed.json");
+const EVENTS: &str = include_str!("../reference/tripletex-events.json");
+
+/// One webhook event as Tripletex documents it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Its name, `subject.verb` (`product.create`, `closeGroup.delete`).
+    pub name: String,
+    /// The model its payload is documented as (`Product`); `None` where
+    /// Tripletex does not say (`voucherstatus.ready`).
+    pub payload_model: Option<String>,
+}
+
+/// Every webhook event of Tripletex's webhook guide (its events table, plus
+/// the `closeGroup.*` events added after it), in the guide's order.
+pub fn events() -> &'static [Event] {
+    static ALL: OnceLock<Vec<Event>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        let data: Value = serde_json::from_str(EVENTS).expect("the committed event data is JSON");
+        data["events"]
+            .as_array()
+            .expect("an events array")
+            .iter()
+            .map(|event| Event {
+                name: event["event"].as_str().expect("an event name").to_owned(),
+                payload_model: event["payloadModel"].as_str().map(str::to_owned),
+            })
+            .collect()
+    })
+}
 
 /// The trimmed official document: `paths`, `components.schemas` and
 /// `components.securitySchemes`, without prose.
@@ -66,6 +97,17 @@ mod tests {
         let text = serde_json::to_string(openapi()).unwrap();
         assert!(!text.contains("\"summary\""));
         assert!(!text.contains("\"nullable\""));
+    }
+
+    #[test]
+    fn the_committed_events_are_the_guides_thirty_five() {
+        let all = events();
+        assert_eq!(all.len(), 35);
+        assert_eq!(all[0].name, "invoice.charged");
+        assert!(
+            all.iter().any(|e| e.name == "closeGroup.delete"
+                && e.payload_model.as_deref() == Some("CloseGroup"))
+        );
     }
 
     #[test]

@@ -71,7 +71,10 @@ async fn claim_protocol(shared: Shared) {
         match b.claim(&key, v(version), &lease()).await.unwrap() {
             Claim::Busy {
                 retry_after: Some(remaining),
-            } => assert!(remaining <= Duration::from_secs(30), "{remaining:?}"),
+            } => assert!(
+                (Duration::from_secs(20)..=Duration::from_secs(30)).contains(&remaining),
+                "the rest of A's 30 s lease, just taken: {remaining:?}"
+            ),
             other => panic!("{}: v{version} while A holds v5: {other:?}", shared.name),
         }
     }
@@ -170,7 +173,8 @@ async fn claim_protocol(shared: Shared) {
     // Claims lapse after their TTL; a late commit of the lapsed holder still
     // records (monotonically) but does not release the new holder's claim.
     let expiring = object(3);
-    let short = Lease::new(Duration::from_millis(150));
+    // Long enough to outlive B's busy probe on a loaded machine.
+    let short = Lease::new(Duration::from_secs(2));
     assert!(matches!(
         a.claim(&expiring, v(1), &short).await.unwrap(),
         Claim::Claimed { .. }
@@ -471,7 +475,9 @@ async fn two_replicas_redis() {
 // A replica dies holding an object.
 
 async fn crashed_replica(shared: Shared) {
-    let ttl = Duration::from_millis(800);
+    // Long enough that both busy answers below come before it lapses, even
+    // on a loaded two-core machine.
+    let ttl = Duration::from_secs(3);
     let a = Receiver::new(config(&shared.a).claim_ttl(ttl).build().unwrap());
     let b = common::TestApp::new(
         config(&shared.b)
@@ -503,10 +509,10 @@ async fn crashed_replica(shared: Shared) {
             "{}",
             shared.name
         );
-        assert_eq!(
-            answer.header("retry-after"),
-            Some("1"),
-            "the claim's remaining TTL"
+        let retry_after: u64 = answer.header("retry-after").unwrap().parse().unwrap();
+        assert!(
+            (1..=ttl.as_secs()).contains(&retry_after),
+            "the claim's remaining TTL, in whole seconds: {retry_after}"
         );
     }
     assert!(b.calls().is_empty());

@@ -1,7 +1,9 @@
 //! Several server processes on one PostgreSQL database share delivery work:
 //! 10,000 events go to a loopback receiver while one instance is killed with
-//! SIGKILL mid-run; every event is delivered at least once, duplicates are
-//! counted, and no object's version ever goes back at the receiver.
+//! SIGKILL mid-run (after it has delivered); every instance delivers a share
+//! (the sender of a callback is the process owning its connection), every
+//! event is delivered at least once, duplicates are counted, and no object's
+//! version ever goes back at the receiver.
 //!
 //! Needs `DATABASE_URL` (PostgreSQL); skips with a message without it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -42,6 +44,8 @@ async fn three_instances_share_the_work_and_survive_a_sigkill() {
         instance.wait_until_up(&http, Duration::from_secs(60)).await;
     }
     let bases: Vec<String> = instances.iter().map(ServerProcess::base).collect();
+    // Which instance sent a callback: the process owning its connection.
+    let pids: Vec<u32> = instances.iter().map(ServerProcess::pid).collect();
 
     let session: Value = http
         .put(format!(
@@ -98,7 +102,16 @@ async fn three_instances_share_the_work_and_survive_a_sigkill() {
             id
         }));
         if n == PRODUCTS / 4 {
-            // Instance 0 is delivering too; kill it mid-run.
+            // Instance 0 is delivering too (awaited: it has sent a callback);
+            // kill it mid-run.
+            test_support::eventually("instance 0 to deliver", || async {
+                let sent = receiver
+                    .received()
+                    .iter()
+                    .any(|c| c.sender_pid == Some(pids[0]));
+                sent.then_some(())
+            })
+            .await;
             instances[0].kill().await;
         }
     }
@@ -140,6 +153,21 @@ async fn three_instances_share_the_work_and_survive_a_sigkill() {
             "not every event arrived"
         );
     };
+
+    // Every instance delivered a share.
+    let mut shares: HashMap<Option<u32>, usize> = HashMap::new();
+    for callback in receiver.received() {
+        *shares.entry(callback.sender_pid).or_default() += 1;
+    }
+    let per_instance: Vec<usize> = pids
+        .iter()
+        .map(|pid| shares.get(&Some(*pid)).copied().unwrap_or(0))
+        .collect();
+    println!("cluster: callbacks per instance {per_instance:?}, of {shares:?} by sender pid");
+    assert!(
+        per_instance.iter().all(|&share| share > 0),
+        "every instance delivers a share: {per_instance:?} (by pid {shares:?})"
+    );
 
     let mut duplicates = 0;
     for (id, events) in &arrivals {

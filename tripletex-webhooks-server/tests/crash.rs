@@ -7,6 +7,7 @@ mod common;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::process::ServerProcess;
@@ -20,15 +21,33 @@ const EVENTS: usize = 2000;
 const KILLS: usize = 4;
 const UP_WITHIN: Duration = Duration::from_secs(30);
 
-/// A small deterministic-per-run random sequence (xorshift), seeded from the clock.
-fn random_delays(count: usize) -> Vec<Duration> {
-    let mut state = u64::from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos(),
-    ) | 1;
-    println!("crash test seed {state}");
+/// The environment variable that replays a run: the seed of its kill moments.
+const SEED_VARIABLE: &str = "CRASH_TEST_SEED";
+
+/// The seed: `CRASH_TEST_SEED` when set, else from the clock; printed, so a
+/// failing run (whose output the harness shows) can be replayed.
+fn seed() -> u64 {
+    let seed = std::env::var(SEED_VARIABLE).map_or_else(
+        |_| {
+            u64::from(
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap()
+                    .subsec_nanos(),
+            )
+        },
+        |raw| {
+            raw.parse()
+                .unwrap_or_else(|_| panic!("{SEED_VARIABLE}={raw} is not a number"))
+        },
+    );
+    println!("crash test seed {seed} (replay with {SEED_VARIABLE}={seed})");
+    seed
+}
+
+/// A deterministic random sequence (xorshift) from `seed`.
+fn random_delays(seed: u64, count: usize) -> Vec<Duration> {
+    let mut state = seed | 1;
     (0..count)
         .map(|_| {
             state ^= state << 13;
@@ -36,6 +55,24 @@ fn random_delays(count: usize) -> Vec<Duration> {
             state ^= state << 17;
             Duration::from_millis(150 + state % 600)
         })
+        .collect()
+}
+
+/// What was outstanding at the moment of one SIGKILL.
+#[derive(Debug)]
+struct AtKill {
+    /// Creates sent and not yet answered.
+    creates_in_flight: usize,
+    /// Confirmed events the receiver had not yet seen.
+    deliveries_outstanding: usize,
+}
+
+/// The distinct object ids the receiver has seen.
+fn delivered_ids(receiver: &Receiver) -> BTreeSet<i64> {
+    receiver
+        .received()
+        .iter()
+        .map(|callback| callback.json()["id"].as_i64().unwrap())
         .collect()
 }
 
@@ -75,32 +112,39 @@ async fn killed_at_random_moments_it_loses_nothing() {
     // Creators: each event is retried until the server confirms it; ids whose
     // confirmation was lost in a crash may still have committed (counted apart).
     let confirmed = Arc::new(Mutex::new(BTreeSet::new()));
+    let in_flight = Arc::new(AtomicUsize::new(0));
     let mut creators = Vec::new();
     for worker in 0..4 {
-        let (http, token, base, confirmed) = (
+        let (http, token, base, confirmed, in_flight) = (
             http.clone(),
             token.clone(),
             server.base(),
             Arc::clone(&confirmed),
+            Arc::clone(&in_flight),
         );
         creators.push(tokio::spawn(async move {
             for n in (worker..EVENTS).step_by(4) {
                 loop {
+                    in_flight.fetch_add(1, Ordering::SeqCst);
                     let sent = http
                         .request(Method::POST, format!("{base}/product"))
                         .basic_auth("0", Some(&token))
                         .json(&json!({"name": format!("p{n}")}))
                         .send()
                         .await;
-                    if let Ok(response) = sent {
-                        if response.status().as_u16() == 201 {
-                            let body: Value = response.json().await.unwrap();
-                            confirmed
-                                .lock()
-                                .await
-                                .insert(body["value"]["id"].as_i64().unwrap());
-                            break;
+                    let created = match sent {
+                        Ok(response) if response.status().as_u16() == 201 => {
+                            response.json::<Value>().await.ok()
                         }
+                        _ => None,
+                    };
+                    in_flight.fetch_sub(1, Ordering::SeqCst);
+                    if let Some(body) = created {
+                        confirmed
+                            .lock()
+                            .await
+                            .insert(body["value"]["id"].as_i64().unwrap());
+                        break;
                     }
                     tokio::task::yield_now().await;
                 }
@@ -108,10 +152,19 @@ async fn killed_at_random_moments_it_loses_nothing() {
         }));
     }
     // The killer: SIGKILL at random moments, restart at once.
-    for delay in random_delays(KILLS) {
+    // Just before each, what was outstanding is recorded: a kill of an idle
+    // server would prove nothing.
+    let mut at_kills = Vec::new();
+    for delay in random_delays(seed(), KILLS) {
         let mut tick = tokio::time::interval(delay);
         tick.tick().await;
         tick.tick().await;
+        let committed = confirmed.lock().await.clone();
+        let delivered = delivered_ids(&receiver);
+        at_kills.push(AtKill {
+            creates_in_flight: in_flight.load(Ordering::SeqCst),
+            deliveries_outstanding: committed.difference(&delivered).count(),
+        });
         server.kill().await;
         server.restart();
         server.wait_until_up(&http, UP_WITHIN).await;
@@ -121,6 +174,13 @@ async fn killed_at_random_moments_it_loses_nothing() {
     }
     let confirmed = confirmed.lock().await.clone();
     assert_eq!(confirmed.len(), EVENTS);
+    println!("crash test: outstanding at each SIGKILL: {at_kills:?}");
+    for (n, at) in at_kills.iter().enumerate() {
+        assert!(
+            at.creates_in_flight > 0 || at.deliveries_outstanding > 0,
+            "SIGKILL {n} hit an idle server (nothing in flight, nothing outstanding): {at_kills:?}"
+        );
+    }
 
     // Every confirmed event arrives (bounded wait), each at least once.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(90);

@@ -274,7 +274,7 @@ fn router_routes(doc: &Value) -> BTreeMap<(bool, String), BTreeSet<String>> {
 }
 
 #[tokio::test]
-async fn every_operation_is_a_route_and_every_route_is_documented() {
+async fn every_documented_operation_is_served_and_its_path_serves_no_other_method() {
     let h = Harness::start().await;
     let doc = fetch_document(&h).await;
 
@@ -310,6 +310,70 @@ async fn every_operation_is_a_route_and_every_route_is_documented() {
             }
         }
     }
+}
+
+/// `path` with every parameter segment (`{id}`, `:action`, `>query`) as `1`.
+fn concrete(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if segment.starts_with('{') || segment.starts_with(':') || segment.starts_with('>') {
+                "1"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Beyond the document's own routes: every path of Tripletex's official
+/// document (the resources and `/event*`) and every fixed route, with every
+/// method, is probed; whatever the server serves must be documented.
+#[tokio::test]
+async fn every_official_path_the_server_serves_is_documented() {
+    let h = Harness::start().await;
+    let doc = fetch_document(&h).await;
+    let documented = documented_routes(&doc);
+    // A documented operation whose template the request path fits (a
+    // parameter segment fits any segment: `/contact/list` is `/contact/{id}`).
+    let fits = |target: &str, method: &str| {
+        documented.iter().any(|(template, methods)| {
+            let (t, p): (Vec<_>, Vec<_>) =
+                (template.split('/').collect(), target.split('/').collect());
+            methods.contains(method)
+                && t.len() == p.len()
+                && t.iter()
+                    .zip(&p)
+                    .all(|(t, p)| t.starts_with('{') || t == p || concrete(t) == *p)
+        })
+    };
+    let official = reference::openapi()["paths"].as_object().unwrap().keys();
+    let fixed = FIXED.iter().map(|(path, _)| (*path).to_owned());
+    let mut served = 0;
+    for path in official.cloned().chain(fixed) {
+        let target = concrete(&path);
+        for method in METHODS {
+            let verb = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let (status, body) = json(h.request(verb, &target).send().await.unwrap()).await;
+            let unserved = status == 405 || body["developerMessage"] == "No such endpoint.";
+            if !unserved {
+                served += 1;
+                assert!(
+                    fits(&target, method),
+                    "{method} {path} is served ({status}) but not documented: {body}"
+                );
+            }
+        }
+    }
+    // The probe reaches what is served: at least every documented /v2 operation.
+    let v2_operations = expected_routes(false)
+        .values()
+        .map(BTreeSet::len)
+        .sum::<usize>();
+    assert!(
+        served >= v2_operations,
+        "{served} served of {v2_operations}"
+    );
 }
 
 #[tokio::test]

@@ -344,7 +344,24 @@ async fn sorting() {
         ids(&list(&h, "?sorting=-event,targetUrl&from=1&count=1").await),
         [a]
     );
-    let _ = list(&h, "?sorting=version,status,fields,authHeaderName").await;
+    // The other sortable fields order too: b's version goes up by two, a's by one.
+    for (id, times) in [(b, 2), (a, 1)] {
+        for _ in 0..times {
+            let (status, body) = send(
+                h.request(Method::PUT, &format!("{BASE}/{id}"))
+                    .json(&json!({})),
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+        }
+    }
+    assert_eq!(ids(&list(&h, "?sorting=version").await), [c, a, b]);
+    assert_eq!(ids(&list(&h, "?sorting=-version").await), [b, a, c]);
+    // Equal status, fields and auth header: the version decides.
+    assert_eq!(
+        ids(&list(&h, "?sorting=status,fields,authHeaderName,-version").await),
+        [b, a, c]
+    );
 
     for bad in ["name", "id,", "-", "targeturl"] {
         let response = h

@@ -168,7 +168,8 @@ async fn session_parameters_are_validated() {
 #[tokio::test]
 async fn sessions_expire_at_midnight_of_their_date() {
     let h = Harness::start().await;
-    let tomorrow = (h.server.clock().now().date() + time::Duration::days(1)).to_string();
+    let tomorrow_date = h.server.clock().now().date() + time::Duration::days(1);
+    let tomorrow = tomorrow_date.to_string();
     let response = h
         .anonymous(
             Method::PUT,
@@ -185,7 +186,22 @@ async fn sessions_expire_at_midnight_of_their_date() {
         .await
         .unwrap();
     assert_eq!(ok.status().as_u16(), 200);
-    h.server.clock().advance(Duration::from_secs(2 * 86_400));
+    // Valid until just before midnight (UTC) starting its date...
+    let midnight = tomorrow_date.midnight().assume_utc();
+    let margin = Duration::from_secs(5);
+    let until_midnight: Duration = (midnight - h.server.clock().now()).try_into().unwrap();
+    h.server
+        .clock()
+        .advance(until_midnight.checked_sub(margin).unwrap());
+    let still = h
+        .as_token(&token, Method::GET, "/token/session/%3EwhoAmI")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(still.status().as_u16(), 200, "{margin:?} before midnight");
+    // ...and expired from that midnight on.
+    h.server.clock().advance(margin);
+    assert!(h.server.clock().now() >= midnight);
     let expired = h
         .as_token(&token, Method::GET, "/token/session/%3EwhoAmI")
         .send()
@@ -201,16 +217,35 @@ async fn sessions_expire_at_midnight_of_their_date() {
 }
 
 #[tokio::test]
-async fn every_response_has_a_request_id_and_rate_limit_headers() {
+async fn every_kind_of_response_has_a_request_id_and_rate_limit_headers() {
     let h = Harness::start().await;
-    let response = h.anonymous(Method::GET, "/event").send().await.unwrap();
-    for header in [
-        "x-tlx-request-id",
-        "x-rate-limit-limit",
-        "x-rate-limit-remaining",
-        "x-rate-limit-reset",
-    ] {
-        assert!(response.headers().contains_key(header), "{header} missing");
+    // Public and authenticated, success and error, unknown path and wrong
+    // method, refused credentials.
+    let responses = [
+        ("public 200", h.anonymous(Method::GET, "/event")),
+        (
+            "authenticated 200",
+            h.request(Method::GET, "/event/subscription"),
+        ),
+        ("404", h.request(Method::GET, "/no/such/thing")),
+        ("405", h.request(Method::PATCH, "/event/subscription")),
+        ("401", h.anonymous(Method::GET, "/event/subscription")),
+        ("422", h.request(Method::GET, "/event/subscription?from=-1")),
+    ];
+    for (what, request) in responses {
+        let response = request.send().await.unwrap();
+        for header in [
+            "x-tlx-request-id",
+            "x-rate-limit-limit",
+            "x-rate-limit-remaining",
+            "x-rate-limit-reset",
+        ] {
+            assert!(
+                response.headers().contains_key(header),
+                "{what} ({}): {header} missing",
+                response.status()
+            );
+        }
     }
     let unknown = h
         .request(Method::GET, "/no/such/thing")

@@ -116,14 +116,26 @@ pub(crate) async fn open_loop_creates(
 }
 
 /// Commit-to-receipt latencies: each arrival at `sink` matched with when its
-/// object's create was sent. Fails unless every create arrived.
+/// object's create was sent (its first arrival: a duplicate is neither a
+/// second latency nor a second create). Fails unless every create arrived.
 pub(crate) fn latencies(sink: &Sink, sent: &HashMap<i64, Instant>) -> Res<Latencies> {
-    let mut latencies = Latencies::new();
+    let mut first: HashMap<i64, Instant> = HashMap::new();
     for (id, at) in sink.arrivals() {
-        if let Some(sent) = sent.get(&id) {
+        if sent.contains_key(&id) {
+            first
+                .entry(id)
+                .and_modify(|earliest| *earliest = (*earliest).min(at))
+                .or_insert(at);
+        }
+    }
+    let mut latencies = Latencies::new();
+    for (id, at) in &first {
+        if let Some(sent) = sent.get(id) {
             latencies.record(at.saturating_duration_since(*sent));
         }
     }
+    // One latency per distinct object, so duplicates cannot make up for a
+    // lost create.
     let matched = latencies.len();
     if matched < crate::stats::count(sent.len()) {
         return Err(format!("only {matched} of {} events arrived", sent.len()).into());

@@ -49,22 +49,20 @@ async fn the_quickstart_sees_every_change_and_exits_zero() {
 #[tokio::test]
 async fn subscribe_and_axum_receiver_work_together() {
     let t = Tripletex::start(Backend::Binary).await;
-    let listen = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap()
-    };
-
+    // The receiver binds port 0 itself and prints the address it got.
     let mut receiver = Command::new(example_binary("axum_receiver"));
     receiver
-        .env("RECEIVER_LISTEN", listen.to_string())
+        .env("RECEIVER_LISTEN", "127.0.0.1:0")
         .env("RUST_LOG", "warn");
     let receiver = Process::spawn("the axum_receiver example", receiver);
-    receiver
-        .wait_for_line("that it listens", |line| {
-            line.starts_with("receiving Tripletex webhooks on")
-                .then_some(())
+    let listen = receiver
+        .wait_for_line("the address it listens on", |line| {
+            let url = line.strip_prefix("receiving Tripletex webhooks on http://")?;
+            let address = &url[..url.find('/')?];
+            address.parse::<std::net::SocketAddr>().ok()
         })
         .await;
+    assert_ne!(listen.port(), 0, "the bound port, not the one asked for");
 
     // The same header and secret as the receiver's development defaults.
     let mut subscribe = Command::new(example_binary("subscribe"));

@@ -11,6 +11,7 @@
 //! next full sync, as the guide's nightly sync expects.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -128,8 +129,18 @@ async fn run(backend: Backend) {
         .await
         .unwrap();
 
-    // 2. syncs everything, page by page, while other users create and update.
+    // 2. syncs everything, page by page, while other users create and update:
+    // they start once the sync has its first page, and the sync goes on past
+    // it only after the first of their writes, so the two overlap.
+    let sync_started = AtomicBool::new(false);
+    let sync_finished = AtomicBool::new(false);
+    let writes = AtomicUsize::new(0);
+    let writes_during_sync = AtomicUsize::new(0);
     let others = async {
+        test_support::eventually("the sync to start", || async {
+            sync_started.load(Ordering::SeqCst).then_some(())
+        })
+        .await;
         let mut created = Vec::new();
         for (n, product) in ids.iter().take(10).enumerate() {
             created.push(id(&t
@@ -141,6 +152,10 @@ async fn run(backend: Backend) {
                 json!({"name": format!("renamed during {n}")}),
             )
             .await;
+            if !sync_finished.load(Ordering::SeqCst) {
+                writes_during_sync.fetch_add(1, Ordering::SeqCst);
+            }
+            writes.fetch_add(1, Ordering::SeqCst);
         }
         created
     };
@@ -154,15 +169,27 @@ async fn run(backend: Backend) {
         let mut seen = 0;
         while let Some(product) = products.try_next().await.unwrap() {
             seen += 1;
-            let mut local = local.lock().unwrap();
-            if local.apply(&product) {
-                local.from_sync += 1;
+            {
+                let mut local = local.lock().unwrap();
+                if local.apply(&product) {
+                    local.from_sync += 1;
+                }
+            }
+            if seen == 1 {
+                sync_started.store(true, Ordering::SeqCst);
+                test_support::eventually("a write during the sync", || async {
+                    (writes.load(Ordering::SeqCst) > 0).then_some(())
+                })
+                .await;
             }
         }
+        sync_finished.store(true, Ordering::SeqCst);
         seen
     };
     let (created, synced) = tokio::join!(others, sync);
     assert!(synced >= 25, "the sync saw {synced} products");
+    let overlapped = writes_during_sync.load(Ordering::SeqCst);
+    assert!(overlapped > 0, "no write overlapped the sync");
     ids.extend(created);
 
     // 3. applies webhooks while more changes come: updates, deletes, creates.

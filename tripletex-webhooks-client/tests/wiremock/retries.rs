@@ -173,7 +173,15 @@ async fn a_rate_limit_reset_replaces_the_backoff() {
 #[tokio::test]
 async fn a_rate_limit_without_a_reset_falls_back_to_backoff() {
     let server = failing_then_ok("GET", GET_PATH, api_error(429, 0, "Too many"), 2).await;
-    client(&server).subscriptions().get(7).await.unwrap();
+    // Two retries after 400 ms and 800 ms (no jitter): at least 1.2 s waited.
+    let backoff = fast_retry()
+        .initial_backoff(Duration::from_millis(400))
+        .max_backoff(Duration::from_millis(800));
+    let client = with_policy(&server, backoff);
+    let started = Instant::now();
+    client.subscriptions().get(7).await.unwrap();
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(1200), "{waited:?}");
 }
 
 #[tokio::test]

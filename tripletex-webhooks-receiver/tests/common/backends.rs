@@ -104,9 +104,7 @@ pub fn memory() -> Shared {
 
 /// Two pools on one fresh table of the database at `DATABASE_URL`.
 pub async fn postgres() -> Option<Shared> {
-    let Some(url) = test_support::services::url("DATABASE_URL") else {
-        return None;
-    };
+    let url = test_support::services::url("DATABASE_URL")?;
     let table = unique("dedup_test");
     let mut stores = Vec::new();
     for _ in 0..2 {
@@ -128,9 +126,7 @@ pub async fn postgres() -> Option<Shared> {
 
 /// Two connections under one fresh key prefix of the Redis at `REDIS_URL`.
 pub async fn redis() -> Option<Shared> {
-    let Some(url) = test_support::services::url("REDIS_URL") else {
-        return None;
-    };
+    let url = test_support::services::url("REDIS_URL")?;
     let prefix = format!("{}:", unique("tripletex-webhooks-test"));
     let a = RedisStore::connect(&url)
         .await

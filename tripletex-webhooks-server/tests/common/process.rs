@@ -61,6 +61,14 @@ impl ServerProcess {
         process.terminate().await
     }
 
+    /// The process id of the running server.
+    pub fn pid(&self) -> u32 {
+        self.process
+            .as_ref()
+            .and_then(Process::id)
+            .expect("the server is running")
+    }
+
     /// The API's base URL, `http://127.0.0.1:PORT/v2`.
     pub fn base(&self) -> String {
         format!("http://127.0.0.1:{}/v2", self.port)

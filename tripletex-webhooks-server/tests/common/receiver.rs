@@ -2,12 +2,14 @@
 //! as the test tells it to.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -17,6 +19,9 @@ use tokio::sync::watch;
 /// One callback as received.
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// The process that sent it (see
+    /// [`test_support::process::tcp_connection_owner`]), where `/proc` tells.
+    pub sender_pid: Option<u32>,
     pub uri: Uri,
     pub headers: HeaderMap,
     pub body: Bytes,
@@ -48,6 +53,10 @@ struct Shared {
     answer: Arc<Mutex<Answer>>,
     /// While closed, callbacks are held before they are answered.
     gate: watch::Sender<bool>,
+    /// The sending process of each connection, looked up once per connection.
+    senders: Arc<Mutex<HashMap<SocketAddr, Option<u32>>>>,
+    /// This receiver's port.
+    port: u16,
 }
 
 pub struct Receiver {
@@ -65,13 +74,27 @@ impl Receiver {
             count,
             answer: Arc::new(Mutex::new(Answer::Status(200))),
             gate: watch::Sender::new(true),
+            senders: Arc::default(),
+            port: 0,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let base = format!("http://{address}");
+        let shared = Shared {
+            port: address.port(),
+            ..shared
         };
         let app = Router::new()
             .route("/{*path}", post(handle))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .unwrap();
+        });
         Self {
             base,
             shared,
@@ -117,15 +140,24 @@ impl Receiver {
 
 async fn handle(
     State(shared): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    shared
-        .received
+    // Looked up while the connection is open (the sender awaits the answer).
+    let sender_pid = *shared
+        .senders
         .lock()
         .unwrap()
-        .push(Received { uri, headers, body });
+        .entry(peer)
+        .or_insert_with(|| test_support::process::tcp_connection_owner(peer.port(), shared.port));
+    shared.received.lock().unwrap().push(Received {
+        sender_pid,
+        uri,
+        headers,
+        body,
+    });
     shared.count.send_modify(|c| *c += 1);
     let _ = shared.gate.subscribe().wait_for(|open| *open).await;
     let answer = shared.answer.lock().unwrap().clone();
