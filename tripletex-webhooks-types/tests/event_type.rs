@@ -46,3 +46,28 @@ proptest! {
         prop_assert_eq!(&parsed, event);
     }
 }
+
+/// The crate knows exactly the events of Tripletex's webhook guide (the
+/// committed reference data), with the payload models it documents.
+#[test]
+fn known_events_are_tripletexs_documented_events() {
+    let mut ours: Vec<(String, Option<&str>)> = known_event_types()
+        .iter()
+        .map(|event| (event.to_string(), event.subject().payload_model()))
+        .collect();
+    let mut theirs: Vec<(String, Option<&str>)> = test_support::reference::events()
+        .iter()
+        .map(|event| {
+            // Tripletex names no model for `voucherstatus.ready`; ours is a guess.
+            let model = event.payload_model.as_deref();
+            let ours = model.or_else(|| {
+                let typed: EventType = event.name.parse().unwrap();
+                typed.subject().payload_model()
+            });
+            (event.name.clone(), ours)
+        })
+        .collect();
+    ours.sort();
+    theirs.sort();
+    assert_eq!(ours, theirs);
+}
