@@ -199,8 +199,12 @@ async fn sessions_expire_at_midnight_of_their_date() {
         .await
         .unwrap();
     assert_eq!(still.status().as_u16(), 200, "{margin:?} before midnight");
-    // ...and expired from that midnight on.
-    h.server.clock().advance(margin);
+    // ...and expired from that midnight on. The clock moves in whole
+    // milliseconds, so step to the first millisecond at or past midnight.
+    let rest: Duration = (midnight - h.server.clock().now()).try_into().unwrap();
+    h.server.clock().advance(Duration::from_millis(
+        u64::try_from(rest.as_millis()).unwrap() + 1,
+    ));
     assert!(h.server.clock().now() >= midnight);
     let expired = h
         .as_token(&token, Method::GET, "/token/session/%3EwhoAmI")
