@@ -49,6 +49,9 @@ fn main() -> ExitCode {
     if args.first().map(String::as_str) == Some(child::SERVE_ARG) {
         return child::serve_main(args.get(1).map(String::as_str));
     }
+    if args.first().map(String::as_str) == Some(parts::dedup::MEMORY_ARG) {
+        return parts::dedup::memory_main();
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let positional: Vec<&str> = args
         .iter()

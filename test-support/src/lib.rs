@@ -1,6 +1,7 @@
 //! The test kit of the tripletex-webhooks workspace, shared by every crate's
 //! tests (unpublished): one way to wait, to run a program as a child
-//! process, to find the services a test needs, and to read Tripletex's
+//! process (and read the server binary's address), to hold a port that
+//! refuses connections, to find the services a test needs, and to read Tripletex's
 //! official OpenAPI data committed in this repository.
 //!
 //! ```
@@ -29,6 +30,7 @@
     reason = "a test kit fails the test that uses it by panicking"
 )]
 
+pub mod net;
 pub mod process;
 pub mod reference;
 pub mod services;

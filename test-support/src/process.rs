@@ -179,3 +179,30 @@ pub fn tcp_connection_owner(local_port: u16, remote_port: u16) -> Option<u32> {
                 .then_some(pid)
         })
 }
+
+/// The address in the server binary's start-up line,
+/// `Tripletex API emulator on http://127.0.0.1:PORT/v2 (database …)`.
+pub fn emulator_address(line: &str) -> Option<std::net::SocketAddr> {
+    let url = line.strip_prefix("Tripletex API emulator on http://")?;
+    let (address, _) = url.split_once("/v2")?;
+    address.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::emulator_address;
+
+    #[test]
+    fn reads_the_servers_start_up_line() {
+        let line = "Tripletex API emulator on http://127.0.0.1:40123/v2 (database sqlite::memory:)";
+        assert_eq!(
+            emulator_address(line),
+            Some("127.0.0.1:40123".parse().unwrap())
+        );
+        assert_eq!(emulator_address("listening on http://127.0.0.1:1/v2"), None);
+        assert_eq!(
+            emulator_address("Tripletex API emulator on http://x/v2"),
+            None
+        );
+    }
+}

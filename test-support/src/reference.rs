@@ -2,7 +2,8 @@
 //! and committed in `test-support/reference/` (`trim_openapi.py` there made
 //! it from the official document; its header has the command), and the
 //! webhook events of Tripletex's webhook guide (`tripletex-events.json`, made
-//! by `extract_events.py` there).
+//! by `extract_events.py` there), and the fields each model's create
+//! requires (`tripletex-required-fields.json`, made by `extract_required.py`).
 
 use std::sync::OnceLock;
 
@@ -10,6 +11,7 @@ use serde_json::{Value, json};
 
 const TRIMMED: &str = include_str!("../reference/tripletex-openapi.trimmed.json");
 const EVENTS: &str = include_str!("../reference/tripletex-events.json");
+const REQUIRED: &str = include_str!("../reference/tripletex-required-fields.json");
 
 /// One webhook event as Tripletex documents it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +39,23 @@ pub fn events() -> &'static [Event] {
             })
             .collect()
     })
+}
+
+/// The fields a create of `model` must carry, in Tripletex's order, from the
+/// `required` arrays of Tripletex's last Swagger 2 document (its OpenAPI 3
+/// document has none); panics for a model the data does not list.
+pub fn required_fields(model: &str) -> Vec<&'static str> {
+    static ALL: OnceLock<Value> = OnceLock::new();
+    let data = ALL.get_or_init(|| {
+        serde_json::from_str(REQUIRED).expect("the committed required-field data is JSON")
+    });
+    data["requiredFields"]
+        .get(model)
+        .and_then(Value::as_array)
+        .unwrap_or_else(|| panic!("the required-field data has no model {model}"))
+        .iter()
+        .map(|field| field.as_str().expect("a field name"))
+        .collect()
 }
 
 /// The trimmed official document: `paths`, `components.schemas` and

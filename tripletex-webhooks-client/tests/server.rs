@@ -8,6 +8,7 @@ use futures::TryStreamExt;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use test_support::eventually;
+use test_support::net::RefusingPort;
 use tripletex_webhooks_client::types::models::Product;
 use tripletex_webhooks_client::types::{NewSubscription, SubscriptionStatus, SubscriptionUpdate};
 use tripletex_webhooks_client::{Client, RetryPolicy};
@@ -327,10 +328,8 @@ async fn a_subscription_the_server_disabled_is_reenabled() {
     let mut config = ServerConfig::for_tests();
     config.disable_after = Duration::from_secs(60);
     let h = Harness::with_config(config).await;
-    let dead_target = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}/hook", listener.local_addr().unwrap())
-    };
+    let refusing = RefusingPort::bind();
+    let dead_target = format!("http://{}/hook", refusing.addr());
     let desired = vec![NewSubscription::new(
         "product.create".parse().unwrap(),
         dead_target,

@@ -35,6 +35,7 @@ use axum::routing::post;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::json;
+use test_support::process::{Process, emulator_address};
 use tokio::sync::{Semaphore, watch};
 use tripletex_webhooks_server::{RunningServer, ServerConfig};
 
@@ -364,39 +365,28 @@ async fn ceiling(requests: usize) -> Row {
     }
 }
 
-/// A server process on PostgreSQL (the built binary).
+/// A server process on PostgreSQL (the built binary) and the port it chose.
 struct Instance {
     port: u16,
-    child: std::process::Child,
+    _process: Process,
 }
 
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn_instance(database: &str) -> Instance {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tripletex-webhooks-server"))
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--database",
-            database,
-        ])
+async fn spawn_instance(database: &str) -> Instance {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tripletex-webhooks-server"));
+    command
+        .args(["--listen", "127.0.0.1:0", "--database", database])
         .args(["--employee-token", "bench-employee-token"])
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    Instance { port, child }
+        .env("RUST_LOG", "warn");
+    let process = Process::spawn("a server instance", command);
+    let port = process
+        .wait_for_line("its address", |line| {
+            emulator_address(line).map(|addr| addr.port())
+        })
+        .await;
+    Instance {
+        port,
+        _process: process,
+    }
 }
 
 /// A fresh schema of `DATABASE_URL` for one run.
@@ -419,7 +409,10 @@ async fn fresh_schema(base: &str) -> (String, sqlx::PgPool) {
 /// Backlog drain on PostgreSQL with `instances` server processes sharing it.
 async fn cluster_drain(base: &str, instances: usize, subscriptions: usize, events: usize) -> Row {
     let (database, admin) = fresh_schema(base).await;
-    let servers: Vec<Instance> = (0..instances).map(|_| spawn_instance(&database)).collect();
+    let mut servers = Vec::with_capacity(instances);
+    for _ in 0..instances {
+        servers.push(spawn_instance(&database).await);
+    }
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()
@@ -428,20 +421,6 @@ async fn cluster_drain(base: &str, instances: usize, subscriptions: usize, event
         .iter()
         .map(|i| format!("http://127.0.0.1:{}", i.port))
         .collect();
-    for b in &bases {
-        let mut tick = tokio::time::interval(Duration::from_millis(50));
-        loop {
-            tick.tick().await;
-            if http
-                .get(format!("{b}/v2/event"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                break;
-            }
-        }
-    }
     let session: serde_json::Value = http
         .put(format!("{}/v2/token/session/:create?consumerToken=local-consumer-token&employeeToken=bench-employee-token&expirationDate=2099-01-01", bases[0]))
         .send().await.unwrap().json().await.unwrap();

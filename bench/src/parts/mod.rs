@@ -4,7 +4,7 @@
 
 mod backlog;
 mod decode;
-mod dedup;
+pub(crate) mod dedup;
 mod delivery;
 mod isolation;
 mod receiver;

@@ -15,7 +15,7 @@ use tripletex_webhooks_server::{RunningServer, ServerConfig};
 
 use crate::binary::server_binary;
 use crate::eventually;
-use test_support::process::Process;
+use test_support::process::{Process, emulator_address};
 
 /// Where the server runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -237,9 +237,7 @@ impl ServerProcess {
         let process = Process::spawn("the server binary", command);
         let root = process
             .wait_for_line("its address", |line| {
-                let rest = line.strip_prefix("Tripletex API emulator on ")?;
-                let url = rest.split_whitespace().next()?;
-                Some(url.trim_end_matches("/v2").to_owned())
+                emulator_address(line).map(|addr| format!("http://{addr}"))
             })
             .await;
         Self {

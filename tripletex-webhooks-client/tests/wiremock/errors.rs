@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::json;
+use test_support::net::RefusingPort;
 use tripletex_webhooks_client::types::ErrorCode;
 use tripletex_webhooks_client::{Client, RetryPolicy};
 use wiremock::matchers::{method, path};
@@ -148,12 +149,9 @@ async fn slow_answers_time_out() {
 
 #[tokio::test]
 async fn refused_connections_are_transport_errors() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let refusing = RefusingPort::bind();
     let client = Client::builder()
-        .base_url(format!("http://127.0.0.1:{port}/v2"))
+        .base_url(format!("http://{}/v2", refusing.addr()))
         .session_token(SESSION_TOKEN)
         .retry_policy(crate::support::fast_retry().max_attempts(2))
         .build()

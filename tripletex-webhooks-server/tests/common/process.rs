@@ -3,7 +3,7 @@
 use std::process::ExitStatus;
 use std::time::Duration;
 
-use test_support::process::Process;
+use test_support::process::{Process, emulator_address};
 use tokio::process::Command;
 
 /// A server binary on a loopback port of its own choosing, kept across
@@ -33,7 +33,9 @@ impl ServerProcess {
         args.extend(extra.iter().map(ToString::to_string));
         let process = spawn(&args, "127.0.0.1:0");
         let port = process
-            .wait_for_line("the address it listens on", listening_port)
+            .wait_for_line("the address it listens on", |line| {
+                emulator_address(line).map(|addr| addr.port())
+            })
             .await;
         Self {
             port,
@@ -99,11 +101,4 @@ fn spawn(args: &[String], listen: &str) -> Process {
         .args(["--listen", listen])
         .env("RUST_LOG", "warn");
     Process::spawn("the server binary", command)
-}
-
-/// The port in the start-up line, `... on http://127.0.0.1:PORT/v2 ...`.
-fn listening_port(line: &str) -> Option<u16> {
-    let url = &line[line.find("http://127.0.0.1:")? + "http://127.0.0.1:".len()..];
-    let port = url.split(|c: char| !c.is_ascii_digit()).next()?;
-    port.parse().ok()
 }
