@@ -3,6 +3,8 @@
 //! Every timestamp the server writes (session expiry, retry schedules, failure
 //! streaks) comes from here, so `POST /_emulator/clock/advance` moves all of
 //! them at once and a 30-hour retry schedule runs in seconds of wall time.
+//! The offset is saved in the store, so a restart continues where it was.
+//! Leases are the exception: they run on real time (`store::outbox::lease_now_ms`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -28,11 +30,18 @@ struct Inner {
 
 impl Clock {
     /// A clock at real time.
+    #[cfg(test)]
     pub(crate) fn new() -> Self {
+        Self::with_offset_ms(0)
+    }
+
+    /// A clock `offset_ms` ahead of real time (where a restarted server's
+    /// clock was).
+    pub(crate) fn with_offset_ms(offset_ms: i64) -> Self {
         let (jumps, _) = watch::channel(0);
         Self {
             inner: Arc::new(Inner {
-                offset_ms: AtomicI64::new(0),
+                offset_ms: AtomicI64::new(offset_ms),
                 jumps,
             }),
         }

@@ -206,12 +206,20 @@ impl FromStr for RateLimit {
     }
 }
 
-/// Parses a duration such as `250ms`, `10s`, `5m`, `2h` or `7d`; zero is refused.
+/// The longest duration a flag takes: a century keeps every timestamp the
+/// server computes from one (milliseconds since 1970) far from overflow.
+const MAX_DURATION: Duration = Duration::from_secs(3_155_760_000); // 100 years of 365.25 days
+
+/// Parses a duration such as `250ms`, `10s`, `5m`, `1h30m` or `7d`; zero and
+/// more than a century are refused.
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let duration = humantime::parse_duration(s)
         .map_err(|error| format!("{s:?} is not a duration: {error}"))?;
     if duration.is_zero() {
         return Err("a duration must be longer than zero".to_owned());
+    }
+    if duration > MAX_DURATION {
+        return Err(format!("{s:?} is longer than a century"));
     }
     Ok(duration)
 }
@@ -267,6 +275,8 @@ mod tests {
             ("5m", Duration::from_secs(300)),
             ("2h", Duration::from_secs(7200)),
             ("7d", Duration::from_secs(7 * 86_400)),
+            ("1h30m", Duration::from_secs(5400)),
+            ("1h 30m", Duration::from_secs(5400)),
         ] {
             assert_eq!(parse_duration(text), Ok(expected), "{text}");
         }
@@ -277,6 +287,14 @@ mod tests {
         assert_eq!(
             parse_duration("0s").unwrap_err(),
             "a duration must be longer than zero"
+        );
+        assert!(parse_duration("m").is_err(), "a unit alone is no duration");
+        for too_long in ["101years", "5000000000000d", "99999999999999999999999s"] {
+            assert!(parse_duration(too_long).is_err(), "{too_long}");
+        }
+        assert_eq!(
+            parse_duration("100years"),
+            Ok(Duration::from_secs(3_155_760_000))
         );
     }
 

@@ -63,6 +63,7 @@ pub struct RunningServer {
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     dispatcher: Option<DispatcherHandle>,
+    clock_saver: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -91,7 +92,7 @@ impl RunningServer {
             let company = store.ensure_company(&digest).await?;
             companies.insert(digest, company);
         }
-        let clock = Clock::new();
+        let clock = Clock::with_offset_ms(store.clock_offset().await?);
         let released = outbox.release_all_leases(clock.now_ms()).await?;
         if released > 0 {
             tracing::info!(
@@ -107,6 +108,7 @@ impl RunningServer {
             config.delivery(),
         )?
         .spawn();
+        let clock_saver = save_clock_offsets(clock.clone(), Arc::clone(&store));
         let state = AppState {
             store,
             outbox,
@@ -135,6 +137,7 @@ impl RunningServer {
             shutdown: Some(shutdown),
             task: Some(task),
             dispatcher: Some(dispatcher),
+            clock_saver,
         })
     }
 
@@ -213,6 +216,7 @@ impl RunningServer {
         if let Some(dispatcher) = self.dispatcher.take() {
             dispatcher.shutdown().await;
         }
+        self.save_clock_offset().await;
         result
     }
 
@@ -236,15 +240,39 @@ impl RunningServer {
         if let Some(dispatcher) = self.dispatcher.take() {
             dispatcher.shutdown().await;
         }
+        self.save_clock_offset().await;
+    }
+
+    /// Saves an advance the background saver may not have reached yet.
+    async fn save_clock_offset(&self) {
+        let offset = self.state.clock.offset_ms();
+        if let Err(error) = self.state.store.save_clock_offset(offset).await {
+            tracing::warn!(%error, "saving the emulator clock's offset failed");
+        }
     }
 }
 
 impl Drop for RunningServer {
     fn drop(&mut self) {
+        self.clock_saver.abort();
         if let Some(sender) = self.shutdown.take() {
             let _ = sender.send(());
         }
     }
+}
+
+/// Saves the clock's offset whenever it is advanced, so a restart continues
+/// where the clock was (the emulator API's advance also saves before it
+/// answers; this covers [`RunningServer::clock`]).
+fn save_clock_offsets(clock: Clock, store: Arc<dyn Store>) -> JoinHandle<()> {
+    let mut jumps = clock.changed();
+    tokio::spawn(async move {
+        while jumps.changed().await.is_ok() {
+            if let Err(error) = store.save_clock_offset(clock.offset_ms()).await {
+                tracing::warn!(%error, "saving the emulator clock's offset failed");
+            }
+        }
+    })
 }
 
 async fn open_store(

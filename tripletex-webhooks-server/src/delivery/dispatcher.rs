@@ -20,6 +20,10 @@ use crate::store::outbox::{
 
 /// Outcomes are written in batches of up to this many per transaction.
 const RECORD_BATCH: usize = 512;
+
+/// The longest pause between tries to record outcomes while the database is
+/// away: once it is back, recording (and so delivery) resumes within this.
+const RECORD_RETRY_MAX: Duration = Duration::from_secs(2);
 /// How far, and how often, due messages of stalled targets are deferred (ms).
 const DEFER_MS: i64 = 1_000;
 /// A full lane that has finished no attempt for this long is stalled (its
@@ -473,7 +477,7 @@ impl Dispatcher {
                 // Leases keep the messages safe meanwhile: at worst they are sent again.
                 tracing::error!(%error, "recording delivery outcomes failed; retrying");
                 tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
+                delay = (delay * 2).min(RECORD_RETRY_MAX);
             }
             batch.clear();
             self.wake.notify_one();

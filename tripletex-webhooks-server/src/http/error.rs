@@ -65,7 +65,7 @@ impl From<StoreError> for ServerError {
         match error {
             StoreError::NotFound { .. } => Self::NotFound(error.to_string()),
             StoreError::Conflict { .. } => Self::Revision(error.to_string()),
-            StoreError::Backend(_) => Self::Store(error),
+            StoreError::Unavailable(_) | StoreError::Backend(_) => Self::Store(error),
         }
     }
 }
@@ -125,6 +125,13 @@ impl ServerError {
                 )
             },
             // Storage details stay in the logs, not in the response.
+            Self::Store(StoreError::Unavailable(_)) => ApiError {
+                status: 503,
+                ..ApiError::new(
+                    ErrorCode::Exception,
+                    "The service is temporarily unavailable; try again shortly.",
+                )
+            },
             Self::Store(_) => ApiError::new(ErrorCode::Exception, "An internal error occurred."),
         }
     }
@@ -172,6 +179,11 @@ mod tests {
             (
                 ServerError::Store(StoreError::Backend("disk".into())),
                 500,
+                1000,
+            ),
+            (
+                ServerError::from(StoreError::Unavailable("connection refused".into())),
+                503,
                 1000,
             ),
             (

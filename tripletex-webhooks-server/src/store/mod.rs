@@ -46,6 +46,10 @@ pub enum StoreError {
         /// The stored version.
         actual: i32,
     },
+    /// The database cannot be reached (down, restarting, or every
+    /// connection busy): worth trying again shortly.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     /// The database failed.
     #[error("database error: {0}")]
     Backend(String),
@@ -53,7 +57,28 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
-        Self::Backend(error.to_string())
+        if is_unavailable(&error) {
+            Self::Unavailable(error.to_string())
+        } else {
+            Self::Backend(error.to_string())
+        }
+    }
+}
+
+/// Whether `error` says the database is out of reach rather than that the
+/// statement failed: no connection, or PostgreSQL's connection exceptions
+/// (SQLSTATE class 08) and shutdown or restart (class 57P).
+fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(database) => database
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
     }
 }
 
@@ -248,4 +273,10 @@ pub(crate) trait Store: Send + Sync + 'static {
 
     /// Deletes every object, subscription and message of a company.
     async fn reset_company(&self, company_id: i64) -> StoreResult<()>;
+
+    /// How far the emulator clock was last saved ahead of real time (ms).
+    async fn clock_offset(&self) -> StoreResult<i64>;
+    /// Saves the emulator clock's offset (ms); a smaller one than the saved
+    /// one is ignored, as the clock only moves forward.
+    async fn save_clock_offset(&self, offset_ms: i64) -> StoreResult<()>;
 }

@@ -56,9 +56,9 @@ pub(crate) struct ClaimedMessage {
 
 /// One claim pass: what to look at and which to take.
 pub(crate) struct Claim<'a> {
-    /// Now, on the server clock (ms).
+    /// Now, on the server clock (ms): what is due.
     pub(crate) now_ms: i64,
-    /// How long the lease lasts (ms).
+    /// How long the lease lasts (ms of real time).
     pub(crate) lease_ms: i64,
     /// How many due candidates to look at.
     pub(crate) candidates: usize,
@@ -75,6 +75,15 @@ impl std::fmt::Debug for Claim<'_> {
             .field("candidates", &self.candidates)
             .finish_non_exhaustive()
     }
+}
+
+/// Now on the clock leases run on (ms since the Unix epoch): real time, never
+/// the emulator clock. An advance of the server clock must not expire the
+/// lease of an attempt still in flight, or the message would be sent again
+/// concurrently; only schedules follow the server clock.
+pub(crate) fn lease_now_ms() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 /// What per-target limits count by: the target URL up to its path, i.e.
@@ -186,7 +195,7 @@ pub(crate) struct DeliveryFilter {
 /// The dispatcher's storage operations.
 #[async_trait]
 pub(crate) trait Outbox: Send + Sync + 'static {
-    /// Leases due messages until `now_ms + lease_ms`. Candidates are offered
+    /// Leases due messages for `lease_ms` of real time. Candidates are offered
     /// to `accept` (with their target key) in due order, at most `candidates`
     /// of them, skipping `skip_subscriptions`; only accepted ones are leased.
     async fn claim_due(&self, claim: Claim<'_>) -> StoreResult<Vec<ClaimedMessage>>;

@@ -56,7 +56,9 @@ impl PgStore {
         let options = PgConnectOptions::from_str(database_url)?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(30))
+            // While the database is away, requests fail (503) after this
+            // rather than hang.
+            .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await?;
         // sqlx takes an advisory lock, so instances starting together migrate once.
@@ -645,6 +647,22 @@ impl Store for PgStore {
                 .await?;
         }
         tx.commit().await?;
+        Ok(())
+    }
+
+    async fn clock_offset(&self) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT offset_ms FROM emulator_clock WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn save_clock_offset(&self, offset_ms: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE emulator_clock SET offset_ms = GREATEST(offset_ms, $1) WHERE id = 1")
+            .bind(offset_ms)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 }

@@ -65,7 +65,8 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
             // Commits never checkpoint: the checkpointer does (see its module).
-            .pragma("wal_autocheckpoint", "0");
+            .pragma("wal_autocheckpoint", "0")
+            .pragma("journal_size_limit", checkpoint::WAL_LIMIT.to_string());
         let writer = single_connection_pool(options.clone()).await?;
         // An in-memory database lives and dies with its one connection.
         let reader = if memory {
@@ -80,8 +81,15 @@ impl SqliteStore {
         let checkpointer = if memory {
             None
         } else {
+            let mut wal_path = options.get_filename().as_os_str().to_owned();
+            wal_path.push("-wal");
             let pool = single_connection_pool(options).await?;
-            Some(Arc::new(Checkpointer::spawn(pool, checkpoint::INTERVAL)))
+            Some(Arc::new(Checkpointer::spawn(
+                pool,
+                wal_path.into(),
+                checkpoint::INTERVAL,
+                checkpoint::TRUNCATE_ABOVE,
+            )))
         };
         Ok(Self {
             writer,
@@ -670,6 +678,22 @@ impl Store for SqliteStore {
                 .await?;
         }
         tx.commit().await?;
+        Ok(())
+    }
+
+    async fn clock_offset(&self) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT offset_ms FROM emulator_clock WHERE id = 1")
+                .fetch_one(&self.writer)
+                .await?,
+        )
+    }
+
+    async fn save_clock_offset(&self, offset_ms: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE emulator_clock SET offset_ms = MAX(offset_ms, ?) WHERE id = 1")
+            .bind(offset_ms)
+            .execute(&self.writer)
+            .await?;
         Ok(())
     }
 }

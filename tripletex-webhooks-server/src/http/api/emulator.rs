@@ -122,6 +122,10 @@ async fn advance(
     state
         .clock
         .advance(Duration::from_secs_f64(request.seconds));
+    state
+        .store
+        .save_clock_offset(state.clock.offset_ms())
+        .await?;
     Ok(Json(clock_value(&state)))
 }
 

@@ -15,7 +15,7 @@ use tripletex_webhooks_types::EventType;
 use super::PgStore;
 use crate::store::outbox::{
     AttemptOutcome, AttemptRecord, Claim, ClaimedMessage, DeliveryFilter, DeliveryRecord,
-    HealthPolicy, NextStep, Outbox, target_key,
+    HealthPolicy, NextStep, Outbox, lease_now_ms, target_key,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -32,11 +32,12 @@ pub(super) async fn close_if_inactive(
         "UPDATE messages SET status = 'failed', last_error = 'subscription not active', \
              finished_at_ms = $1, lease_until_ms = NULL \
          WHERE subscription_id = $2 AND status = 'pending' \
-           AND (lease_until_ms IS NULL OR lease_until_ms <= $1) \
+           AND (lease_until_ms IS NULL OR lease_until_ms <= $3) \
            AND (SELECT status FROM subscriptions WHERE id = $2) != 'ACTIVE'",
     )
     .bind(now_ms)
     .bind(subscription_id)
+    .bind(lease_now_ms())
     .execute(conn)
     .await?;
     Ok(())
@@ -56,7 +57,7 @@ pub(super) async fn supersede_older(
         "UPDATE messages SET status = 'superseded', finished_at_ms = $1 \
          WHERE subscription_id IN (SELECT id FROM subscriptions WHERE company_id = $2 AND event = $3) \
            AND subject = $6 AND object_id = $4 AND status = 'pending' AND object_version < $5 \
-           AND (lease_until_ms IS NULL OR lease_until_ms <= $1)",
+           AND (lease_until_ms IS NULL OR lease_until_ms <= $7)",
     )
     .bind(now_ms)
     .bind(company_id)
@@ -64,6 +65,7 @@ pub(super) async fn supersede_older(
     .bind(object_id)
     .bind(version)
     .bind(event.subject().as_str())
+    .bind(lease_now_ms())
     .execute(conn)
     .await?;
     Ok(())
@@ -73,12 +75,12 @@ pub(super) async fn supersede_older(
 /// newer pending version, and no older pending unversioned message.
 const CLAIMABLE: &str = "SELECT m.id, s.target_url FROM messages m JOIN subscriptions s ON s.id = m.subscription_id \
      WHERE m.status = 'pending' AND m.next_attempt_at_ms <= $1 \
-       AND (m.lease_until_ms IS NULL OR m.lease_until_ms <= $1) AND s.status = 'ACTIVE' {skip} \
+       AND (m.lease_until_ms IS NULL OR m.lease_until_ms <= $3) AND s.status = 'ACTIVE' {skip} \
        AND NOT EXISTS (SELECT 1 FROM messages o \
                        WHERE o.subscription_id = m.subscription_id AND o.subject = m.subject \
                          AND o.object_id = m.object_id AND o.id != m.id \
                          AND ((o.status = 'pending' \
-                               AND (o.lease_until_ms > $1 \
+                               AND (o.lease_until_ms > $3 \
                                     OR (o.object_version IS NULL AND m.object_version IS NULL AND o.id < m.id))) \
                               OR (o.status IN ('pending', 'delivered') AND o.object_version > m.object_version))) \
      ORDER BY m.next_attempt_at_ms, m.id LIMIT $2 FOR UPDATE OF m SKIP LOCKED";
@@ -210,7 +212,7 @@ const CLOSE_INACTIVE: &str = "UPDATE messages SET status = 'failed', last_error 
            FROM jsonb_array_elements($1::jsonb) WHERE value->>'status' != 'delivered' GROUP BY 1) AS j \
      JOIN subscriptions s ON s.id = j.sub AND s.status != 'ACTIVE' \
      WHERE messages.subscription_id = j.sub AND messages.status = 'pending' \
-       AND (messages.lease_until_ms IS NULL OR messages.lease_until_ms <= j.finished)";
+       AND (messages.lease_until_ms IS NULL OR messages.lease_until_ms <= $2)";
 
 async fn record_batch(
     conn: &mut PgConnection,
@@ -264,12 +266,15 @@ async fn record_batch(
             .bind(policy.disable_after_ms)
             .execute(&mut *conn)
             .await?;
-        for statement in [SUPERSEDE_FAILED, CLOSE_INACTIVE] {
-            sqlx::query(statement)
-                .bind(&rows)
-                .execute(&mut *conn)
-                .await?;
-        }
+        sqlx::query(SUPERSEDE_FAILED)
+            .bind(&rows)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(CLOSE_INACTIVE)
+            .bind(&rows)
+            .bind(lease_now_ms())
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
@@ -280,6 +285,7 @@ impl Outbox for PgStore {
         if claim.candidates == 0 {
             return Ok(Vec::new());
         }
+        let lease_now = lease_now_ms();
         let skip = if claim.skip_subscriptions.is_empty() {
             String::new()
         } else {
@@ -294,6 +300,7 @@ impl Outbox for PgStore {
         let candidates: Vec<(i64, String)> = sqlx::query_as(&CLAIMABLE.replace("{skip}", &skip))
             .bind(claim.now_ms)
             .bind(i64::try_from(claim.candidates).unwrap_or(i64::MAX))
+            .bind(lease_now)
             .fetch_all(&mut *tx)
             .await?;
         let ids: Vec<i64> = candidates
@@ -305,16 +312,18 @@ impl Outbox for PgStore {
             tx.commit().await?;
             return Ok(Vec::new());
         }
-        // The lease doubles as the next due time: an expired lease makes the
-        // message due again without any sweep.
+        // The lease runs on real time (an emulator clock advance must not
+        // expire it); the schedule moves a lease ahead on the server clock, so
+        // the message is due again once both have passed, without any sweep.
         let leased: Vec<i64> = sqlx::query_scalar(&format!(
-            "UPDATE messages SET lease_until_ms = $1, next_attempt_at_ms = $1 \
+            "UPDATE messages SET lease_until_ms = $1, next_attempt_at_ms = $3 \
              WHERE id IN ({}) AND status = 'pending' AND (lease_until_ms IS NULL OR lease_until_ms <= $2) \
              RETURNING id",
             id_list(&ids)
         ))
+        .bind(lease_now + claim.lease_ms)
+        .bind(lease_now)
         .bind(claim.now_ms + claim.lease_ms)
-        .bind(claim.now_ms)
         .fetch_all(&mut *tx)
         .await?;
         if leased.is_empty() {
@@ -353,11 +362,12 @@ impl Outbox for PgStore {
         let moved = sqlx::query(&format!(
             "UPDATE messages SET next_attempt_at_ms = $2 \
              WHERE subscription_id IN ({}) AND status = 'pending' AND next_attempt_at_ms <= $1 \
-               AND (lease_until_ms IS NULL OR lease_until_ms <= $1)",
+               AND (lease_until_ms IS NULL OR lease_until_ms <= $3)",
             id_list(subscription_ids)
         ))
         .bind(now_ms)
         .bind(until_ms)
+        .bind(lease_now_ms())
         .execute(&self.pool)
         .await?;
         Ok(moved.rows_affected())

@@ -12,7 +12,7 @@ use tripletex_webhooks_types::EventType;
 use super::SqliteStore;
 use crate::store::outbox::{
     AttemptOutcome, AttemptRecord, Claim, ClaimedMessage, DeliveryFilter, DeliveryRecord,
-    HealthPolicy, NextStep, Outbox, target_key,
+    HealthPolicy, NextStep, Outbox, lease_now_ms, target_key,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -29,11 +29,12 @@ pub(super) async fn close_if_inactive(
         "UPDATE messages SET status = 'failed', last_error = 'subscription not active', \
              finished_at_ms = ?1, lease_until_ms = NULL \
          WHERE subscription_id = ?2 AND status = 'pending' \
-           AND (lease_until_ms IS NULL OR lease_until_ms <= ?1) \
+           AND (lease_until_ms IS NULL OR lease_until_ms <= ?3) \
            AND (SELECT status FROM subscriptions WHERE id = ?2) != 'ACTIVE'",
     )
     .bind(now_ms)
     .bind(subscription_id)
+    .bind(lease_now_ms())
     .execute(conn)
     .await?;
     Ok(())
@@ -53,7 +54,7 @@ pub(super) async fn supersede_older(
         "UPDATE messages SET status = 'superseded', finished_at_ms = ?1 \
          WHERE subscription_id IN (SELECT id FROM subscriptions WHERE company_id = ?2 AND event = ?3) \
            AND subject = ?6 AND object_id = ?4 AND status = 'pending' AND object_version < ?5 \
-           AND (lease_until_ms IS NULL OR lease_until_ms <= ?1)",
+           AND (lease_until_ms IS NULL OR lease_until_ms <= ?7)",
     )
     .bind(now_ms)
     .bind(company_id)
@@ -61,6 +62,7 @@ pub(super) async fn supersede_older(
     .bind(object_id)
     .bind(version)
     .bind(event.subject().as_str())
+    .bind(lease_now_ms())
     .execute(conn)
     .await?;
     Ok(())
@@ -70,12 +72,12 @@ pub(super) async fn supersede_older(
 /// newer pending version, and no older pending unversioned message.
 const CLAIMABLE: &str = "SELECT m.id, s.target_url FROM messages m JOIN subscriptions s ON s.id = m.subscription_id \
      WHERE m.status = 'pending' AND m.next_attempt_at_ms <= ?1 \
-       AND (m.lease_until_ms IS NULL OR m.lease_until_ms <= ?1) AND s.status = 'ACTIVE' {skip} \
+       AND (m.lease_until_ms IS NULL OR m.lease_until_ms <= ?3) AND s.status = 'ACTIVE' {skip} \
        AND NOT EXISTS (SELECT 1 FROM messages o \
                        WHERE o.subscription_id = m.subscription_id AND o.subject = m.subject \
                          AND o.object_id = m.object_id AND o.id != m.id \
                          AND ((o.status = 'pending' \
-                               AND (o.lease_until_ms > ?1 \
+                               AND (o.lease_until_ms > ?3 \
                                     OR (o.object_version IS NULL AND m.object_version IS NULL AND o.id < m.id))) \
                               OR (o.status IN ('pending', 'delivered') AND o.object_version > m.object_version))) \
      ORDER BY m.next_attempt_at_ms, m.id LIMIT ?2";
@@ -203,7 +205,7 @@ const CLOSE_INACTIVE: &str = "UPDATE messages SET status = 'failed', last_error 
            FROM json_each(?1) WHERE value->>'status' != 'delivered' GROUP BY 1) AS j \
      JOIN subscriptions s ON s.id = j.sub AND s.status != 'ACTIVE' \
      WHERE messages.subscription_id = j.sub AND messages.status = 'pending' \
-       AND (messages.lease_until_ms IS NULL OR messages.lease_until_ms <= j.finished)";
+       AND (messages.lease_until_ms IS NULL OR messages.lease_until_ms <= ?2)";
 
 async fn record_batch(
     conn: &mut SqliteConnection,
@@ -257,12 +259,15 @@ async fn record_batch(
             .bind(policy.disable_after_ms)
             .execute(&mut *conn)
             .await?;
-        for statement in [SUPERSEDE_FAILED, CLOSE_INACTIVE] {
-            sqlx::query(statement)
-                .bind(&rows)
-                .execute(&mut *conn)
-                .await?;
-        }
+        sqlx::query(SUPERSEDE_FAILED)
+            .bind(&rows)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(CLOSE_INACTIVE)
+            .bind(&rows)
+            .bind(lease_now_ms())
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
@@ -273,6 +278,7 @@ impl Outbox for SqliteStore {
         if claim.candidates == 0 {
             return Ok(Vec::new());
         }
+        let lease_now = lease_now_ms();
         let skip = if claim.skip_subscriptions.is_empty() {
             String::new()
         } else {
@@ -286,6 +292,7 @@ impl Outbox for SqliteStore {
         let candidates: Vec<(i64, String)> = sqlx::query_as(&CLAIMABLE.replace("{skip}", &skip))
             .bind(claim.now_ms)
             .bind(i64::try_from(claim.candidates).unwrap_or(i64::MAX))
+            .bind(lease_now)
             .fetch_all(&self.reader)
             .await?;
         let ids: Vec<i64> = candidates
@@ -297,16 +304,18 @@ impl Outbox for SqliteStore {
             return Ok(Vec::new());
         }
         let mut tx = self.writer.begin().await?;
-        // The lease doubles as the next due time: an expired lease makes the
-        // message due again without any sweep.
+        // The lease runs on real time (an emulator clock advance must not
+        // expire it); the schedule moves a lease ahead on the server clock, so
+        // the message is due again once both have passed, without any sweep.
         let leased: Vec<i64> = sqlx::query_scalar(&format!(
-            "UPDATE messages SET lease_until_ms = ?1, next_attempt_at_ms = ?1 \
+            "UPDATE messages SET lease_until_ms = ?1, next_attempt_at_ms = ?3 \
              WHERE id IN ({}) AND status = 'pending' AND (lease_until_ms IS NULL OR lease_until_ms <= ?2) \
              RETURNING id",
             id_list(&ids)
         ))
+        .bind(lease_now + claim.lease_ms)
+        .bind(lease_now)
         .bind(claim.now_ms + claim.lease_ms)
-        .bind(claim.now_ms)
         .fetch_all(&mut *tx)
         .await?;
         if leased.is_empty() {
@@ -345,11 +354,12 @@ impl Outbox for SqliteStore {
         let moved = sqlx::query(&format!(
             "UPDATE messages SET next_attempt_at_ms = ?2 \
              WHERE subscription_id IN ({}) AND status = 'pending' AND next_attempt_at_ms <= ?1 \
-               AND (lease_until_ms IS NULL OR lease_until_ms <= ?1)",
+               AND (lease_until_ms IS NULL OR lease_until_ms <= ?3)",
             id_list(subscription_ids)
         ))
         .bind(now_ms)
         .bind(until_ms)
+        .bind(lease_now_ms())
         .execute(&self.writer)
         .await?;
         Ok(moved.rows_affected())
@@ -458,5 +468,101 @@ impl Outbox for SqliteStore {
         .await?;
         self.enqueued.notify_one();
         Ok(result.rows_affected() > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tripletex_webhooks_types::NewSubscription;
+
+    use super::*;
+    use crate::store::Store;
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    async fn claim(store: &SqliteStore, now_ms: i64, lease_ms: i64) -> Vec<ClaimedMessage> {
+        store
+            .claim_due(Claim {
+                now_ms,
+                lease_ms,
+                candidates: 10,
+                skip_subscriptions: &[],
+                accept: &mut |_| true,
+            })
+            .await
+            .unwrap()
+    }
+
+    fn delivered(message: &ClaimedMessage) -> AttemptOutcome {
+        AttemptOutcome {
+            message_id: message.id,
+            subscription_id: message.subscription_id,
+            lease_until_ms: message.lease_until_ms,
+            attempted_at_ms: NOW,
+            duration_ms: 5,
+            status_code: Some(200),
+            error: None,
+            next: NextStep::Delivered,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_expired_lease_is_claimed_again_and_the_stale_outcome_is_fenced_off() {
+        let store = SqliteStore::connect("sqlite::memory:", "test/v2")
+            .await
+            .unwrap();
+        let company = store.ensure_company("digest").await.unwrap();
+        let event: EventType = "product.create".parse().unwrap();
+        let subscription = NewSubscription::new(event.clone(), "https://example.com/hook");
+        store
+            .insert_subscriptions(company, NOW, vec![subscription])
+            .await
+            .unwrap();
+        store
+            .emit_event(
+                company.id,
+                NOW,
+                &event,
+                1,
+                Some(&serde_json::json!({"id": 1})),
+            )
+            .await
+            .unwrap();
+        let policy = HealthPolicy {
+            disable_after_ms: i64::MAX,
+        };
+
+        // A lease that lapses at once (its holder, say, hung past it) ...
+        let first = claim(&store, NOW, -1).await.remove(0);
+        // ... lets the message be claimed again under a new lease.
+        let second = claim(&store, NOW, 60_000).await.remove(0);
+        assert_eq!(first.id, second.id);
+        assert_ne!(first.lease_until_ms, second.lease_until_ms);
+        // A live lease holds however far the server clock has moved: leases
+        // run on real time.
+        let an_hour_later = NOW + 3_600_000;
+        assert!(claim(&store, an_hour_later, 60_000).await.is_empty());
+
+        store.record(&[delivered(&first)], policy).await.unwrap();
+        let log = store
+            .deliveries(company.id, &DeliveryFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            (log[0].status.as_str(), log[0].attempts),
+            ("pending", 0),
+            "fenced off"
+        );
+        store.record(&[delivered(&second)], policy).await.unwrap();
+        let log = store
+            .deliveries(company.id, &DeliveryFilter::default())
+            .await
+            .unwrap();
+        assert_eq!((log[0].status.as_str(), log[0].attempts), ("delivered", 1));
+        assert_eq!(
+            log[0].attempt_log.len(),
+            2,
+            "both attempts were made and are logged"
+        );
     }
 }
