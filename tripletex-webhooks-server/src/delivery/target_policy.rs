@@ -103,120 +103,44 @@ enum V6Rule {
     Embeds6to4,
 }
 
+use V6Rule::{Blocked, Embeds6to4, EmbedsLast32};
+
+/// An IPv6 range and how addresses in it are judged.
+struct V6Range {
+    range: Range<Ipv6Addr>,
+    rule: V6Rule,
+}
+
 /// IPv6 ranges, the first match deciding: specific entries come before the
 /// larger ones that contain them, so a refusal names the specific range.
-const IPV6_RANGES: &[(Range<Ipv6Addr>, V6Rule)] = &[
-    (
-        v6([0, 0, 0, 0, 0, 0xffff, 0, 0], 96, "IPv4-mapped"),
-        V6Rule::EmbedsLast32,
-    ),
-    (
-        v6(
-            [0x64, 0xff9b, 0, 0, 0, 0, 0, 0],
-            96,
-            "IPv4/IPv6 translation (NAT64)",
-        ),
-        V6Rule::EmbedsLast32,
-    ),
-    (
-        v6(
-            [0x64, 0xff9b, 1, 0, 0, 0, 0, 0],
-            48,
-            "local-use IPv4/IPv6 translation",
-        ),
-        V6Rule::Blocked,
-    ),
-    (
-        v6([0, 0, 0, 0, 0, 0, 0, 0], 128, "unspecified"),
-        V6Rule::Blocked,
-    ),
-    (
-        v6([0, 0, 0, 0, 0, 0, 0, 1], 128, "loopback"),
-        V6Rule::Blocked,
-    ),
+const IPV6_RANGES: &[V6Range] = &[
+    v6(EmbedsLast32, &[0, 0, 0, 0, 0, 0xffff], 96, "IPv4-mapped"),
+    v6(EmbedsLast32, &[0x64, 0xff9b], 96, "NAT64 translation"),
+    v6(Blocked, &[0x64, 0xff9b, 1], 48, "local-use NAT64"),
+    v6(Blocked, &[], 128, "unspecified"),
+    v6(Blocked, &[0, 0, 0, 0, 0, 0, 0, 1], 128, "loopback"),
     // Deprecated (RFC 4291) and never routed, whatever IPv4 address it carries.
-    (
-        v6([0, 0, 0, 0, 0, 0, 0, 0], 96, "IPv4-compatible (deprecated)"),
-        V6Rule::Blocked,
-    ),
-    (
-        v6([0x100, 0, 0, 0, 0, 0, 0, 0], 64, "discard-only"),
-        V6Rule::Blocked,
-    ),
-    (
-        v6([0x100, 0, 0, 1, 0, 0, 0, 0], 64, "dummy prefix"),
-        V6Rule::Blocked,
-    ),
-    (
-        v6([0x2001, 0, 0, 0, 0, 0, 0, 0], 32, "Teredo"),
-        V6Rule::Blocked,
-    ),
-    (
-        v6([0x2001, 2, 0, 0, 0, 0, 0, 0], 48, "benchmarking"),
-        V6Rule::Blocked,
-    ),
-    (
-        v6([0x2001, 0x10, 0, 0, 0, 0, 0, 0], 28, "ORCHID (deprecated)"),
-        V6Rule::Blocked,
-    ),
-    // Whole: its globally reachable entries are anycast services and identifiers, no webhook receivers.
-    (
-        v6(
-            [0x2001, 0, 0, 0, 0, 0, 0, 0],
-            23,
-            "IETF protocol assignments",
-        ),
-        V6Rule::Blocked,
-    ),
-    (
-        v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32, "documentation"),
-        V6Rule::Blocked,
-    ),
-    (
-        v6([0x2002, 0, 0, 0, 0, 0, 0, 0], 16, "6to4"),
-        V6Rule::Embeds6to4,
-    ),
-    (
-        v6([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20, "documentation"),
-        V6Rule::Blocked,
-    ),
-    (
-        v6(
-            [0x5f00, 0, 0, 0, 0, 0, 0, 0],
-            16,
-            "segment routing (SRv6) SIDs",
-        ),
-        V6Rule::Blocked,
-    ),
-    (
-        v6([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7, "unique-local"),
-        V6Rule::Blocked,
-    ),
-    (
-        v6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10, "link-local"),
-        V6Rule::Blocked,
-    ),
-    (
-        v6([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10, "site-local (deprecated)"),
-        V6Rule::Blocked,
-    ),
-    (
-        v6([0xff00, 0, 0, 0, 0, 0, 0, 0], 8, "multicast"),
-        V6Rule::Blocked,
-    ),
+    v6(Blocked, &[], 96, "IPv4-compatible (deprecated)"),
+    v6(Blocked, &[0x100], 64, "discard-only"),
+    v6(Blocked, &[0x100, 0, 0, 1], 64, "dummy prefix"),
+    v6(Blocked, &[0x2001], 32, "Teredo"),
+    v6(Blocked, &[0x2001, 2], 48, "benchmarking"),
+    v6(Blocked, &[0x2001, 0x10], 28, "ORCHID (deprecated)"),
+    // Whole: its globally reachable entries are anycast services and
+    // identifiers, no webhook receivers.
+    v6(Blocked, &[0x2001], 23, "IETF protocol assignments"),
+    v6(Blocked, &[0x2001, 0xdb8], 32, "documentation"),
+    v6(Embeds6to4, &[0x2002], 16, "6to4"),
+    v6(Blocked, &[0x3fff], 20, "documentation"),
+    v6(Blocked, &[0x5f00], 16, "segment routing (SRv6) SIDs"),
+    v6(Blocked, &[0xfc00], 7, "unique-local"),
+    v6(Blocked, &[0xfe80], 10, "link-local"),
+    v6(Blocked, &[0xfec0], 10, "site-local (deprecated)"),
+    v6(Blocked, &[0xff00], 8, "multicast"),
     // Everything outside global unicast 2000::/3 is reserved or local.
-    (
-        v6([0, 0, 0, 0, 0, 0, 0, 0], 3, "outside global unicast"),
-        V6Rule::Blocked,
-    ),
-    (
-        v6([0x4000, 0, 0, 0, 0, 0, 0, 0], 2, "outside global unicast"),
-        V6Rule::Blocked,
-    ),
-    (
-        v6([0x8000, 0, 0, 0, 0, 0, 0, 0], 1, "outside global unicast"),
-        V6Rule::Blocked,
-    ),
+    v6(Blocked, &[], 3, "outside global unicast"),
+    v6(Blocked, &[0x4000], 2, "outside global unicast"),
+    v6(Blocked, &[0x8000], 1, "outside global unicast"),
 ];
 
 const fn v4(a: u8, b: u8, c: u8, d: u8, len: u8, name: &'static str) -> Range<Ipv4Addr> {
@@ -227,12 +151,21 @@ const fn v4(a: u8, b: u8, c: u8, d: u8, len: u8, name: &'static str) -> Range<Ip
     }
 }
 
-const fn v6(segments: [u16; 8], len: u8, name: &'static str) -> Range<Ipv6Addr> {
-    let [a, b, c, d, e, f, g, h] = segments;
-    Range {
-        prefix: Ipv6Addr::new(a, b, c, d, e, f, g, h),
-        len,
-        name,
+/// A range whose prefix starts with the segments `head` (the rest zero).
+const fn v6(rule: V6Rule, head: &[u16], len: u8, name: &'static str) -> V6Range {
+    let mut s = [0_u16; 8];
+    let mut at = 0;
+    while at < head.len() {
+        s[at] = head[at];
+        at += 1;
+    }
+    V6Range {
+        range: Range {
+            prefix: Ipv6Addr::new(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]),
+            len,
+            name,
+        },
+        rule,
     }
 }
 
@@ -276,21 +209,22 @@ pub(crate) fn refusal(ip: IpAddr) -> Option<Refusal> {
     match ip {
         IpAddr::V4(v4) => refusal_v4(v4, None),
         IpAddr::V6(v6) => {
-            let (range, rule) = IPV6_RANGES.iter().find(|(range, _)| range.contains(v6))?;
+            let V6Range { range, rule } =
+                IPV6_RANGES.iter().find(|entry| entry.range.contains(v6))?;
             let octets = v6.octets();
             match rule {
-                V6Rule::Blocked => Some(Refusal {
+                Blocked => Some(Refusal {
                     prefix: IpAddr::V6(range.prefix),
                     len: range.len,
                     name: range.name,
                     embedded: None,
                 }),
-                V6Rule::EmbedsLast32 => {
+                EmbedsLast32 => {
                     let [.., a, b, c, d] = octets;
                     let carried = Ipv4Addr::new(a, b, c, d);
                     refusal_v4(carried, Some(carried))
                 }
-                V6Rule::Embeds6to4 => {
+                Embeds6to4 => {
                     let carried = Ipv4Addr::new(octets[2], octets[3], octets[4], octets[5]);
                     refusal_v4(carried, Some(carried))
                 }
@@ -330,7 +264,7 @@ impl Resolve for PublicOnlyResolver {
                 .collect();
             if public.is_empty() {
                 let detail = first_refused
-                    .map(|(ip, why)| format!(" such as {ip}, which {why}"))
+                    .map(|(ip, why)| format!(" such as {ip}, {why}"))
                     .unwrap_or_default();
                 return Err(format!(
                     "target {host} resolves only to private or special-purpose addresses{detail}: blocked by --block-private-targets"
@@ -352,7 +286,7 @@ pub(crate) fn check_literal_host(url: &url::Url) -> Result<(), String> {
     };
     match refusal(ip) {
         Some(why) => Err(format!(
-            "target address {ip} is private or special-purpose ({why}): blocked by --block-private-targets"
+            "target address {ip} is private or special-purpose, {why}: blocked by --block-private-targets"
         )),
         None => Ok(()),
     }
@@ -518,7 +452,7 @@ mod tests {
             let mask = u32::MAX.checked_shl(32 - u32::from(range.len)).unwrap_or(0);
             assert_eq!(range.prefix.to_bits() & !mask, 0, "{}", range.prefix);
         }
-        for (range, _) in IPV6_RANGES {
+        for V6Range { range, .. } in IPV6_RANGES {
             let mask = u128::MAX
                 .checked_shl(128 - u32::from(range.len))
                 .unwrap_or(0);
@@ -545,7 +479,7 @@ mod tests {
         let error = check_literal_host(&blocked).unwrap_err();
         assert_eq!(
             error,
-            "target address ::ffff:127.0.0.1 is private or special-purpose (carries 127.0.0.1, in 127.0.0.0/8 (loopback)): blocked by --block-private-targets"
+            "target address ::ffff:127.0.0.1 is private or special-purpose, carries 127.0.0.1, in 127.0.0.0/8 (loopback): blocked by --block-private-targets"
         );
     }
 
