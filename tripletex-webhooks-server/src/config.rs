@@ -13,10 +13,12 @@ use std::time::Duration;
 use clap::Parser;
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::delivery::target_policy::{ProxyUrl, TargetPolicy};
 use crate::delivery::{
     DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_DELAYS, DEFAULT_DISABLE_AFTER, DEFAULT_JITTER,
     DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT_PER_TARGET, DeliveryConfig, RetrySchedule,
 };
+use crate::server::StartError;
 
 /// The consumer token accepted when none is configured (local use only).
 const DEFAULT_CONSUMER_TOKEN: &str = "local-consumer-token";
@@ -104,6 +106,12 @@ pub struct ServerConfig {
     #[arg(long, env = "TRIPLETEX_BLOCK_PRIVATE_TARGETS")]
     pub block_private_targets: bool,
 
+    /// Send callbacks through this HTTP(S) proxy, `http://[user:password@]host:port`
+    /// (proxy settings in the environment are never used). Refused together
+    /// with `--block-private-targets`: the proxy, not the server, would reach the target.
+    #[arg(long, env = "TRIPLETEX_CALLBACK_PROXY", value_name = "URL")]
+    pub callback_proxy: Option<SecretString>,
+
     /// Delivery attempts in flight at once, in all.
     #[arg(long, env = "TRIPLETEX_MAX_IN_FLIGHT", default_value_t = DEFAULT_MAX_IN_FLIGHT)]
     pub max_in_flight: usize,
@@ -143,6 +151,7 @@ impl ServerConfig {
             attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
             disable_after: DEFAULT_DISABLE_AFTER,
             block_private_targets: false,
+            callback_proxy: None,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             max_in_flight_per_target: DEFAULT_MAX_IN_FLIGHT_PER_TARGET,
         }
@@ -159,15 +168,29 @@ impl ServerConfig {
     }
 
     /// The delivery settings these flags describe.
-    pub(crate) fn delivery(&self) -> DeliveryConfig {
-        DeliveryConfig {
+    pub(crate) fn delivery(&self) -> Result<DeliveryConfig, StartError> {
+        Ok(DeliveryConfig {
             schedule: RetrySchedule::new(self.retry_schedule.0.clone(), self.retry_jitter),
             attempt_timeout: self.attempt_timeout,
             disable_after: self.disable_after,
-            block_private_targets: self.block_private_targets,
+            targets: self.target_policy()?,
             max_in_flight: self.max_in_flight.max(1),
             max_in_flight_per_target: self.max_in_flight_per_target.max(1),
             ..DeliveryConfig::default()
+        })
+    }
+
+    /// How callbacks reach their targets. A proxy with the private-target
+    /// block is refused rather than half-enforced: the proxy resolves and
+    /// connects itself, so no check here could cover the address it reaches.
+    fn target_policy(&self) -> Result<TargetPolicy, StartError> {
+        match (&self.callback_proxy, self.block_private_targets) {
+            (Some(_), true) => Err(StartError::ProxyWithPrivateTargetBlock),
+            (Some(proxy), false) => ProxyUrl::parse(proxy.expose_secret())
+                .map(TargetPolicy::Proxy)
+                .map_err(StartError::CallbackProxy),
+            (None, true) => Ok(TargetPolicy::PublicOnly),
+            (None, false) => Ok(TargetPolicy::Any),
         }
     }
 }
@@ -268,6 +291,32 @@ mod tests {
     }
 
     #[test]
+    fn a_callback_proxy_is_used_alone_and_never_shown() {
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["server", "--callback-proxy"];
+            args.extend(extra);
+            ServerConfig::try_parse_from(args).unwrap()
+        };
+        let config = parse(&["http://user:proxy-pw-1@127.0.0.1:3128"]);
+        let delivery = config.delivery().unwrap();
+        assert!(matches!(delivery.targets, TargetPolicy::Proxy(_)));
+        assert!(!format!("{config:?}{delivery:?}").contains("proxy-pw-1"));
+
+        let with_block = parse(&["http://127.0.0.1:3128", "--block-private-targets"]);
+        let refused = with_block.delivery().unwrap_err();
+        assert!(matches!(refused, StartError::ProxyWithPrivateTargetBlock));
+        assert!(
+            refused.to_string().contains("cannot be combined"),
+            "{refused}"
+        );
+
+        let invalid = parse(&["socks5://user:proxy-pw-2@127.0.0.1:1080"]);
+        let refused = invalid.delivery().unwrap_err();
+        assert!(matches!(refused, StartError::CallbackProxy(_)));
+        assert!(!refused.to_string().contains("proxy-pw-2"), "{refused}");
+    }
+
+    #[test]
     fn durations_parse_in_the_documented_forms() {
         for (text, expected) in [
             ("250ms", Duration::from_millis(250)),
@@ -338,6 +387,7 @@ mod tests {
         assert_eq!(flags.attempt_timeout, tests.attempt_timeout);
         assert_eq!(flags.disable_after, tests.disable_after);
         assert_eq!(flags.block_private_targets, tests.block_private_targets);
+        assert!(flags.callback_proxy.is_none() && tests.callback_proxy.is_none());
         assert_eq!(flags.max_in_flight, tests.max_in_flight);
         assert_eq!(
             flags.max_in_flight_per_target,
@@ -351,15 +401,12 @@ mod tests {
         assert!((flags.retry_jitter - DEFAULT_JITTER).abs() < f64::EPSILON);
         assert!(tests.retry_jitter.abs() < f64::EPSILON);
 
-        let from_flags = flags.delivery();
+        let from_flags = flags.delivery().unwrap();
         let engine = DeliveryConfig::default();
         assert_eq!(from_flags.schedule, engine.schedule);
         assert_eq!(from_flags.attempt_timeout, engine.attempt_timeout);
         assert_eq!(from_flags.disable_after, engine.disable_after);
-        assert_eq!(
-            from_flags.block_private_targets,
-            engine.block_private_targets
-        );
+        assert_eq!(from_flags.targets, engine.targets);
         assert_eq!(from_flags.max_in_flight, engine.max_in_flight);
         assert_eq!(
             from_flags.max_in_flight_per_target,

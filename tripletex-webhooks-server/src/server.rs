@@ -37,6 +37,17 @@ pub enum StartError {
     /// The HTTP client for callbacks could not be built.
     #[error("cannot build the callback HTTP client: {0}")]
     Http(#[from] reqwest::Error),
+    /// `--callback-proxy` is not a usable proxy URL (not repeated here: it may
+    /// hold credentials).
+    #[error("invalid --callback-proxy: {0}")]
+    CallbackProxy(String),
+    /// `--callback-proxy` together with `--block-private-targets`.
+    #[error(
+        "--callback-proxy cannot be combined with --block-private-targets: the proxy resolves and \
+         connects to callback targets itself, out of reach of the server's address check; enforce \
+         the target policy in the proxy and drop --block-private-targets, or drop the proxy"
+    )]
+    ProxyWithPrivateTargetBlock,
     /// The database URL names an unsupported engine.
     #[error("unsupported database URL {0:?}: use sqlite://FILE, sqlite::memory: or postgres://…")]
     UnsupportedDatabase(String),
@@ -69,6 +80,7 @@ pub struct RunningServer {
 impl RunningServer {
     /// Opens the database, binds the listener and serves in a background task.
     pub async fn start(config: ServerConfig) -> Result<Self, StartError> {
+        let delivery = config.delivery()?;
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -105,7 +117,7 @@ impl RunningServer {
             Arc::clone(&store),
             url_base.clone(),
             clock.clone(),
-            config.delivery(),
+            delivery,
         )?
         .spawn();
         let clock_saver = save_clock_offsets(clock.clone(), Arc::clone(&store));

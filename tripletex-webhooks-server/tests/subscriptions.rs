@@ -692,6 +692,116 @@ async fn update_validation_names_each_failing_field() {
     assert!(got["value"].get("authHeaderName").is_none());
 }
 
+/// Values that Tripletex's callback could not carry, by the field they are
+/// refused on: header names that are no HTTP token (the guide's placeholder
+/// sentence among them), header values with control bytes or line breaks,
+/// target URLs that cannot be sent as written.
+const UNSENDABLE: &[(&str, &str)] = &[
+    ("authHeaderName", "X-A\r\nX-Injected: 1"),
+    ("authHeaderName", "X A"),
+    (
+        "authHeaderName",
+        "(optional) custom header name, e.g. Authorization",
+    ),
+    ("authHeaderName", "X-Key:"),
+    ("authHeaderName", "X-Nøkkel"),
+    ("authHeaderValue", "Bearer abc\r\nX-Injected: 1"),
+    ("authHeaderValue", "Bearer \u{1}abc"),
+    ("authHeaderValue", "Bearer abc\u{7f}"),
+    ("authHeaderValue", "Bearer abc\0"),
+    ("authHeaderValue", " Bearer abc"),
+    ("targetUrl", "https://example.com/hook#section"),
+    ("targetUrl", "https://exa mple.com/hook"),
+    ("targetUrl", "https://example.com/ho\nok"),
+    ("targetUrl", "https://example.com/hook\t"),
+    ("targetUrl", "https:\\\\example.com\\hook"),
+    ("targetUrl", "http://example.com:0/hook"),
+    ("targetUrl", "https://us%3Aer:pw@example.com/hook"),
+    ("targetUrl", "https://%ff:pw@example.com/hook"),
+    ("targetUrl", "https://user:p%0Aw@example.com/hook"),
+    ("targetUrl", "javascript:alert(1)"),
+];
+
+/// A valid subscription body with `field` set to `value`.
+fn with_unsendable(field: &str, value: &str) -> Value {
+    let mut body = json!({"event": "product.create", "targetUrl": "https://example.com/hook",
+                          "authHeaderName": "Authorization", "authHeaderValue": "Bearer abc"});
+    body[field] = json!(value);
+    body
+}
+
+/// Asserts a 422, code 18000, naming `field` alone (at `path` in list
+/// bodies), whose messages do not repeat `value`.
+async fn assert_refused(request: RequestBuilder, field: &str, path: Option<&str>, value: &str) {
+    let error = assert_api_error(request.send().await.unwrap(), 422, 18000).await;
+    let messages = error["validationMessages"].as_array().unwrap();
+    assert_eq!(messages.len(), 1, "{value:?}: {error}");
+    assert_eq!(messages[0]["field"], field, "{value:?}: {error}");
+    assert_eq!(messages[0]["path"].as_str(), path, "{value:?}: {error}");
+    let message = messages[0]["message"].as_str().unwrap();
+    assert!(!message.contains(value), "{message}");
+}
+
+#[tokio::test]
+async fn headers_and_target_urls_that_cannot_be_sent_are_refused_everywhere() {
+    let h = Harness::start().await;
+    let id = id_of(&create_product_hook(&h).await);
+    for (field, value) in UNSENDABLE {
+        let body = with_unsendable(field, value);
+        let valid = with_unsendable("fields", "id");
+        assert_refused(
+            h.request(Method::POST, BASE).json(&body),
+            field,
+            None,
+            value,
+        )
+        .await;
+        let list_body = json!([valid, body]);
+        let at = format!("[1].{field}");
+        assert_refused(
+            h.request(Method::POST, &format!("{BASE}/list"))
+                .json(&list_body),
+            field,
+            Some(&at),
+            value,
+        )
+        .await;
+        let update = json!({"authHeaderName": "Authorization", (*field): value});
+        assert_refused(
+            h.request(Method::PUT, &format!("{BASE}/{id}"))
+                .json(&update),
+            field,
+            None,
+            value,
+        )
+        .await;
+        let mut list_update = update.clone();
+        list_update["id"] = json!(id);
+        let at = format!("[0].{field}");
+        assert_refused(
+            h.request(Method::PUT, &format!("{BASE}/list"))
+                .json(&json!([list_update])),
+            field,
+            Some(&at),
+            value,
+        )
+        .await;
+    }
+    // Nothing was created or changed.
+    assert_eq!(list(&h, "").await["fullResultSize"], 1);
+    let (_, got) = send(h.request(Method::GET, &format!("{BASE}/{id}"))).await;
+    assert_eq!(got["value"]["version"], 0);
+
+    // What a callback can carry is accepted: every token character, inner
+    // spaces and tabs, a password-only credential.
+    create(
+        &h,
+        json!({"event": "product.create", "targetUrl": "https://:pw@example.com/a?b=c",
+               "authHeaderName": "X-!#$%&'*+-.^_`|~", "authHeaderValue": "Bearer a\tb ~!\"@"}),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn clients_switch_between_active_and_disabled() {
     let h = Harness::start().await;

@@ -126,7 +126,7 @@ impl Dispatcher {
         clock: Clock,
         config: DeliveryConfig,
     ) -> Result<Self, reqwest::Error> {
-        let sender = Sender::new(config.attempt_timeout, config.block_private_targets)?;
+        let sender = Sender::new(config.attempt_timeout, &config.targets)?;
         let wake = outbox.enqueued();
         Ok(Self {
             outbox,

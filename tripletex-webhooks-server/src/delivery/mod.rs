@@ -13,6 +13,7 @@
 
 mod dispatcher;
 pub(crate) mod schedule;
+pub(crate) mod sendable;
 pub(crate) mod sender;
 pub(crate) mod target_policy;
 
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 pub(crate) use dispatcher::{Dispatcher, DispatcherHandle};
 pub(crate) use schedule::{DEFAULT_DELAYS, DEFAULT_JITTER, RetrySchedule};
+use target_policy::TargetPolicy;
 
 /// The longest one attempt may take, unless configured.
 pub(crate) const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -40,8 +42,8 @@ pub(crate) struct DeliveryConfig {
     pub(crate) attempt_timeout: Duration,
     /// A subscription whose deliveries all failed for this long is disabled.
     pub(crate) disable_after: Duration,
-    /// Refuse private, loopback and link-local targets.
-    pub(crate) block_private_targets: bool,
+    /// Which targets may be reached, directly or through a proxy.
+    pub(crate) targets: TargetPolicy,
     /// Attempts in flight at once, in all.
     pub(crate) max_in_flight: usize,
     /// Attempts in flight at once to one target (scheme, host and port).
@@ -57,7 +59,7 @@ impl Default for DeliveryConfig {
             schedule: RetrySchedule::default(),
             attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
             disable_after: DEFAULT_DISABLE_AFTER,
-            block_private_targets: false,
+            targets: TargetPolicy::default(),
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             max_in_flight_per_target: DEFAULT_MAX_IN_FLIGHT_PER_TARGET,
             poll_interval: Duration::from_secs(1),

@@ -15,7 +15,7 @@ use serde_json::Value;
 use tripletex_webhooks_types::WebhookEnvelope;
 use tripletex_webhooks_types::signature::{self, IDEMPOTENCY_KEY_HEADER, SIGNATURE_HEADER};
 
-use super::target_policy::{PublicOnlyResolver, check_literal_host};
+use super::target_policy::{PublicOnlyResolver, TargetPolicy, check_literal_host};
 use crate::store::outbox::ClaimedMessage;
 
 /// The `User-Agent` of callbacks.
@@ -75,20 +75,30 @@ impl AttemptResult {
 }
 
 impl Sender {
-    /// A sender with a per-attempt timeout; redirects are never followed.
-    pub(crate) fn new(timeout: Duration, block_private: bool) -> Result<Self, reqwest::Error> {
+    /// A sender with a per-attempt timeout that reaches targets as `targets`
+    /// says; redirects are never followed, and proxy settings in the
+    /// environment are never used (a proxy would reach the target itself,
+    /// past the address check).
+    pub(crate) fn new(timeout: Duration, targets: &TargetPolicy) -> Result<Self, reqwest::Error> {
         let mut builder = reqwest::Client::builder()
+            .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .pool_max_idle_per_host(64)
             .user_agent(CALLBACK_USER_AGENT);
-        if block_private {
-            builder = builder.dns_resolver(Arc::new(PublicOnlyResolver));
+        match targets {
+            TargetPolicy::Any => {}
+            TargetPolicy::PublicOnly => {
+                builder = builder.dns_resolver(Arc::new(PublicOnlyResolver));
+            }
+            TargetPolicy::Proxy(proxy) => {
+                builder = builder.proxy(reqwest::Proxy::all(proxy.url().clone())?);
+            }
         }
         Ok(Self {
             client: builder.build()?,
-            block_private,
+            block_private: *targets == TargetPolicy::PublicOnly,
         })
     }
 
@@ -179,16 +189,35 @@ fn header_value(value: &str, what: &str) -> Result<HeaderValue, String> {
     HeaderValue::from_str(value).map_err(|_| format!("invalid {what} (not a valid header value)"))
 }
 
-/// Moves `user:password@` out of the URL into a Basic `Authorization` header.
-fn take_basic_auth(url: &mut url::Url) -> Result<Option<HeaderValue>, String> {
+/// The `user:password@` of a target URL, percent-decoded; `None` without
+/// any. Refused when Basic authentication cannot carry them (RFC 7617): not
+/// UTF-8, a `:` in the user name, or control characters.
+pub(crate) fn url_credentials(url: &url::Url) -> Result<Option<(String, String)>, String> {
     if url.username().is_empty() && url.password().is_none() {
         return Ok(None);
     }
     let decode = |s: &str| {
-        percent_decode(s).ok_or_else(|| "target URL credentials are not valid UTF-8".to_owned())
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8()
+            .map(std::borrow::Cow::into_owned)
+            .map_err(|_| "the credentials in the target URL are not UTF-8".to_owned())
     };
     let user = decode(url.username())?;
     let password = decode(url.password().unwrap_or_default())?;
+    if user.contains(':') {
+        return Err("the user name in the target URL contains ':'".to_owned());
+    }
+    if user.chars().chain(password.chars()).any(char::is_control) {
+        return Err("the credentials in the target URL contain control characters".to_owned());
+    }
+    Ok(Some((user, password)))
+}
+
+/// Moves `user:password@` out of the URL into a Basic `Authorization` header.
+fn take_basic_auth(url: &mut url::Url) -> Result<Option<HeaderValue>, String> {
+    let Some((user, password)) = url_credentials(url)? else {
+        return Ok(None);
+    };
     url.set_username("")
         .map_err(|()| "cannot remove credentials from the target URL".to_owned())?;
     url.set_password(None)
@@ -199,12 +228,6 @@ fn take_basic_auth(url: &mut url::Url) -> Result<Option<HeaderValue>, String> {
     )?;
     value.set_sensitive(true);
     Ok(Some(value))
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
 }
 
 /// `Retry-After` as seconds or an HTTP date, capped at [`MAX_RETRY_AFTER`].
@@ -266,6 +289,23 @@ mod tests {
         );
         let mut plain = url::Url::parse("https://example.com/hook").unwrap();
         assert!(take_basic_auth(&mut plain).unwrap().is_none());
+        let mut password_only = url::Url::parse("https://:pw@example.com/hook").unwrap();
+        assert!(take_basic_auth(&mut password_only).unwrap().is_some());
+    }
+
+    #[test]
+    fn credentials_basic_cannot_carry_are_refused() {
+        for (target, problem) in [
+            ("https://%ff:pw@example.com/", "not UTF-8"),
+            ("https://user:%c3%28@example.com/", "not UTF-8"),
+            ("https://us%3Aer:pw@example.com/", "contains ':'"),
+            ("https://user:p%0Aw@example.com/", "control characters"),
+            ("https://us%00er@example.com/", "control characters"),
+        ] {
+            let url = url::Url::parse(target).unwrap();
+            let error = url_credentials(&url).unwrap_err();
+            assert!(error.contains(problem), "{target}: {error}");
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ use tokio::process::Command;
 pub struct ServerProcess {
     port: u16,
     args: Vec<String>,
+    envs: Vec<(String, String)>,
     process: Option<Process>,
 }
 
@@ -19,6 +20,20 @@ impl ServerProcess {
     /// every second and any `extra` arguments, on an ephemeral port (bound by
     /// the server itself, read from its start-up line).
     pub async fn start(database: &str, employee_token: &str, extra: &[&str]) -> Self {
+        Self::start_with_env(database, employee_token, extra, &[]).await
+    }
+
+    /// [`start`](Self::start) with these environment variables set for the process.
+    pub async fn start_with_env(
+        database: &str,
+        employee_token: &str,
+        extra: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Self {
+        let envs: Vec<(String, String)> = envs
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect();
         let mut args: Vec<String> = [
             "--database",
             database,
@@ -31,7 +46,7 @@ impl ServerProcess {
         .map(ToString::to_string)
         .collect();
         args.extend(extra.iter().map(ToString::to_string));
-        let process = spawn(&args, "127.0.0.1:0");
+        let process = spawn(&args, &envs, "127.0.0.1:0");
         let port = process
             .wait_for_line("the address it listens on", |line| {
                 emulator_address(line).map(|addr| addr.port())
@@ -40,6 +55,7 @@ impl ServerProcess {
         Self {
             port,
             args,
+            envs,
             process: Some(process),
         }
     }
@@ -47,7 +63,11 @@ impl ServerProcess {
     /// Starts the binary again (after [`kill`](Self::kill)) on the same port.
     pub fn restart(&mut self) {
         assert!(self.process.is_none(), "the server is still running");
-        self.process = Some(spawn(&self.args, &format!("127.0.0.1:{}", self.port)));
+        self.process = Some(spawn(
+            &self.args,
+            &self.envs,
+            &format!("127.0.0.1:{}", self.port),
+        ));
     }
 
     /// SIGKILL, and waits for the process to end.
@@ -94,11 +114,12 @@ impl ServerProcess {
     }
 }
 
-fn spawn(args: &[String], listen: &str) -> Process {
+fn spawn(args: &[String], envs: &[(String, String)], listen: &str) -> Process {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tripletex-webhooks-server"));
     command
         .args(args)
         .args(["--listen", listen])
-        .env("RUST_LOG", "warn");
+        .env("RUST_LOG", "warn")
+        .envs(envs.iter().map(|(name, value)| (name, value)));
     Process::spawn("the server binary", command)
 }

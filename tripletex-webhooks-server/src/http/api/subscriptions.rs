@@ -30,6 +30,7 @@ use tripletex_webhooks_types::{
     SubscriptionStatus, SubscriptionUpdate, ValueResponse, known_event_types,
 };
 
+use crate::delivery::sendable::{self, header_name_problem, header_value_problem};
 use crate::domain::object::object_url;
 use crate::http::auth::Caller;
 use crate::http::error::ServerError;
@@ -651,9 +652,9 @@ fn check_values(
         ("fields", body.fields.as_deref().and_then(fields_problem)),
         (
             "authHeaderName",
-            body.auth_header_name
-                .as_deref()
-                .and_then(|name| too_long(name, MAX_AUTH_HEADER_NAME)),
+            body.auth_header_name.as_deref().and_then(|name| {
+                too_long(name, MAX_AUTH_HEADER_NAME).or_else(|| header_name_problem(name))
+            }),
         ),
         ("authHeaderValue", auth_header_value_problem(body, existing)),
         (
@@ -674,15 +675,7 @@ fn too_long(value: &str, max: usize) -> Option<String> {
 }
 
 fn target_url_problem(target_url: &str) -> Option<String> {
-    if let Some(problem) = too_long(target_url, MAX_TARGET_URL) {
-        return Some(problem);
-    }
-    // The URL itself is not echoed: it may carry credentials.
-    match url::Url::parse(target_url) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => None,
-        Ok(_) => Some("The target URL must use http or https.".to_owned()),
-        Err(error) => Some(format!("The target URL must be an absolute URL: {error}.")),
-    }
+    too_long(target_url, MAX_TARGET_URL).or_else(|| sendable::target_url_problem(target_url))
 }
 
 fn fields_problem(fields: &str) -> Option<String> {
@@ -694,16 +687,16 @@ fn fields_problem(fields: &str) -> Option<String> {
         .map(|error| format!("Illegal fields filter: {error}"))
 }
 
-/// The value's length, and that a header value has a header name (after the update).
+/// The value's length and characters, and that a header value has a header
+/// name (after the update).
 fn auth_header_value_problem(
     body: &SubscriptionUpdate,
     existing: Option<&SubscriptionRecord>,
 ) -> Option<String> {
-    if let Some(problem) = body
-        .auth_header_value
-        .as_ref()
-        .and_then(|value| too_long(value.expose_secret(), MAX_AUTH_HEADER_VALUE))
-    {
+    if let Some(problem) = body.auth_header_value.as_ref().and_then(|value| {
+        let value = value.expose_secret();
+        too_long(value, MAX_AUTH_HEADER_VALUE).or_else(|| header_value_problem(value))
+    }) {
         return Some(problem);
     }
     let has_value = match &body.auth_header_value {
