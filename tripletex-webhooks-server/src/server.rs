@@ -16,6 +16,7 @@ use crate::digest::token_digest;
 use crate::domain::object::url_base;
 use crate::http::rate_limit::RateLimiter;
 use crate::http::router::router;
+use crate::http::serve::serve;
 use crate::http::state::AppState;
 use crate::store::{Company, Outbox, PgStore, SqliteStore, Store, StoreError};
 
@@ -37,7 +38,7 @@ pub enum StartError {
     /// The HTTP client for callbacks could not be built.
     #[error("cannot build the callback HTTP client: {0}")]
     Http(#[from] reqwest::Error),
-    /// The database URL names an unsupported engine.
+    /// The database URL (shown without its password) names an unsupported engine.
     #[error("unsupported database URL {0:?}: use sqlite://FILE, sqlite::memory: or postgres://…")]
     UnsupportedDatabase(String),
 }
@@ -61,7 +62,7 @@ pub struct RunningServer {
     state: AppState,
     employee_tokens: Vec<SecretString>,
     shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    task: Option<JoinHandle<()>>,
     dispatcher: Option<DispatcherHandle>,
 }
 
@@ -117,16 +118,13 @@ impl RunningServer {
             companies: Arc::new(companies),
             body_limit: config.body_limit,
             emulator_api: !config.no_emulator_api,
+            delivery: dispatcher.status(),
         };
         let (shutdown, signal) = oneshot::channel::<()>();
         let app = router(state.clone());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = signal.await;
-                })
-                .await
-        });
+        let task = tokio::spawn(serve(listener, app, async {
+            let _ = signal.await;
+        }));
         tracing::info!(%addr, "tripletex-webhooks-server listening");
         Ok(Self {
             addr,
@@ -207,13 +205,21 @@ impl RunningServer {
     /// fires, or an error), then stops delivery gracefully.
     pub async fn wait(mut self) -> std::io::Result<()> {
         let result = match self.task.take() {
-            Some(task) => task.await.unwrap_or(Ok(())),
+            Some(task) => task.await.map_err(std::io::Error::other),
             None => Ok(()),
         };
+        self.stop_delivery().await;
+        result
+    }
+
+    /// Stops delivery while the API goes on serving: nothing more is
+    /// claimed, attempts in flight finish and are recorded, and `GET /ready`
+    /// answers 503 from then on (so a load balancer can drain this instance
+    /// before it stops). [`RunningServer::shutdown`] does this too.
+    pub async fn stop_delivery(&mut self) {
         if let Some(dispatcher) = self.dispatcher.take() {
             dispatcher.shutdown().await;
         }
-        result
     }
 
     /// A handle that shuts the server down when called (for signal handlers).
@@ -233,9 +239,7 @@ impl RunningServer {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
-        if let Some(dispatcher) = self.dispatcher.take() {
-            dispatcher.shutdown().await;
-        }
+        self.stop_delivery().await;
     }
 }
 
@@ -264,6 +268,8 @@ async fn open_store(
             store as Arc<dyn Outbox>,
         ))
     } else {
-        Err(StartError::UnsupportedDatabase(database_url.to_owned()))
+        Err(StartError::UnsupportedDatabase(crate::redact::database_url(
+            database_url,
+        )))
     }
 }
