@@ -319,7 +319,10 @@ mod tests {
         .unwrap();
         let debug = format!("{config:?}");
         assert!(!debug.contains("hunter2"), "{debug}");
-        assert!(debug.contains("postgres://user:<redacted>@db:5432/tripletex"), "{debug}");
+        assert!(
+            debug.contains("postgres://user:<redacted>@db:5432/tripletex"),
+            "{debug}"
+        );
     }
 
     #[test]

@@ -94,12 +94,12 @@ pub(crate) fn database_url(database_url: &str) -> String {
         Ok(mut url) if url.password().is_some() => {
             // A URL with a password has an authority, which takes another one.
             let _ = url.set_password(Some("redacted"));
-            url.to_string().replacen(":redacted@", &format!(":{REDACTED}@"), 1)
+            url.to_string()
+                .replacen(":redacted@", &format!(":{REDACTED}@"), 1)
         }
-        Ok(_) => database_url.to_owned(),
         // Unparsable: any `user:password@` in it goes with the rest.
         Err(_) if database_url.contains('@') => REDACTED.to_owned(),
-        Err(_) => database_url.to_owned(),
+        Ok(_) | Err(_) => database_url.to_owned(),
     }
 }
 
@@ -139,7 +139,9 @@ mod tests {
     #[test]
     fn only_plain_query_values_survive() {
         assert_eq!(
-            target("/v2/token/session/:create?consumerToken=c1&employeeToken=e1&expirationDate=2099-01-01"),
+            target(
+                "/v2/token/session/:create?consumerToken=c1&employeeToken=e1&expirationDate=2099-01-01"
+            ),
             "/v2/token/session/:create?consumerToken=<redacted>&employeeToken=<redacted>&expirationDate=2099-01-01"
         );
         assert_eq!(

@@ -268,8 +268,8 @@ async fn open_store(
             store as Arc<dyn Outbox>,
         ))
     } else {
-        Err(StartError::UnsupportedDatabase(crate::redact::database_url(
-            database_url,
-        )))
+        Err(StartError::UnsupportedDatabase(
+            crate::redact::database_url(database_url),
+        ))
     }
 }

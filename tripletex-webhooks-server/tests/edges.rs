@@ -79,7 +79,10 @@ async fn an_oversized_header_block_is_a_431_api_error() {
     let body = exchange(h.server.local_addr(), big.as_bytes())
         .await
         .assert_api_error(431, 4000);
-    assert!(body["message"].as_str().unwrap().contains("32768 bytes"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("32768 bytes"),
+        "{body}"
+    );
 
     // Far past hyper's own buffer (which would answer a bare 431).
     let huge = format!(
@@ -90,14 +93,23 @@ async fn an_oversized_header_block_is_a_431_api_error() {
         .await
         .assert_api_error(431, 4000);
 
-    let many: String = (0..=MAX_HEADERS).map(|i| format!("X-{i}: 1\r\n")).collect();
+    let many = (0..=MAX_HEADERS)
+        .map(|i| format!("X-{i}: 1\r\n"))
+        .collect::<Vec<_>>()
+        .concat();
     let body = exchange(
         h.server.local_addr(),
         format!("GET /v2/event HTTP/1.1\r\n{many}\r\n").as_bytes(),
     )
     .await
     .assert_api_error(431, 4000);
-    assert!(body["message"].as_str().unwrap().contains("100 header fields"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("100 header fields"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -113,7 +125,10 @@ async fn a_header_with_control_bytes_is_a_400_api_error_naming_it() {
         .await
         .assert_api_error(400, 4000);
     assert!(
-        body["message"].as_str().unwrap().contains("'If-None-Match'"),
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("'If-None-Match'"),
         "{body}"
     );
 }
@@ -149,8 +164,14 @@ async fn framing_hyper_refuses_is_a_400_or_413_api_error() {
             b"POST /v2/product HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
             400,
         ),
-        (b"POST /v2/product HTTP/1.1\r\nContent-Length: +5\r\n\r\n", 400),
-        (b"POST /v2/product HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
+        (
+            b"POST /v2/product HTTP/1.1\r\nContent-Length: +5\r\n\r\n",
+            400,
+        ),
+        (
+            b"POST /v2/product HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+            400,
+        ),
         (
             b"POST /v2/product HTTP/1.1\r\nContent-Length: 18446744073709551615\r\n\r\n",
             413,

@@ -60,11 +60,7 @@ async fn ready_is_503_while_postgresql_is_unreachable_and_200_when_it_is_back() 
     };
     // The schema is made directly; the server reaches it through the proxy.
     let mut url = url::Url::parse(&fresh_schema_url(&database)).unwrap();
-    let upstream = format!(
-        "{}:{}",
-        url.host_str().unwrap(),
-        url.port().unwrap_or(5432)
-    );
+    let upstream = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
     let proxy = Proxy::start(upstream).await;
     url.set_host(Some("127.0.0.1")).unwrap();
     url.set_port(Some(proxy.addr.port())).unwrap();

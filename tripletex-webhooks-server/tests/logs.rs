@@ -70,7 +70,9 @@ async fn no_secret_reaches_the_log_at_trace_level() {
         .env("RUST_LOG", "trace")
         .env("NO_COLOR", "1");
     let mut server = Process::spawn("the server binary", command);
-    let port = server.wait_for_line("the address it listens on", port).await;
+    let port = server
+        .wait_for_line("the address it listens on", port)
+        .await;
     let api = Api {
         http: reqwest::Client::new(),
         root: format!("http://127.0.0.1:{port}"),
@@ -153,31 +155,33 @@ async fn no_secret_reaches_the_log_at_trace_level() {
     )
     .await;
     api.json(
-        api.call(Method::POST, "/_emulator/events", &token)
-            .json(&json!({"event": "product.create", "id": 4242, "value": {"id": 4242, "name": "Latte"}})),
+        api.call(Method::POST, "/_emulator/events", &token).json(
+            &json!({"event": "product.create", "id": 4242, "value": {"id": 4242, "name": "Latte"}}),
+        ),
         201,
     )
     .await;
-    let received = receiver.wait_for(2, test_support::WITHIN).await;
-    assert_eq!(received[0].header("x-hook-auth"), Some(AUTH_VALUES[1]));
-    assert!(received[0].header("authorization").is_some());
-    assert!(received[0].header("x-request-signature").is_some());
+    let callbacks = receiver.wait_for(2, test_support::WITHIN).await;
+    assert_eq!(callbacks[0].header("x-hook-auth"), Some(AUTH_VALUES[1]));
+    assert!(callbacks[0].header("authorization").is_some());
+    assert!(callbacks[0].header("x-request-signature").is_some());
     api.json(api.call(Method::GET, "/_emulator/clock", &token), 200)
         .await;
-    let deliveries = test_support::eventually("a delivery and a failed attempt recorded", || async {
-        let body = api
-            .json(api.call(Method::GET, "/_emulator/deliveries", &token), 200)
-            .await;
-        let values = body["value"].as_array().cloned().unwrap_or_default();
-        let failed = values
-            .iter()
-            .any(|d| d["subscriptionId"] == failing && d["attempts"].as_i64() >= Some(1));
-        let delivered = values
-            .iter()
-            .any(|d| d["subscriptionId"] == id && d["status"] == "delivered");
-        (failed && delivered).then_some(values)
-    })
-    .await;
+    let deliveries =
+        test_support::eventually("a delivery and a failed attempt recorded", || async {
+            let body = api
+                .json(api.call(Method::GET, "/_emulator/deliveries", &token), 200)
+                .await;
+            let values = body["value"].as_array().cloned().unwrap_or_default();
+            let failed = values
+                .iter()
+                .any(|d| d["subscriptionId"] == failing && d["attempts"].as_i64() >= Some(1));
+            let delivered = values
+                .iter()
+                .any(|d| d["subscriptionId"] == id && d["status"] == "delivered");
+            (failed && delivered).then_some(values)
+        })
+        .await;
     api.json(
         api.call(Method::POST, "/_emulator/clock/advance", &token)
             .json(&json!({"seconds": 120})),
@@ -215,7 +219,11 @@ async fn no_secret_reaches_the_log_at_trace_level() {
     )
     .await;
     let response = api
-        .call(Method::DELETE, &format!("/v2/token/session/{other}"), &token)
+        .call(
+            Method::DELETE,
+            &format!("/v2/token/session/{other}"),
+            &token,
+        )
         .send()
         .await
         .unwrap();
@@ -246,7 +254,11 @@ async fn no_secret_reaches_the_log_at_trace_level() {
         TARGET_PASSWORD.to_owned(),
     ]
     .into_iter()
-    .chain(AUTH_VALUES.iter().map(|v| v.trim_start_matches("Bearer ").to_owned()))
+    .chain(
+        AUTH_VALUES
+            .iter()
+            .map(|v| v.trim_start_matches("Bearer ").to_owned()),
+    )
     .chain(HMAC_SECRETS.iter().map(|s| (*s).to_owned()));
     for secret in secrets {
         assert!(!log.contains(&secret), "{secret:?} is in the log:\n{log}");
@@ -266,5 +278,8 @@ async fn no_secret_reaches_the_log_at_trace_level() {
 /// The port in the start-up line, `... on http://127.0.0.1:PORT/v2 ...`.
 fn port(line: &str) -> Option<u16> {
     let rest = &line[line.find("http://127.0.0.1:")? + "http://127.0.0.1:".len()..];
-    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
 }

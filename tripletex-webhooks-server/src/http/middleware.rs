@@ -63,7 +63,10 @@ fn refused(request: &Request, body_limit: usize) -> Option<ServerError> {
     if let Some(refusal) = request.extensions().get::<Refusal>() {
         return Some(refusal_error(refusal, body_limit));
     }
-    let target = request.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
     if target > MAX_URI_BYTES {
         return Some(refusal_error(&Refusal::UriTooLong, body_limit));
     }
@@ -91,9 +94,9 @@ fn refusal_error(refusal: &Refusal, body_limit: usize) -> ServerError {
             "The request has more than {MAX_HEADERS} header fields."
         )),
         Refusal::BodyTooLarge => ServerError::PayloadTooLarge { limit: body_limit },
-        Refusal::Malformed(detail) => ServerError::BadRequest(format!(
-            "The request could not be parsed: {detail}"
-        )),
+        Refusal::Malformed(detail) => {
+            ServerError::BadRequest(format!("The request could not be parsed: {detail}"))
+        }
     }
 }
 

@@ -125,8 +125,7 @@ impl RawConnection {
     /// Whether the server closed the connection (after what was read).
     pub async fn closed(&mut self) -> bool {
         let mut rest = Vec::new();
-        match tokio::time::timeout(test_support::WITHIN, self.stream.read_to_end(&mut rest)).await
-        {
+        match tokio::time::timeout(test_support::WITHIN, self.stream.read_to_end(&mut rest)).await {
             Ok(Ok(_)) => rest.is_empty() && self.buffered.is_empty(),
             Ok(Err(_)) => self.buffered.is_empty(),
             Err(_) => false,
@@ -143,8 +142,8 @@ impl RawConnection {
                 self.fill("a chunk size").await;
             };
             let size_text = String::from_utf8_lossy(&self.buffered[..line_end]).into_owned();
-            let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
-                .unwrap();
+            let size =
+                usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).unwrap();
             self.buffered.drain(..line_end + 2);
             while self.buffered.len() < size + 2 {
                 self.fill("a chunk").await;
@@ -158,7 +157,7 @@ impl RawConnection {
     }
 
     async fn fill(&mut self, what: &str) {
-        let mut chunk = [0u8; 16 * 1024];
+        let mut chunk = vec![0u8; 16 * 1024];
         let n = tokio::time::timeout(test_support::WITHIN, self.stream.read(&mut chunk))
             .await
             .unwrap_or_else(|_| panic!("no {what} within {:?}", test_support::WITHIN))

@@ -67,8 +67,8 @@ impl Chunked {
         let mut at = 0;
         while at < bytes.len() && self.state != ChunkState::End {
             if self.state == ChunkState::Data {
-                let taken =
-                    usize::try_from(self.size).map_or(bytes.len() - at, |s| s.min(bytes.len() - at));
+                let taken = usize::try_from(self.size)
+                    .map_or(bytes.len() - at, |s| s.min(bytes.len() - at));
                 self.size -= taken as u64;
                 at += taken;
                 if self.size == 0 {
@@ -99,10 +99,9 @@ impl Chunked {
                 Size
             }
             (Size | SizeLws, b'\t' | b' ') => SizeLws,
-            (Size | SizeLws, b';') => Extension,
             (Size | SizeLws | Extension, b'\r') => SizeLf,
             (Extension, b'\n') => return Err(InvalidFraming),
-            (Extension, _) => Extension,
+            (Size | SizeLws, b';') | (Extension, _) => Extension,
             (SizeLf, b'\n') if self.size == 0 => EndCr,
             (SizeLf, b'\n') => ChunkState::Data,
             (DataCr, b'\r') => DataLf,

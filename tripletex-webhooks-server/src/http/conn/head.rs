@@ -92,7 +92,9 @@ fn verdict(request: &httparse::Request<'_, '_>, buf: &[u8], len: usize) -> Resul
         ));
     }
     if Method::from_bytes(request.method.unwrap_or_default().as_bytes()).is_err() {
-        return Err(Refusal::Malformed("The request method is invalid.".to_owned()));
+        return Err(Refusal::Malformed(
+            "The request method is invalid.".to_owned(),
+        ));
     }
     if request
         .headers
@@ -151,7 +153,9 @@ fn body(request: &httparse::Request<'_, '_>) -> Result<Body, Refusal> {
 }
 
 fn ends_in_chunked(value: &[u8]) -> bool {
-    let visible = value.iter().all(|b| *b == b'\t' || (0x20..0x7f).contains(b));
+    let visible = value
+        .iter()
+        .all(|b| *b == b'\t' || (0x20..0x7f).contains(b));
     visible
         && std::str::from_utf8(value).is_ok_and(|text| {
             text.rsplit(',')
@@ -243,12 +247,18 @@ mod tests {
         for (head, body) in cases {
             assert_eq!(
                 check(head, false),
-                Head::Complete { len: head.len(), body },
+                Head::Complete {
+                    len: head.len(),
+                    body
+                },
                 "{:?}",
                 String::from_utf8_lossy(head)
             );
         }
-        assert_eq!(check(b"GET /v2/event HTTP/1.1\r\nHost:", false), Head::Incomplete);
+        assert_eq!(
+            check(b"GET /v2/event HTTP/1.1\r\nHost:", false),
+            Head::Incomplete
+        );
     }
 
     #[test]
@@ -258,10 +268,19 @@ mod tests {
         let unfinished = format!("GET /{}", "a".repeat(MAX_URI_BYTES + 100));
         assert_eq!(refused(unfinished.as_bytes()), Refusal::UriTooLong);
         let at_limit = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(MAX_URI_BYTES - 1));
-        assert!(matches!(check(at_limit.as_bytes(), false), Head::Complete { .. }));
-        let big = format!("GET / HTTP/1.1\r\nX-Big: {}\r\n", "b".repeat(MAX_HEADER_BYTES));
+        assert!(matches!(
+            check(at_limit.as_bytes(), false),
+            Head::Complete { .. }
+        ));
+        let big = format!(
+            "GET / HTTP/1.1\r\nX-Big: {}\r\n",
+            "b".repeat(MAX_HEADER_BYTES)
+        );
         assert_eq!(refused(big.as_bytes()), Refusal::HeadersTooLarge);
-        let many: String = (0..=MAX_HEADERS).map(|i| format!("X-{i}: 1\r\n")).collect();
+        let many = (0..=MAX_HEADERS)
+            .map(|i| format!("X-{i}: 1\r\n"))
+            .collect::<Vec<_>>()
+            .concat();
         assert_eq!(
             refused(format!("GET / HTTP/1.1\r\n{many}\r\n").as_bytes()),
             Refusal::TooManyHeaders
