@@ -252,3 +252,27 @@ async fn the_body_limit_holds_for_sized_and_chunked_bodies() {
         .await
         .assert_api_error(413, 4000);
 }
+
+/// HTTP/2 with prior knowledge still works through the guard, and its
+/// requests meet the same limits in the middleware.
+#[tokio::test]
+async fn over_http2_the_limits_answer_with_api_errors_too() {
+    let h = Harness::start().await;
+    let http2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let response = http2.get(h.url("/event")).send().await.unwrap();
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    assert_eq!(response.status(), 200);
+    let long = format!("/v2/event?fields={}", "a".repeat(MAX_URI_BYTES));
+    let response = http2.get(h.url(&long["/v2".len()..])).send().await.unwrap();
+    common::assert_api_error(response, 414, 4000).await;
+    let response = http2
+        .get(h.url("/event"))
+        .header("x-big", "b".repeat(MAX_HEADER_BYTES))
+        .send()
+        .await
+        .unwrap();
+    common::assert_api_error(response, 431, 4000).await;
+}

@@ -68,6 +68,11 @@ fn builder() -> auto::Builder<TokioExecutor> {
         .http1()
         .max_buf_size(HYPER_MAX_BUF_SIZE)
         .max_headers(HYPER_MAX_HEADERS);
+    // HTTP/2 heads are checked by the middleware; the h2 layer's own limit
+    // (16 KiB by default, answered with a bare 431) sits above its limits.
+    builder
+        .http2()
+        .max_header_list_size(u32::try_from(HYPER_MAX_BUF_SIZE).unwrap_or(u32::MAX));
     builder
 }
 

@@ -33,7 +33,8 @@ pub(crate) const MAX_HEADER_BYTES: usize = 32 * 1024;
 /// The most header fields one request may carry: 431 beyond.
 pub(crate) const MAX_HEADERS: usize = 100;
 
-/// hyper's read buffer: room for the longest head let through, with margin.
+/// hyper's read buffer (and its HTTP/2 header list limit): room for the
+/// longest head let through, with margin.
 pub(crate) const HYPER_MAX_BUF_SIZE: usize = 4 * (MAX_URI_BYTES + MAX_HEADER_BYTES);
 /// hyper's header count limit, above [`MAX_HEADERS`].
 pub(crate) const HYPER_MAX_HEADERS: usize = 2 * MAX_HEADERS;
