@@ -276,3 +276,25 @@ async fn over_http2_the_limits_answer_with_api_errors_too() {
         .unwrap();
     common::assert_api_error(response, 431, 4000).await;
 }
+
+/// A head that arrives in pieces (here a byte at a time) is put together
+/// before it is checked, and a slow malformed one is still refused.
+#[tokio::test]
+async fn heads_sent_a_byte_at_a_time_are_served_or_refused() {
+    let h = Harness::start().await;
+    let good = format!(
+        "GET /v2/event?fields={} HTTP/1.1\r\nHost: x\r\nX-Pad: {}\r\n\r\n",
+        "a".repeat(5000),
+        "p".repeat(6000)
+    );
+    let bad = b"GET /v2/event HTTP/1.1\r\nHost: x\r\nX-Bad: \x01\r\n\r\n".to_vec();
+    for (request, status) in [(good.into_bytes(), 200), (bad, 400)] {
+        let mut connection = RawConnection::open(h.server.local_addr()).await;
+        for byte in &request {
+            connection.send(std::slice::from_ref(byte)).await;
+        }
+        let response = connection.response().await;
+        assert_eq!(response.status, status, "{response:?}");
+        assert!(response.header("x-tlx-request-id").is_some());
+    }
+}

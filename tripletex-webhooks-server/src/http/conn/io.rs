@@ -17,6 +17,10 @@ use super::{Refusal, Refusals};
 
 /// Bytes read from the socket at a time.
 const READ_CHUNK: usize = 8 * 1024;
+/// An unfinished head is checked again only after this many more bytes (or
+/// its end) arrived, so a head sent a byte at a time costs no more than a
+/// few parses.
+const RECHECK_AFTER: usize = 4 * 1024;
 /// After a refusal, what the client still sends is read and dropped for up
 /// to this long and this much before the socket closes, so that closing with
 /// unread data (a TCP reset) cannot destroy the answer before it is read.
@@ -32,6 +36,8 @@ pub(crate) struct GuardedIo<T> {
     unchecked: BytesMut,
     /// Checked, for hyper to read.
     checked: BytesMut,
+    /// How much of an unfinished head in `unchecked` was last checked.
+    head_checked: usize,
     scratch: Box<[u8]>,
     /// The next head is the connection's first.
     first: bool,
@@ -68,6 +74,7 @@ impl<T> GuardedIo<T> {
             state: State::Head,
             unchecked: BytesMut::new(),
             checked: BytesMut::new(),
+            head_checked: 0,
             scratch: vec![0; READ_CHUNK].into_boxed_slice(),
             first: true,
             eof: false,
@@ -102,13 +109,15 @@ impl<T> GuardedIo<T> {
                 true
             }
             State::Head => {
-                if self.unchecked.is_empty() {
+                if !self.head_worth_checking() {
                     return false;
                 }
+                self.head_checked = self.unchecked.len();
                 match head::check(&self.unchecked, self.first) {
                     Head::Incomplete => false,
                     Head::Complete { len, body } => {
                         self.first = false;
+                        self.head_checked = 0;
                         self.checked = self.unchecked.split_to(len);
                         self.state = State::Body(body);
                         true
@@ -124,6 +133,20 @@ impl<T> GuardedIo<T> {
                 }
             }
         }
+    }
+
+    /// Whether the head being read may have ended or grown past a limit
+    /// since it was last checked.
+    fn head_worth_checking(&self) -> bool {
+        let read = self.unchecked.len();
+        if read == self.head_checked {
+            return false;
+        }
+        let new = &self.unchecked[self.head_checked.saturating_sub(2)..];
+        self.head_checked == 0
+            || read - self.head_checked >= RECHECK_AFTER
+            || new.windows(2).any(|w| w == b"\n\n")
+            || new.windows(3).any(|w| w == b"\n\r\n")
     }
 
     fn refuse(&mut self, refusal: Refusal) {
