@@ -46,7 +46,7 @@ fn duration_arg(duration: Duration) -> String {
 ///
 /// Without token flags it accepts the consumer token `local-consumer-token`
 /// and the employee token `local-employee-token` (for local use only).
-#[derive(Debug, Clone, Parser)]
+#[derive(Clone, Parser)]
 #[command(name = "tripletex-webhooks-server", version, about)]
 pub struct ServerConfig {
     /// Address to listen on.
@@ -229,6 +229,58 @@ impl FromStr for RateLimit {
     }
 }
 
+impl ServerConfig {
+    /// The database URL with any password replaced by `<redacted>`, for
+    /// messages and logs.
+    pub fn redacted_database_url(&self) -> String {
+        crate::redact::database_url(&self.database_url)
+    }
+}
+
+/// Secrets stay out: the tokens print as `[REDACTED]`, the database URL
+/// without its password.
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Destructured, so that a new field cannot be forgotten here.
+        let Self {
+            listen,
+            database_url: _,
+            consumer_token,
+            employee_tokens,
+            public_url,
+            rate_limit,
+            no_emulator_api,
+            body_limit,
+            retry_schedule,
+            retry_jitter,
+            attempt_timeout,
+            disable_after,
+            block_private_targets,
+            callback_proxy,
+            max_in_flight,
+            max_in_flight_per_target,
+        } = self;
+        f.debug_struct("ServerConfig")
+            .field("listen", listen)
+            .field("database_url", &self.redacted_database_url())
+            .field("consumer_token", consumer_token)
+            .field("employee_tokens", employee_tokens)
+            .field("public_url", public_url)
+            .field("rate_limit", rate_limit)
+            .field("no_emulator_api", no_emulator_api)
+            .field("body_limit", body_limit)
+            .field("retry_schedule", retry_schedule)
+            .field("retry_jitter", retry_jitter)
+            .field("attempt_timeout", attempt_timeout)
+            .field("disable_after", disable_after)
+            .field("block_private_targets", block_private_targets)
+            .field("callback_proxy", callback_proxy)
+            .field("max_in_flight", max_in_flight)
+            .field("max_in_flight_per_target", max_in_flight_per_target)
+            .finish()
+    }
+}
+
 /// The longest duration a flag takes: a century keeps every timestamp the
 /// server computes from one (milliseconds since 1970) far from overflow.
 const MAX_DURATION: Duration = Duration::from_secs(3_155_760_000); // 100 years of 365.25 days
@@ -288,6 +340,22 @@ mod tests {
         assert_eq!(config.employee_tokens.len(), 2);
         assert_eq!(config.listen.port(), 8080);
         assert!(!format!("{config:?}").contains("a-1"));
+    }
+
+    #[test]
+    fn debug_hides_the_database_password() {
+        let config = ServerConfig::try_parse_from([
+            "server",
+            "--database",
+            "postgres://user:hunter2@db:5432/tripletex",
+        ])
+        .unwrap();
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(
+            debug.contains("postgres://user:<redacted>@db:5432/tripletex"),
+            "{debug}"
+        );
     }
 
     #[test]

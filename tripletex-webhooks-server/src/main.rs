@@ -44,7 +44,7 @@ fn print_welcome(config: &ServerConfig, server: &RunningServer) {
     let base = server.base_url();
     println!(
         "Tripletex API emulator on {base} (database {})",
-        config.database_url
+        config.redacted_database_url()
     );
     if !config.uses_default_credentials() {
         return;

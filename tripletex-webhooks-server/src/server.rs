@@ -16,6 +16,7 @@ use crate::digest::token_digest;
 use crate::domain::object::url_base;
 use crate::http::rate_limit::RateLimiter;
 use crate::http::router::router;
+use crate::http::serve::serve;
 use crate::http::state::AppState;
 use crate::store::{Company, Outbox, PgStore, SqliteStore, Store, StoreError};
 
@@ -48,7 +49,7 @@ pub enum StartError {
          the target policy in the proxy and drop --block-private-targets, or drop the proxy"
     )]
     ProxyWithPrivateTargetBlock,
-    /// The database URL names an unsupported engine.
+    /// The database URL (shown without its password) names an unsupported engine.
     #[error("unsupported database URL {0:?}: use sqlite://FILE, sqlite::memory: or postgres://…")]
     UnsupportedDatabase(String),
 }
@@ -72,7 +73,7 @@ pub struct RunningServer {
     state: AppState,
     employee_tokens: Vec<SecretString>,
     shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    task: Option<JoinHandle<()>>,
     dispatcher: Option<DispatcherHandle>,
     clock_saver: JoinHandle<()>,
 }
@@ -131,16 +132,13 @@ impl RunningServer {
             companies: Arc::new(companies),
             body_limit: config.body_limit,
             emulator_api: !config.no_emulator_api,
+            delivery: dispatcher.status(),
         };
         let (shutdown, signal) = oneshot::channel::<()>();
         let app = router(state.clone());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = signal.await;
-                })
-                .await
-        });
+        let task = tokio::spawn(serve(listener, app, async {
+            let _ = signal.await;
+        }));
         tracing::info!(%addr, "tripletex-webhooks-server listening");
         Ok(Self {
             addr,
@@ -222,14 +220,22 @@ impl RunningServer {
     /// fires, or an error), then stops delivery gracefully.
     pub async fn wait(mut self) -> std::io::Result<()> {
         let result = match self.task.take() {
-            Some(task) => task.await.unwrap_or(Ok(())),
+            Some(task) => task.await.map_err(std::io::Error::other),
             None => Ok(()),
         };
+        self.stop_delivery().await;
+        self.save_clock_offset().await;
+        result
+    }
+
+    /// Stops delivery while the API goes on serving: nothing more is
+    /// claimed, attempts in flight finish and are recorded, and `GET /ready`
+    /// answers 503 from then on (so a load balancer can drain this instance
+    /// before it stops). [`RunningServer::shutdown`] does this too.
+    pub async fn stop_delivery(&mut self) {
         if let Some(dispatcher) = self.dispatcher.take() {
             dispatcher.shutdown().await;
         }
-        self.save_clock_offset().await;
-        result
     }
 
     /// A handle that shuts the server down when called (for signal handlers).
@@ -249,9 +255,7 @@ impl RunningServer {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
-        if let Some(dispatcher) = self.dispatcher.take() {
-            dispatcher.shutdown().await;
-        }
+        self.stop_delivery().await;
         self.save_clock_offset().await;
     }
 
@@ -304,6 +308,8 @@ async fn open_store(
             store as Arc<dyn Outbox>,
         ))
     } else {
-        Err(StartError::UnsupportedDatabase(database_url.to_owned()))
+        Err(StartError::UnsupportedDatabase(
+            crate::redact::database_url(database_url),
+        ))
     }
 }

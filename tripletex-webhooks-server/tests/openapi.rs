@@ -29,7 +29,8 @@ const SHARED: [&str; 11] = [
 ];
 
 /// Every path and method the server serves outside the resource table
-/// (`/_emulator` paths are relative to the root, the others to `/v2`).
+/// (`/_emulator` paths and [`PROBES`] are relative to the root, the others
+/// to `/v2`).
 const FIXED: &[(&str, &[&str])] = &[
     ("/token/session/:create", &["put"]),
     ("/token/session/>whoAmI", &["get"]),
@@ -42,6 +43,9 @@ const FIXED: &[(&str, &[&str])] = &[
     ("/openapi.json", &["get"]),
 ];
 
+/// Health and readiness, at the root and without authentication.
+const PROBES: &[(&str, &[&str])] = &[("/health", &["get"]), ("/ready", &["get"])];
+
 const EMULATOR: &[(&str, &[&str])] = &[
     ("/_emulator/events", &["post"]),
     ("/_emulator/clock", &["get"]),
@@ -52,10 +56,12 @@ const EMULATOR: &[(&str, &[&str])] = &[
 ];
 
 /// Operations that need no credentials.
-const PUBLIC: [(&str, &str); 3] = [
+const PUBLIC: [(&str, &str); 5] = [
     ("/event", "get"),
     ("/token/session/:create", "put"),
     ("/openapi.json", "get"),
+    ("/health", "get"),
+    ("/ready", "get"),
 ];
 
 const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
@@ -69,7 +75,7 @@ fn expected_routes(emulator: bool) -> BTreeMap<String, BTreeSet<String>> {
             .or_default()
             .extend(methods.iter().map(|m| (*m).to_owned()));
     };
-    for (path, methods) in FIXED {
+    for (path, methods) in FIXED.iter().chain(PROBES) {
         add((*path).to_owned(), methods);
     }
     for resource in RESOURCES {
@@ -198,10 +204,10 @@ async fn the_document_covers_every_route() {
 
     let mut operation_ids = HashSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
-        let emulator = path.starts_with("/_emulator/");
+        let at_root = path.starts_with("/_emulator/") || PROBES.iter().any(|(p, _)| p == path);
         assert_eq!(
             item.get("servers").map(|s| s[0]["url"].clone()),
-            emulator.then(|| json!("/")),
+            at_root.then(|| json!("/")),
             "{path}"
         );
         for (method, operation) in item.as_object().unwrap() {
@@ -283,8 +289,8 @@ async fn every_documented_operation_is_served_and_its_path_serves_no_other_metho
     assert_eq!(operations, routes);
     assert_eq!(
         routes,
-        3 + 2 + 8 + 1 + 6 + 5 * RESOURCES.len(),
-        "tokens, events, subscriptions, openapi, emulator, resources"
+        3 + 2 + 8 + 1 + 2 + 6 + 5 * RESOURCES.len(),
+        "tokens, events, subscriptions, openapi, probes, emulator, resources"
     );
 
     // Each documented method reaches a handler (not the fallback, not 405);
@@ -369,7 +375,8 @@ async fn every_official_path_the_server_serves_is_documented() {
     let v2_operations = expected_routes(false)
         .values()
         .map(BTreeSet::len)
-        .sum::<usize>();
+        .sum::<usize>()
+        - PROBES.len();
     assert!(
         served >= v2_operations,
         "{served} served of {v2_operations}"

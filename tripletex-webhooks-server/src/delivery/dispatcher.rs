@@ -1,6 +1,7 @@
 //! The dispatcher loop: claim, send, record.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -60,14 +61,46 @@ impl std::fmt::Debug for Dispatcher {
 pub(crate) struct DispatcherHandle {
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    status: DeliveryStatus,
 }
 
 impl DispatcherHandle {
     /// Stops claiming, lets attempts in flight finish (or time out), records
     /// their outcomes, and returns.
     pub(crate) async fn shutdown(self) {
+        self.status.set(false);
         let _ = self.stop.send(true);
         let _ = self.task.await;
+    }
+
+    /// Whether it runs, readable after the handle is gone.
+    pub(crate) fn status(&self) -> DeliveryStatus {
+        self.status.clone()
+    }
+}
+
+/// Whether the dispatcher loop runs: false once it was told to stop, and
+/// once its task ended in any way (a panic included).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DeliveryStatus(Arc<AtomicBool>);
+
+impl DeliveryStatus {
+    /// Whether delivery runs.
+    pub(crate) fn is_running(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    fn set(&self, running: bool) {
+        self.0.store(running, Ordering::Release);
+    }
+}
+
+/// Marks the status stopped when the loop's task ends, however it ends.
+struct StoppedOnDrop(DeliveryStatus);
+
+impl Drop for StoppedOnDrop {
+    fn drop(&mut self) {
+        self.0.set(false);
     }
 }
 
@@ -144,8 +177,14 @@ impl Dispatcher {
     /// Starts the loop in the background.
     pub(crate) fn spawn(self) -> DispatcherHandle {
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(Arc::new(self).run(stopped));
-        DispatcherHandle { stop, task }
+        let status = DeliveryStatus::default();
+        status.set(true);
+        let guard = StoppedOnDrop(status.clone());
+        let task = tokio::spawn(async move {
+            let _guard = guard;
+            Arc::new(self).run(stopped).await;
+        });
+        DispatcherHandle { stop, task, status }
     }
 
     fn lanes(&self) -> std::sync::MutexGuard<'_, Lanes> {
@@ -270,7 +309,6 @@ impl Dispatcher {
     /// moved a second ahead instead. (A full lane that drains is not deferred:
     /// its messages are claimed as soon as it has room.)
     async fn defer_stalled(&self, stalled: &[i64]) {
-        use std::sync::atomic::Ordering;
         let now = self.clock.now_ms();
         if stalled.is_empty() || now - self.last_defer_ms.load(Ordering::Relaxed) < DEFER_MS {
             return;

@@ -50,10 +50,23 @@ pub(crate) enum ServerError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// The request target is longer than the limit (414, code 4000).
+    #[error("request target longer than {limit} bytes")]
+    UriTooLong {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The header fields are too large or too many (431, code 4000).
+    #[error("request header fields too large: {0}")]
+    HeadersTooLarge(String),
+    /// The server cannot serve this now (503, code 1000).
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// The caller exceeded the rate limit (429).
     #[error("rate limit exceeded")]
     RateLimited,
-    /// Storage failed (500, code 1000). `?` on a [`StoreError`] maps
+    /// Storage failed (500, code 1000; 503 when the database is out of
+    /// reach). `?` on a [`StoreError`] maps
     /// `NotFound` to [`ServerError::NotFound`] and `Conflict` to
     /// [`ServerError::Revision`]; only backend failures end up here.
     #[error("storage error: {0}")]
@@ -117,6 +130,21 @@ impl ServerError {
                     format!("Request body larger than {limit} bytes."),
                 )
             },
+            Self::UriTooLong { limit } => ApiError {
+                status: 414,
+                ..ApiError::new(
+                    ErrorCode::BadRequest,
+                    format!("The request target (path and query) is longer than {limit} bytes."),
+                )
+            },
+            Self::HeadersTooLarge(detail) => ApiError {
+                status: 431,
+                ..ApiError::new(ErrorCode::BadRequest, detail.clone())
+            },
+            Self::Unavailable(detail) => ApiError {
+                status: 503,
+                ..ApiError::new(ErrorCode::Exception, detail.clone())
+            },
             Self::RateLimited => ApiError {
                 status: 429,
                 ..ApiError::new(
@@ -176,6 +204,9 @@ mod tests {
             (ServerError::Param("x".into()), 422, 21000),
             (ServerError::BadRequest("x".into()), 400, 4000),
             (ServerError::PayloadTooLarge { limit: 1 }, 413, 4000),
+            (ServerError::UriTooLong { limit: 1 }, 414, 4000),
+            (ServerError::HeadersTooLarge("x".into()), 431, 4000),
+            (ServerError::Unavailable("x".into()), 503, 1000),
             (
                 ServerError::Store(StoreError::Backend("disk".into())),
                 500,

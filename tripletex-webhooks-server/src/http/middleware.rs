@@ -1,5 +1,6 @@
 //! The outermost layer: a request id on every response, the rate limit and
-//! its headers, and an `ApiError` body on every error response.
+//! its headers, the request size limits, and an `ApiError` body on every
+//! error response.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -10,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use tripletex_webhooks_types::{ApiError, ErrorCode};
 
 use crate::digest::token_digest;
+use crate::http::conn::{MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES, Refusal};
 use crate::http::error::{PendingApiError, ServerError};
 use crate::http::rate_limit::Quota;
 use crate::http::state::AppState;
@@ -24,8 +26,8 @@ const RESET: HeaderName = HeaderName::from_static("x-rate-limit-reset");
 /// keeps a surprise from being buffered whole.
 const MAX_FOREIGN_ERROR_BODY: usize = 4096;
 
-/// Applies the rate limit, then finishes the response: request id, rate-limit
-/// headers and an `ApiError` body for every error.
+/// Applies the rate limit and the size limits, then finishes the response:
+/// request id, rate-limit headers and an `ApiError` body for every error.
 pub(crate) async fn finish_response(
     State(state): State<AppState>,
     request: Request,
@@ -35,6 +37,8 @@ pub(crate) async fn finish_response(
     let quota = state.rate_limiter.check(&rate_limit_key(&request));
     let response = if quota.exceeded {
         ServerError::RateLimited.into_response()
+    } else if let Some(error) = refused(&request, state.body_limit) {
+        error.into_response()
     } else {
         next.run(request).await
     };
@@ -50,6 +54,50 @@ fn rate_limit_key(request: &Request) -> String {
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map_or_else(|| "anonymous".to_owned(), token_digest)
+}
+
+/// Why `request` is not served: a head the connection layer refused
+/// (HTTP/1), or limits the head breaks (checked here too for HTTP/2, whose
+/// heads that layer does not see).
+fn refused(request: &Request, body_limit: usize) -> Option<ServerError> {
+    if let Some(refusal) = request.extensions().get::<Refusal>() {
+        return Some(refusal_error(refusal, body_limit));
+    }
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    if target > MAX_URI_BYTES {
+        return Some(refusal_error(&Refusal::UriTooLong, body_limit));
+    }
+    let headers = request.headers();
+    if headers.len() > MAX_HEADERS {
+        return Some(refusal_error(&Refusal::TooManyHeaders, body_limit));
+    }
+    // Each field as sent on HTTP/1: `name: value` and a line end.
+    let size: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    (size > MAX_HEADER_BYTES).then(|| refusal_error(&Refusal::HeadersTooLarge, body_limit))
+}
+
+fn refusal_error(refusal: &Refusal, body_limit: usize) -> ServerError {
+    match refusal {
+        Refusal::UriTooLong => ServerError::UriTooLong {
+            limit: MAX_URI_BYTES,
+        },
+        Refusal::HeadersTooLarge => ServerError::HeadersTooLarge(format!(
+            "The request's header fields take more than {MAX_HEADER_BYTES} bytes."
+        )),
+        Refusal::TooManyHeaders => ServerError::HeadersTooLarge(format!(
+            "The request has more than {MAX_HEADERS} header fields."
+        )),
+        Refusal::BodyTooLarge => ServerError::PayloadTooLarge { limit: body_limit },
+        Refusal::Malformed(detail) => {
+            ServerError::BadRequest(format!("The request could not be parsed: {detail}"))
+        }
+    }
 }
 
 async fn with_api_error_body(response: Response, request_id: &str) -> Response {

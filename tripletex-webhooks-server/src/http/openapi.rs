@@ -73,6 +73,7 @@ pub(crate) fn document(emulator_api: bool) -> Value {
                 Some(json!({"type": "object"})),
             ),
     );
+    probe_paths(&mut paths);
     if emulator_api {
         emulator_paths(&mut paths);
     }
@@ -92,6 +93,11 @@ pub(crate) fn document(emulator_api: bool) -> Value {
         )
     }));
     tags.push(tag("openapi", "This document."));
+    tags.push(tag(
+        "probes",
+        "Health and readiness, for load balancers; not part of Tripletex. Served from the root, \
+         not `/v2`.",
+    ));
     if emulator_api {
         tags.push(tag(
             "emulator",
@@ -670,6 +676,43 @@ fn resource_paths(paths: &mut Paths, resource: &Resource) {
     );
 }
 
+/// `servers` of the path items served from the root rather than `/v2`.
+fn at_root(paths: &mut Paths, path: &str) {
+    paths.item(path).insert(
+        "servers".to_owned(),
+        json!([{"url": "/", "description": "The server root"}]),
+    );
+}
+
+/// `/health` and `/ready`, at the root and without authentication.
+fn probe_paths(paths: &mut Paths) {
+    paths.add(
+        "/health",
+        "get",
+        Operation::new("Probe_health", "probes", "Whether the process serves HTTP.")
+            .public()
+            .response(200, "Up.", Some(schema_ref("ResponseWrapperHealth"))),
+    );
+    paths.add(
+        "/ready",
+        "get",
+        Operation::new(
+            "Probe_ready",
+            "probes",
+            "Whether the server can do its work: the database answers a query and delivery runs.",
+        )
+        .public()
+        .response(200, "Ready.", Some(schema_ref("ResponseWrapperReadiness")))
+        .response(
+            503,
+            "Not ready: the `ApiError` message says what is wrong.",
+            Some(schema_ref("ApiError")),
+        ),
+    );
+    at_root(paths, "/health");
+    at_root(paths, "/ready");
+}
+
 /// The emulator API lives at the root, so its path items override `servers`.
 fn emulator_paths(paths: &mut Paths) {
     const TAG: &str = "emulator";
@@ -762,10 +805,7 @@ fn emulator_paths(paths: &mut Paths) {
     ];
     for (path, operation, method) in operations {
         paths.add(path, method, operation);
-        paths.item(path).insert(
-            "servers".to_owned(),
-            json!([{"url": "/", "description": "The server root"}]),
-        );
+        at_root(paths, path);
     }
 }
 
@@ -791,6 +831,9 @@ fn schemas(emulator_api: bool) -> Map<String, Value> {
         response_wrapper("LoggedInUserInfo"),
     );
     add("LoggedInUserInfo", logged_in_user_info());
+    for (name, schema) in probe_schemas() {
+        add(name, schema);
+    }
     for resource in RESOURCES {
         let model = resource.model;
         add(model, model_schema(resource));
@@ -1114,6 +1157,34 @@ fn model_schema(resource: &Resource) -> Value {
         "properties": common_properties(),
         "additionalProperties": true,
     })
+}
+
+fn probe_schemas() -> Vec<(&'static str, Value)> {
+    let constant = |value: &str| json!({"type": "string", "enum": [value]});
+    vec![
+        ("ResponseWrapperHealth", response_wrapper("Health")),
+        (
+            "Health",
+            json!({
+                "type": "object",
+                "required": ["status"],
+                "properties": {"status": constant("UP")},
+            }),
+        ),
+        ("ResponseWrapperReadiness", response_wrapper("Readiness")),
+        (
+            "Readiness",
+            json!({
+                "type": "object",
+                "required": ["status", "database", "delivery"],
+                "properties": {
+                    "status": constant("READY"),
+                    "database": constant("UP"),
+                    "delivery": constant("RUNNING"),
+                },
+            }),
+        ),
+    ]
 }
 
 fn emulator_schemas() -> Vec<(&'static str, Value)> {

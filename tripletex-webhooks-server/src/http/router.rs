@@ -1,11 +1,12 @@
 //! The router: every route, and the layers each request passes through.
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::http::api;
+use crate::http::conn::Refusal;
 use crate::http::error::ServerError;
 use crate::http::middleware::finish_response;
 use crate::http::state::AppState;
@@ -13,6 +14,7 @@ use crate::http::state::AppState;
 /// The whole HTTP API.
 pub(crate) fn router(state: AppState) -> Router {
     let mut router = Router::new()
+        .merge(api::health::routes())
         .merge(api::tokens::routes())
         .merge(api::events::routes())
         .merge(api::subscriptions::routes())
@@ -30,6 +32,18 @@ pub(crate) fn router(state: AppState) -> Router {
             state.clone(),
             finish_response,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// The span of one request. Its target is logged redacted: query values and
+/// path segments may be credentials (`consumerToken`, session tokens).
+fn request_span(request: &Request) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        target = %crate::redact::request_target(request.uri()),
+        version = ?request.version(),
+        refused = request.extensions().get::<Refusal>().map(tracing::field::debug),
+    )
 }

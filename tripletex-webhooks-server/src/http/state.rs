@@ -7,6 +7,7 @@ use std::sync::Arc;
 use secrecy::SecretString;
 
 use crate::clock::Clock;
+use crate::delivery::DeliveryStatus;
 use crate::http::rate_limit::RateLimiter;
 use crate::store::{Company, Outbox, Store};
 
@@ -31,6 +32,8 @@ pub(crate) struct AppState {
     pub(crate) body_limit: usize,
     /// Whether `/_emulator` is served.
     pub(crate) emulator_api: bool,
+    /// Whether the dispatcher runs (for `GET /ready`).
+    pub(crate) delivery: DeliveryStatus,
 }
 
 impl std::fmt::Debug for AppState {
@@ -40,6 +43,7 @@ impl std::fmt::Debug for AppState {
             .field("companies", &self.companies.len())
             .field("body_limit", &self.body_limit)
             .field("emulator_api", &self.emulator_api)
+            .field("delivery_running", &self.delivery.is_running())
             .finish_non_exhaustive()
     }
 }

@@ -178,6 +178,9 @@ pub(crate) struct WriteContext<'a> {
 /// Storage for the server.
 #[async_trait]
 pub(crate) trait Store: Send + Sync + 'static {
+    /// Runs a query that touches no data: whether the database answers now.
+    async fn ping(&self) -> StoreResult<()>;
+
     /// The company of an employee token (by digest), created on first use.
     async fn ensure_company(&self, employee_token_digest: &str) -> StoreResult<Company>;
 

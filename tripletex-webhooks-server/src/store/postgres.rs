@@ -245,6 +245,11 @@ impl PgStore {
 
 #[async_trait]
 impl Store for PgStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn ensure_company(&self, employee_token_digest: &str) -> StoreResult<Company> {
         // Instances starting together may race to create the same company.
         sqlx::query(

@@ -268,6 +268,12 @@ impl SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        // Through the writer: it is the connection every change needs.
+        sqlx::query("SELECT 1").execute(&self.writer).await?;
+        Ok(())
+    }
+
     async fn ensure_company(&self, employee_token_digest: &str) -> StoreResult<Company> {
         let mut tx = self.writer.begin().await?;
         let existing =

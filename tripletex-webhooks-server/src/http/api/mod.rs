@@ -2,6 +2,7 @@
 
 pub(crate) mod emulator;
 pub(crate) mod events;
+pub(crate) mod health;
 pub(crate) mod resources;
 pub(crate) mod subscriptions;
 pub(crate) mod tokens;
