@@ -758,3 +758,39 @@ async fn a_full_lane_that_drains_is_not_held_back() {
     let callbacks = receiver.wait_for(600, WITHIN).await;
     assert_eq!(callbacks.len(), 600);
 }
+
+#[tokio::test]
+async fn failures_are_named_by_kind_in_the_delivery_log() {
+    let h = Harness::start().await;
+    let receiver = Receiver::start().await;
+    let refusing = test_support::net::RefusingPort::bind();
+    let cases = [
+        // A plain-HTTP receiver behind an https:// URL fails the handshake.
+        (
+            receiver.url("/tls").replace("http://", "https://"),
+            "TLS handshake failed: ",
+        ),
+        (
+            format!("http://{}/refused", refusing.addr()),
+            "connection failed: ",
+        ),
+    ];
+    for (target, expected) in cases {
+        let subscription =
+            subscribe(&h, json!({"event": "customer.create", "targetUrl": target})).await;
+        create(&h, "/customer", json!({"name": "Acme AS"})).await;
+        let message = wait_attempts(&h, subscription, 1).await;
+        let error = message["attemptLog"][0]["error"].as_str().unwrap();
+        assert!(error.starts_with(expected), "{target}: {error}");
+        assert_eq!(message["attemptLog"][0]["statusCode"], Value::Null);
+        let response = h
+            .request(
+                Method::DELETE,
+                &format!("/event/subscription/{subscription}"),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 204);
+    }
+}

@@ -8,9 +8,12 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
+use tracing::Instrument as _;
 use tripletex_webhooks_types::fields::FieldsFilter;
 
 use super::DeliveryConfig;
+use super::attempt_error::AttemptError;
+use super::attempt_log::{log_attempt, shown_target};
 use super::sender::{AttemptResult, Sender};
 use crate::clock::Clock;
 use crate::domain::resources::shape;
@@ -382,12 +385,21 @@ impl Dispatcher {
             };
             let this = Arc::clone(self);
             let key = key.to_owned();
-            tokio::spawn(async move {
-                let attempted_at_ms = this.clock.now_ms();
-                let result = this.attempt(&message).await;
-                let outcome = this.outcome(&message, attempted_at_ms, &result);
-                this.finish(&key, outcome);
-            });
+            let span = attempt_span(&message);
+            tokio::spawn(
+                async move {
+                    let attempted_at_ms = this.clock.now_ms();
+                    let result = this.attempt(&message).await;
+                    let span = tracing::Span::current();
+                    span.record("duration_ms", result.duration.as_millis());
+                    if let Some(status) = result.status {
+                        span.record("status", status);
+                    }
+                    let outcome = this.outcome(&message, attempted_at_ms, &result);
+                    this.finish(&key, outcome);
+                }
+                .instrument(span),
+            );
         }
     }
 
@@ -435,12 +447,12 @@ impl Dispatcher {
 
     /// The `value` of the callback: the stored object shaped by the
     /// subscription's `fields` exactly as `GET` would, or `null` for deletes.
-    async fn render_payload(&self, message: &ClaimedMessage) -> Result<Value, String> {
+    async fn render_payload(&self, message: &ClaimedMessage) -> Result<Value, AttemptError> {
         let Some(payload) = &message.payload else {
             return Ok(Value::Null);
         };
         let object: Value = serde_json::from_str(payload)
-            .map_err(|e| format!("stored payload is not JSON: {e}"))?;
+            .map_err(|e| AttemptError::Render(format!("stored payload is not JSON: {e}")))?;
         // Validated when the subscription was written; an unparsable filter
         // from an older version falls back to the default shape.
         let filter = message
@@ -457,7 +469,7 @@ impl Dispatcher {
             &filter,
         )
         .await
-        .map_err(|e| format!("rendering the payload: {e}"))
+        .map_err(|e| AttemptError::Render(e.to_string()))
     }
 
     fn outcome(
@@ -484,9 +496,7 @@ impl Dispatcher {
                 None => NextStep::GiveUp,
             }
         };
-        if let Some(error) = &result.error {
-            tracing::info!(message = message.id, subscription = message.subscription_id, attempt = attempts_made, %error, "delivery attempt failed");
-        }
+        log_attempt(message, result, next);
         AttemptOutcome {
             message_id: message.id,
             subscription_id: message.subscription_id,
@@ -494,7 +504,7 @@ impl Dispatcher {
             attempted_at_ms,
             duration_ms: millis(result.duration),
             status_code: result.status,
-            error: result.error.clone(),
+            error: result.error.as_ref().map(ToString::to_string),
             next,
         }
     }
@@ -534,6 +544,22 @@ fn release(message: &ClaimedMessage, now_ms: i64) -> AttemptOutcome {
         error: None,
         next: NextStep::Release,
     }
+}
+
+/// The span of one attempt: what is sent where, and (recorded when it ends)
+/// the answer's status and the time it took.
+fn attempt_span(message: &ClaimedMessage) -> tracing::Span {
+    tracing::info_span!(
+        "attempt",
+        subscription = message.subscription_id,
+        message = message.id,
+        event = %message.event,
+        object = message.object_id,
+        attempt = message.attempts + 1,
+        target = %shown_target(&message.target_url),
+        status = tracing::field::Empty,
+        duration_ms = tracing::field::Empty,
+    )
 }
 
 fn millis(duration: Duration) -> i64 {

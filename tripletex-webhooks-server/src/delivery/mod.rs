@@ -11,6 +11,8 @@
 //! keeps a slow or dead target from taking more than its share; claims skip
 //! subscriptions whose target is saturated, so nothing waits behind it.
 
+mod attempt_error;
+mod attempt_log;
 mod dispatcher;
 pub(crate) mod schedule;
 pub(crate) mod sendable;

@@ -15,6 +15,7 @@ use serde_json::Value;
 use tripletex_webhooks_types::WebhookEnvelope;
 use tripletex_webhooks_types::signature::{self, IDEMPOTENCY_KEY_HEADER, SIGNATURE_HEADER};
 
+use super::attempt_error::AttemptError;
 use super::target_policy::{PublicOnlyResolver, TargetPolicy, check_literal_host};
 use crate::store::outbox::ClaimedMessage;
 
@@ -46,7 +47,7 @@ pub(crate) struct AttemptResult {
     /// The HTTP status, when a response came.
     pub(crate) status: Option<u16>,
     /// Why it failed; `None` on success.
-    pub(crate) error: Option<String>,
+    pub(crate) error: Option<AttemptError>,
     /// A `Retry-After` from a 429 or 503, capped.
     pub(crate) retry_after: Option<Duration>,
     /// How long it took.
@@ -60,11 +61,11 @@ impl AttemptResult {
     }
 
     /// An attempt that failed before anything was sent.
-    pub(crate) fn not_sent(error: String) -> Self {
+    pub(crate) fn not_sent(error: AttemptError) -> Self {
         Self::failed(error, Duration::ZERO)
     }
 
-    fn failed(error: String, duration: Duration) -> Self {
+    fn failed(error: AttemptError, duration: Duration) -> Self {
         Self {
             status: None,
             error: Some(error),
@@ -107,11 +108,11 @@ impl Sender {
         &self,
         message: &ClaimedMessage,
         value: Value,
-    ) -> Result<Callback, String> {
-        let mut url =
-            url::Url::parse(&message.target_url).map_err(|e| format!("invalid target URL: {e}"))?;
+    ) -> Result<Callback, AttemptError> {
+        let mut url = url::Url::parse(&message.target_url)
+            .map_err(|e| AttemptError::InvalidRequest(format!("invalid target URL: {e}")))?;
         if self.block_private {
-            check_literal_host(&url)?;
+            check_literal_host(&url).map_err(|blocked| AttemptError::TargetBlocked(blocked.0))?;
         }
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -120,12 +121,13 @@ impl Sender {
             HeaderName::from_static(IDEMPOTENCY_KEY_HEADER),
             header_value(&message.idempotency_key, "idempotency key")?,
         );
-        if let Some(basic) = take_basic_auth(&mut url)? {
+        if let Some(basic) = take_basic_auth(&mut url).map_err(AttemptError::InvalidRequest)? {
             headers.insert(AUTHORIZATION, basic);
         }
         if let (Some(name), Some(value)) = (&message.auth_header_name, &message.auth_header_value) {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| format!("invalid auth header name {name:?}"))?;
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                AttemptError::InvalidRequest(format!("invalid auth header name {name:?}"))
+            })?;
             let mut value = header_value(value.expose_secret(), "auth header value")?;
             value.set_sensitive(true);
             headers.insert(name, value);
@@ -137,7 +139,8 @@ impl Sender {
             value,
         };
         let body = Bytes::from(
-            serde_json::to_vec(&envelope).map_err(|e| format!("encoding the envelope: {e}"))?,
+            serde_json::to_vec(&envelope)
+                .map_err(|e| AttemptError::Render(format!("encoding the envelope: {e}")))?,
         );
         if let Some(secret) = &message.hmac_shared_secret {
             let signature = signature::sign(secret, &message.idempotency_key, &body);
@@ -161,7 +164,12 @@ impl Sender {
             .await;
         let response = match response {
             Ok(response) => response,
-            Err(error) => return AttemptResult::failed(describe(&error), started.elapsed()),
+            Err(error) => {
+                return AttemptResult::failed(
+                    AttemptError::from_request(&error),
+                    started.elapsed(),
+                );
+            }
         };
         let status = response.status();
         let retry_after = matches!(status.as_u16(), 429 | 503)
@@ -169,24 +177,19 @@ impl Sender {
             .flatten();
         // Drain a little of the body so the connection can be reused; its content is not ours to judge.
         let _ = tokio::time::timeout(Duration::from_millis(200), response.bytes()).await;
-        let error = if status.is_success() {
-            None
-        } else if status.is_redirection() {
-            Some(format!("HTTP {status}: redirects are not followed"))
-        } else {
-            Some(format!("HTTP {status}"))
-        };
         AttemptResult {
             status: Some(status.as_u16()),
-            error,
+            error: AttemptError::from_status(status),
             retry_after,
             duration: started.elapsed(),
         }
     }
 }
 
-fn header_value(value: &str, what: &str) -> Result<HeaderValue, String> {
-    HeaderValue::from_str(value).map_err(|_| format!("invalid {what} (not a valid header value)"))
+fn header_value(value: &str, what: &str) -> Result<HeaderValue, AttemptError> {
+    HeaderValue::from_str(value).map_err(|_| {
+        AttemptError::InvalidRequest(format!("invalid {what} (not a valid header value)"))
+    })
 }
 
 /// The `user:password@` of a target URL, percent-decoded; `None` without
@@ -222,10 +225,11 @@ fn take_basic_auth(url: &mut url::Url) -> Result<Option<HeaderValue>, String> {
         .map_err(|()| "cannot remove credentials from the target URL".to_owned())?;
     url.set_password(None)
         .map_err(|()| "cannot remove credentials from the target URL".to_owned())?;
-    let mut value = header_value(
-        &format!("Basic {}", STANDARD.encode(format!("{user}:{password}"))),
-        "credentials",
-    )?;
+    let mut value = HeaderValue::from_str(&format!(
+        "Basic {}",
+        STANDARD.encode(format!("{user}:{password}"))
+    ))
+    .map_err(|_| "invalid credentials (not a valid header value)".to_owned())?;
     value.set_sensitive(true);
     Ok(Some(value))
 }
@@ -244,27 +248,6 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         Duration::from_secs(u64::try_from(seconds).unwrap_or(0))
     };
     Some(delay.min(MAX_RETRY_AFTER))
-}
-
-/// An error's chain in one line, without the URL (it may hold credentials).
-fn describe(error: &reqwest::Error) -> String {
-    let kind = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "connection failed"
-    } else if error.is_redirect() {
-        "redirect"
-    } else {
-        "request failed"
-    };
-    let mut message = kind.to_owned();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
 }
 
 #[cfg(test)]

@@ -243,6 +243,11 @@ fn refusal_v4(ip: Ipv4Addr, embedded: Option<Ipv4Addr>) -> Option<Refusal> {
     })
 }
 
+/// A target refused by `--block-private-targets`, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct BlockedTarget(pub(crate) String);
+
 /// A resolver that drops refused addresses and fails when none are left.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct PublicOnlyResolver;
@@ -266,10 +271,10 @@ impl Resolve for PublicOnlyResolver {
                 let detail = first_refused
                     .map(|(ip, why)| format!(" such as {ip}, {why}"))
                     .unwrap_or_default();
-                return Err(format!(
+                let blocked = BlockedTarget(format!(
                     "target {host} resolves only to private or special-purpose addresses{detail}: blocked by --block-private-targets"
-                )
-                .into());
+                ));
+                return Err(blocked.into());
             }
             let addrs: Addrs = Box::new(public.into_iter());
             Ok(addrs)
@@ -278,16 +283,16 @@ impl Resolve for PublicOnlyResolver {
 }
 
 /// Checks an IP-literal host before sending (names are checked by the resolver).
-pub(crate) fn check_literal_host(url: &url::Url) -> Result<(), String> {
+pub(crate) fn check_literal_host(url: &url::Url) -> Result<(), BlockedTarget> {
     let ip = match url.host() {
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
         Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
         _ => return Ok(()),
     };
     match refusal(ip) {
-        Some(why) => Err(format!(
+        Some(why) => Err(BlockedTarget(format!(
             "target address {ip} is private or special-purpose, {why}: blocked by --block-private-targets"
-        )),
+        ))),
         None => Ok(()),
     }
 }
@@ -478,7 +483,7 @@ mod tests {
         let blocked = url::Url::parse("http://[::ffff:7f00:1]:9/hook").unwrap();
         let error = check_literal_host(&blocked).unwrap_err();
         assert_eq!(
-            error,
+            error.to_string(),
             "target address ::ffff:127.0.0.1 is private or special-purpose, carries 127.0.0.1, in 127.0.0.0/8 (loopback): blocked by --block-private-targets"
         );
     }
