@@ -412,34 +412,33 @@ struct FlakyStore {
     fail_record: std::sync::atomic::AtomicBool,
 }
 
-impl FlakyStore {
-    fn check(&self, fail: &std::sync::atomic::AtomicBool) -> Result<(), StoreError> {
-        if fail.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(StoreError::msg("database is down"));
-        }
-        Ok(())
+/// `Err` while `fail` is set.
+fn check(fail: &std::sync::atomic::AtomicBool) -> Result<(), StoreError> {
+    if fail.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(StoreError::msg("database is down"));
     }
+    Ok(())
 }
 
 #[async_trait]
 impl DedupStore for FlakyStore {
     async fn seen(&self, key: &DedupKey) -> Result<Option<Seen>, StoreError> {
-        self.check(&self.fail_seen)?;
+        check(&self.fail_seen)?;
         self.inner.seen(key).await
     }
 
     async fn record(&self, key: &DedupKey, mark: Mark) -> Result<(), StoreError> {
-        self.check(&self.fail_record)?;
+        check(&self.fail_record)?;
         self.inner.record(key, mark).await
     }
 
     async fn claim(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<Claim, StoreError> {
-        self.check(&self.fail_seen)?;
+        check(&self.fail_seen)?;
         self.inner.claim(key, mark, lease).await
     }
 
     async fn commit(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<(), StoreError> {
-        if let Err(error) = self.check(&self.fail_record) {
+        if let Err(error) = check(&self.fail_record) {
             // The database went down after the claim: nothing recorded, and
             // the claim is let go so that the redelivery below is handled.
             self.inner.release(key, lease).await?;

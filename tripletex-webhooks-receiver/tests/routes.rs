@@ -28,14 +28,17 @@ use tripletex_webhooks_receiver::{TripletexWebhookLayer, Webhook, WebhookConfig}
 /// How long each handler call works.
 const WORK: Duration = Duration::from_millis(300);
 
+/// One handler call: route, object, version.
+type Call = (&'static str, i64, Option<i64>);
+
 /// An application with a route per subscription, `/a` and `/b`, each behind
 /// its own layer and configuration.
 struct Routes {
     router: Router,
     a: WebhookConfig,
     b: WebhookConfig,
-    /// (route, object, version) of every handler call, as it starts.
-    calls: Arc<Mutex<Vec<(&'static str, i64, Option<i64>)>>>,
+    /// Every handler call, as it starts.
+    calls: Arc<Mutex<Vec<Call>>>,
     /// How many handler calls have started.
     started: watch::Sender<usize>,
     /// Whether handlers may go on: while `false` they wait.
@@ -113,7 +116,7 @@ impl Routes {
         }
     }
 
-    fn calls(&self, id: i64) -> Vec<(&'static str, i64, Option<i64>)> {
+    fn calls(&self, id: i64) -> Vec<Call> {
         let calls = self.calls.lock().unwrap();
         calls.iter().filter(|call| call.1 == id).copied().collect()
     }
@@ -144,13 +147,13 @@ async fn busy_then_duplicate(a: &Arc<dyn DedupStore>, b: &Arc<dyn DedupStore>) {
     let routes = Routes::new(a, b, Duration::ZERO);
     routes.open.send_replace(false);
     let first = {
-        let (router, request) = (
+        let (app, request) = (
             routes.router.clone(),
             SignedRequest::from_json(&product("product.update", 8, 1))
                 .with_uri("/a")
                 .into_request(),
         );
-        tokio::spawn(async move { router.oneshot(request).await.unwrap().status() })
+        tokio::spawn(async move { app.oneshot(request).await.unwrap().status() })
     };
     let mut started = routes.started.subscribe();
     tokio::time::timeout(WITHIN, started.wait_for(|started| *started >= 1))

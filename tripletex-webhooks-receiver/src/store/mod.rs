@@ -151,6 +151,28 @@ use crate::error::BoxError;
 /// assert!(matches!(store.claim(&key, Mark::Delivered, &second).await?, Claim::AlreadyHandled(_)));
 /// # Ok(()) }
 /// ```
+///
+/// A store that only remembers is refused: no default claim could hold for
+/// every user of the store.
+///
+/// ```compile_fail,E0046
+/// use tripletex_webhooks_receiver::dedup::{DedupKey, Mark, Seen};
+/// use tripletex_webhooks_receiver::store::{DedupStore, StoreError};
+///
+/// #[derive(Debug)]
+/// struct NoClaims;
+///
+/// #[async_trait::async_trait]
+/// impl DedupStore for NoClaims {
+///     async fn seen(&self, _: &DedupKey) -> Result<Option<Seen>, StoreError> {
+///         Ok(None)
+///     }
+///
+///     async fn record(&self, _: &DedupKey, _: Mark) -> Result<(), StoreError> {
+///         Ok(())
+///     }
+/// }
+/// ```
 #[async_trait]
 pub trait DedupStore: fmt::Debug + Send + Sync {
     /// What was handled under `key`, or `None` when nothing (or nothing still

@@ -38,8 +38,7 @@ const SEEN: &str = "SELECT version, deleted FROM tripletex_webhook_dedup
 const HELD: &str = "SELECT claim_token, claimed_until_ms FROM tripletex_webhook_claims
     WHERE dedup_key = ?1";
 
-const TAKE: &str =
-    "INSERT INTO tripletex_webhook_claims (dedup_key, claim_token, claimed_until_ms)
+const TAKE: &str = "INSERT INTO tripletex_webhook_claims (dedup_key, claim_token, claimed_until_ms)
     VALUES (?1, ?2, ?3)
     ON CONFLICT (dedup_key) DO UPDATE SET
         claim_token = excluded.claim_token,
@@ -243,7 +242,10 @@ async fn take_claim(
     lease: &Lease,
 ) -> Result<Option<Duration>, StoreError> {
     let now = now_ms();
-    let held = sqlx::query(HELD).bind(key).fetch_optional(&mut **tx).await?;
+    let held = sqlx::query(HELD)
+        .bind(key)
+        .fetch_optional(&mut **tx)
+        .await?;
     if let Some(row) = held {
         let token: String = row.try_get("claim_token")?;
         let until: i64 = row.try_get("claimed_until_ms")?;
