@@ -246,9 +246,9 @@ impl WebhookConfigBuilder {
     /// A receiver (a replica, or a process on a shared `SqliteStore` file)
     /// that crashes mid-handler holds the object for at most this long:
     /// until then the store's other users answer its deliveries with 503,
-    /// and Tripletex retries. Keep it well above the slowest handler: a handler
-    /// that outlives its claim may run concurrently with another replica's
-    /// (a warning is logged when it happens).
+    /// and Tripletex retries. Keep it well above the slowest handler: a
+    /// handler that outlives its claim may run concurrently with another
+    /// route's or replica's (a warning is logged when it happens).
     pub fn claim_ttl(mut self, ttl: Duration) -> Self {
         self.claim_ttl = Some(ttl);
         self

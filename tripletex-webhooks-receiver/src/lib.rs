@@ -90,18 +90,19 @@
 //! 1. Before the handler runs, the receiver [claims](DedupStore::claim) the
 //!    object (or, without a version, the idempotency key) with a [`Lease`]:
 //!    one atomic operation in the store that compares the delivery with what
-//!    was handled and, if it is new and no other replica holds the object,
+//!    was handled and, if it is new and no other lease holds the object,
 //!    takes the claim. The answer is a [`Claim`]:
 //!    - [`Claimed`](Claim::Claimed): the handler runs;
 //!    - [`AlreadyHandled`](Claim::AlreadyHandled): a duplicate or stale
 //!      delivery, answered 200 without the handler;
 //!    - [`Busy`](Claim::Busy): another route or replica is handling this
-//!      object (any version of it). The receiver retries the claim with backoff for up
-//!      to the [claim wait](WebhookConfigBuilder::claim_wait) (default two
-//!      seconds: usually the other handler finishes well within it), then
-//!      answers **503 with `Retry-After`** ([`Rejection::Busy`], counted as
-//!      [`MetricsSnapshot::busy`]): Tripletex retries it later, when it is
-//!      handled or found duplicate or stale.
+//!      object (any version of it). The receiver retries the claim with
+//!      backoff for up to the [claim wait](WebhookConfigBuilder::claim_wait)
+//!      (default two seconds: usually the other handler finishes well
+//!      within it), then answers **503 with `Retry-After`**
+//!      ([`Rejection::Busy`], counted as [`MetricsSnapshot::busy`]):
+//!      Tripletex retries it later, when it is handled or found duplicate or
+//!      stale.
 //! 2. When the handler succeeded, the receiver [commits](DedupStore::commit):
 //!    records the version monotonically and releases the claim, atomically.
 //!    When it failed, it [releases](DedupStore::release) the claim, recording

@@ -92,9 +92,10 @@ const PRUNE_CLAIMS_FROM: usize = 64;
 /// A bounded in-memory [`DedupStore`]: the default store.
 ///
 /// It holds at most `capacity` keys, each for at least `ttl` after it was
-/// last recorded (see [`with_ttl`](Self::with_ttl)). When full, it evicts with CLOCK (second chance), an
-/// approximation of least-recently-used: keys read or written since they were
-/// last considered are kept once more. Expired entries are dropped first.
+/// last recorded (see [`with_ttl`](Self::with_ttl)). When full, it evicts
+/// with CLOCK (second chance), an approximation of least-recently-used: keys
+/// read or written since they were last considered are kept once more.
+/// Expired entries are dropped first.
 ///
 /// Entries are compact: a key is one `u64` (for known subjects with an id
 /// below 2⁵⁶ the exact subject and id, otherwise a keyed 63-bit hash) and its

@@ -366,6 +366,27 @@ impl Hash for Lease {
     }
 }
 
+/// The key of a SQL store's row: `object:SUBJECT:ID` or `delivery:KEY`
+/// (subjects have no `:`).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn row_key(key: &DedupKey) -> String {
+    match key {
+        DedupKey::Object(object) => format!("object:{}:{}", object.subject, object.id),
+        DedupKey::Delivery(idempotency_key) => format!("delivery:{idempotency_key}"),
+    }
+}
+
+/// The mark's kind and version, as a SQL store's claim statement compares
+/// them.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn mark_params(mark: Mark) -> (&'static str, Option<i64>) {
+    match mark {
+        Mark::Version(version) => ("version", Some(version)),
+        Mark::Tombstone => ("tombstone", None),
+        Mark::Delivered => ("delivered", None),
+    }
+}
+
 /// A store failed (I/O, database, lock poisoning...).
 #[derive(Debug, thiserror::Error)]
 #[error("dedup store error: {0}")]

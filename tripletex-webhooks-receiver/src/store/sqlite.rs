@@ -1,5 +1,7 @@
 //! [`SqliteStore`]: a durable dedup store on SQLite (sqlx).
 
+mod claims;
+
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -7,9 +9,9 @@ use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, SqliteConnection, Transaction};
+use sqlx::{Row, SqliteConnection};
 
-use super::{Claim, DedupStore, Lease, StoreError};
+use super::{Claim, DedupStore, Lease, StoreError, row_key};
 use crate::dedup::{DedupKey, Mark, Seen};
 
 const CREATE: &str = "CREATE TABLE IF NOT EXISTS tripletex_webhook_dedup (
@@ -19,34 +21,12 @@ const CREATE: &str = "CREATE TABLE IF NOT EXISTS tripletex_webhook_dedup (
     recorded_at_ms INTEGER NOT NULL
 ) WITHOUT ROWID";
 
-/// One row per key claimed and not yet committed or released (or lapsed and
-/// not yet replaced or purged).
-const CREATE_CLAIMS: &str = "CREATE TABLE IF NOT EXISTS tripletex_webhook_claims (
-    dedup_key TEXT PRIMARY KEY NOT NULL,
-    claim_token TEXT NOT NULL,
-    claimed_until_ms INTEGER NOT NULL
-) WITHOUT ROWID";
-
-/// Takes the database's write lock at once (waiting up to the busy timeout),
-/// so that a claim's comparison and its write are one atomic step for every
-/// connection and every process on the file.
+/// Takes the file's write lock at once (waiting up to the busy timeout):
+/// a commit's record and release are one transaction.
 const BEGIN_IMMEDIATE: &str = "BEGIN IMMEDIATE";
 
 const SEEN: &str = "SELECT version, deleted FROM tripletex_webhook_dedup
     WHERE dedup_key = ?1 AND recorded_at_ms >= ?2";
-
-const HELD: &str = "SELECT claim_token, claimed_until_ms FROM tripletex_webhook_claims
-    WHERE dedup_key = ?1";
-
-const TAKE: &str = "INSERT INTO tripletex_webhook_claims (dedup_key, claim_token, claimed_until_ms)
-    VALUES (?1, ?2, ?3)
-    ON CONFLICT (dedup_key) DO UPDATE SET
-        claim_token = excluded.claim_token,
-        claimed_until_ms = excluded.claimed_until_ms";
-
-/// Releases a claim only for its own holder.
-const RELEASE: &str =
-    "DELETE FROM tripletex_webhook_claims WHERE dedup_key = ?1 AND claim_token = ?2";
 
 /// Merges monotonically: the higher version, a tombstone once set stays.
 const UPSERT: &str =
@@ -72,8 +52,9 @@ const UPSERT: &str =
 /// [Claims](DedupStore::claim) live in the database, so every user of the
 /// file shares them: the routes of one application (one per subscription),
 /// several `SqliteStore`s opened on the same file, and several processes on
-/// the machine. A claim is one `BEGIN IMMEDIATE` transaction (the file's
-/// write lock, then the record and the claim compared and written); a commit
+/// the machine. A claim is one statement, as in `PostgresStore`: SQLite
+/// takes the file's write lock before the statement reads, so comparing the
+/// delivery with the record and taking the claim are atomic. A commit
 /// records and deletes the committer's claim in one transaction. A claim
 /// lapses at its lease's TTL on the system clock (every process on the
 /// machine reads the same one).
@@ -103,7 +84,7 @@ impl SqliteStore {
     pub const CLAIMS_TABLE: &str = "tripletex_webhook_claims";
 
     /// Opens (creating if needed) the database at `url` (`sqlite://FILE` or
-    /// `sqlite::memory:`) in WAL mode and creates the table.
+    /// `sqlite::memory:`) in WAL mode and creates the tables.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let memory = url.contains(":memory:") || url.contains("mode=memory");
         let options = SqliteConnectOptions::from_str(url)?
@@ -133,7 +114,7 @@ impl SqliteStore {
     /// creates the tables if missing.
     pub async fn from_pool(pool: SqlitePool) -> Result<Self, StoreError> {
         sqlx::query(CREATE).execute(&pool).await?;
-        sqlx::query(CREATE_CLAIMS).execute(&pool).await?;
+        sqlx::query(claims::CREATE).execute(&pool).await?;
         Ok(Self { pool, ttl: None })
     }
 
@@ -157,25 +138,16 @@ impl SqliteStore {
             .bind(now.saturating_sub(millis(age)))
             .execute(&self.pool)
             .await?;
-        let claims =
-            sqlx::query("DELETE FROM tripletex_webhook_claims WHERE claimed_until_ms <= ?1")
-                .bind(now)
-                .execute(&self.pool)
-                .await?;
+        let claims = sqlx::query(claims::PURGE)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
         Ok(records.rows_affected() + claims.rows_affected())
     }
 
     /// Closes the pool (waiting for connections to finish).
     pub async fn close(&self) {
         self.pool.close().await;
-    }
-}
-
-/// The row key: `object:SUBJECT:ID` or `delivery:KEY` (subjects have no `:`).
-fn row_key(key: &DedupKey) -> String {
-    match key {
-        DedupKey::Object(object) => format!("object:{}:{}", object.subject, object.id),
-        DedupKey::Delivery(idempotency_key) => format!("delivery:{idempotency_key}"),
     }
 }
 
@@ -196,15 +168,11 @@ impl SqliteStore {
             .map_or(i64::MIN, |ttl| now_ms().saturating_sub(millis(ttl)))
     }
 
-    async fn fetch_seen(
-        &self,
-        connection: &mut SqliteConnection,
-        key: &str,
-    ) -> Result<Option<Seen>, StoreError> {
+    async fn fetch_seen(&self, key: &str) -> Result<Option<Seen>, StoreError> {
         let row = sqlx::query(SEEN)
             .bind(key)
             .bind(self.cutoff())
-            .fetch_optional(connection)
+            .fetch_optional(&self.pool)
             .await?;
         row.map(|row| {
             Ok(Seen {
@@ -233,42 +201,10 @@ impl SqliteStore {
     }
 }
 
-/// Within the claim's transaction: takes the claim on `key` for `lease`,
-/// unless another lease's claim is still live; then answers how long that
-/// one still lasts.
-async fn take_claim(
-    tx: &mut Transaction<'static, Sqlite>,
-    key: &str,
-    lease: &Lease,
-) -> Result<Option<Duration>, StoreError> {
-    let now = now_ms();
-    let held = sqlx::query(HELD)
-        .bind(key)
-        .fetch_optional(&mut **tx)
-        .await?;
-    if let Some(row) = held {
-        let token: String = row.try_get("claim_token")?;
-        let until: i64 = row.try_get("claimed_until_ms")?;
-        if until > now && token != lease.token() {
-            let remaining = u64::try_from(until - now).unwrap_or(u64::MAX);
-            return Ok(Some(Duration::from_millis(remaining)));
-        }
-    }
-    let ttl = i64::try_from(lease.ttl_millis()).unwrap_or(i64::MAX);
-    sqlx::query(TAKE)
-        .bind(key)
-        .bind(lease.token())
-        .bind(now.saturating_add(ttl))
-        .execute(&mut **tx)
-        .await?;
-    Ok(None)
-}
-
 #[async_trait]
 impl DedupStore for SqliteStore {
     async fn seen(&self, key: &DedupKey) -> Result<Option<Seen>, StoreError> {
-        let mut connection = self.pool.acquire().await?;
-        self.fetch_seen(&mut connection, &row_key(key)).await
+        self.fetch_seen(&row_key(key)).await
     }
 
     async fn record(&self, key: &DedupKey, mark: Mark) -> Result<(), StoreError> {
@@ -277,26 +213,14 @@ impl DedupStore for SqliteStore {
     }
 
     async fn claim(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<Claim, StoreError> {
-        let key = row_key(key);
-        let mut tx = self.pool.begin_with(BEGIN_IMMEDIATE).await?;
-        let decided = Claim::decide(self.fetch_seen(&mut tx, &key).await?, mark);
-        if let Claim::Claimed { .. } = decided {
-            if let Some(remaining) = take_claim(&mut tx, &key, lease).await? {
-                tx.rollback().await?;
-                return Ok(Claim::Busy {
-                    retry_after: Some(remaining),
-                });
-            }
-        }
-        tx.commit().await?;
-        Ok(decided)
+        claims::claim(self, &row_key(key), mark, lease).await
     }
 
     async fn commit(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<(), StoreError> {
         let key = row_key(key);
         let mut tx = self.pool.begin_with(BEGIN_IMMEDIATE).await?;
         Self::upsert(&mut tx, &key, mark).await?;
-        sqlx::query(RELEASE)
+        sqlx::query(claims::RELEASE)
             .bind(&key)
             .bind(lease.token())
             .execute(&mut *tx)
@@ -306,12 +230,7 @@ impl DedupStore for SqliteStore {
     }
 
     async fn release(&self, key: &DedupKey, lease: &Lease) -> Result<(), StoreError> {
-        sqlx::query(RELEASE)
-            .bind(row_key(key))
-            .bind(lease.token())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        claims::release(&self.pool, &row_key(key), lease).await
     }
 }
 
@@ -351,6 +270,60 @@ mod tests {
         store.record(&delivery, Mark::Delivered).await.unwrap();
         assert_eq!(store.seen(&delivery).await.unwrap(), Some(Seen::default()));
         assert_eq!(store.seen(&product(2)).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn claims_are_held_released_by_their_holder_and_purged_once_lapsed() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        let (mine, theirs) = (
+            Lease::new(Duration::from_secs(60)),
+            Lease::new(Duration::from_secs(60)),
+        );
+        let v1 = Mark::Version(1);
+        assert_eq!(
+            store.claim(&product(1), v1, &mine).await.unwrap(),
+            Claim::Claimed { previous: None }
+        );
+        assert!(matches!(
+            store.claim(&product(1), v1, &theirs).await.unwrap(),
+            Claim::Busy { retry_after: Some(remaining) } if remaining <= Duration::from_secs(60)
+        ));
+        store.release(&product(1), &theirs).await.unwrap();
+        assert!(
+            matches!(
+                store.claim(&product(1), v1, &theirs).await.unwrap(),
+                Claim::Busy { .. }
+            ),
+            "only the holder releases"
+        );
+        // The holder crashed: its claim lapses (moved into the past here).
+        sqlx::query(
+            "UPDATE tripletex_webhook_claims SET claimed_until_ms = claimed_until_ms - 120000",
+        )
+        .execute(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            store
+                .purge_older_than(Duration::from_secs(60))
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            store.claim(&product(1), v1, &theirs).await.unwrap(),
+            Claim::Claimed { previous: None }
+        );
+        store.commit(&product(1), v1, &theirs).await.unwrap();
+        let claims: i64 = sqlx::query_scalar("SELECT count(*) FROM tripletex_webhook_claims")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(claims, 0, "a commit releases");
+        assert_eq!(
+            store.claim(&product(1), v1, &mine).await.unwrap(),
+            Claim::AlreadyHandled(Seen::from_mark(v1))
+        );
     }
 
     #[tokio::test]
