@@ -105,7 +105,7 @@ impl WebhookConfig {
         self.inner.claim_ttl
     }
 
-    /// How long a delivery waits for another replica's claim on its object.
+    /// How long a delivery waits for another user's claim on its object.
     pub fn claim_wait(&self) -> Duration {
         self.inner.claim_wait
     }
@@ -243,22 +243,24 @@ impl WebhookConfigBuilder {
     /// How long the store's claim on an object lasts while its handler runs
     /// (default [`DEFAULT_CLAIM_TTL`], a minute; at least a millisecond).
     ///
-    /// With a store shared by replicas (`PostgresStore`, `RedisStore`), a
-    /// replica that crashes mid-handler holds the object for at most this
-    /// long: until then other replicas answer its deliveries with 503, and
-    /// Tripletex retries. Keep it well above the slowest handler: a handler
-    /// that outlives its claim may run concurrently with another replica's
-    /// (a warning is logged when it happens).
+    /// A receiver (a replica, or a process on a shared `SqliteStore` file)
+    /// that crashes mid-handler holds the object for at most this long:
+    /// until then the store's other users answer its deliveries with 503,
+    /// and Tripletex retries. Keep it well above the slowest handler: a
+    /// handler that outlives its claim may run concurrently with another
+    /// route's or replica's (a warning is logged when it happens).
     pub fn claim_ttl(mut self, ttl: Duration) -> Self {
         self.claim_ttl = Some(ttl);
         self
     }
 
-    /// How long a delivery waits for another replica to finish with its
+    /// How long a delivery waits for another user of the store (another
+    /// route's configuration, store handle or replica) to finish with its
     /// object (default [`DEFAULT_CLAIM_WAIT`], two seconds) before it is
     /// answered 503 with `Retry-After` ([`Rejection::Busy`](crate::Rejection::Busy)),
-    /// so Tripletex retries later. Zero answers 503 at once. Only stores
-    /// shared by several processes are ever busy.
+    /// so Tripletex retries later. Zero answers 503 at once. Deliveries
+    /// through this configuration wait for each other without a bound (a
+    /// per-object lock), not for the claim.
     pub fn claim_wait(mut self, wait: Duration) -> Self {
         self.claim_wait = Some(wait);
         self

@@ -34,7 +34,7 @@ use crate::metrics::Metrics;
 /// 3. under a per-object lock, the [`DedupStore`](crate::DedupStore) is asked
 ///    to claim the object (**503** if it fails): a stale or duplicate delivery
 ///    gets **200** without calling the handler; one whose object another
-///    replica is handling waits up to the
+///    route or replica over the same store is handling waits up to the
 ///    [claim wait](crate::WebhookConfigBuilder::claim_wait), then gets **503**
 ///    with `Retry-After`;
 /// 4. otherwise the [`Webhook`](crate::Webhook) goes into the request

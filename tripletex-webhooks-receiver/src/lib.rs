@@ -78,26 +78,31 @@
 //!
 //! Several receiver replicas behind a load balancer share one store, so
 //! that each object version is handled once across all of them:
-//! `PostgresStore` (feature `postgres`) or `RedisStore` (feature `redis`).
-//! Within a process, deliveries of one object already wait for each other
-//! (a per-object lock); across processes the store arbitrates with a
-//! **claim** per object:
+//! `PostgresStore` (feature `postgres`) or `RedisStore` (feature `redis`),
+//! or `SqliteStore` for processes on one machine. The same goes for the
+//! routes of one application: with a route (and a [`WebhookConfig`]) per
+//! subscription over one store, each change arrives at every route at once,
+//! since Tripletex sends it to every subscription. Within one configuration,
+//! deliveries of one object wait for each other (a per-object lock);
+//! between configurations, store handles and processes, every store
+//! arbitrates with a **claim** per object:
 //!
 //! 1. Before the handler runs, the receiver [claims](DedupStore::claim) the
 //!    object (or, without a version, the idempotency key) with a [`Lease`]:
 //!    one atomic operation in the store that compares the delivery with what
-//!    was handled and, if it is new and no other replica holds the object,
+//!    was handled and, if it is new and no other lease holds the object,
 //!    takes the claim. The answer is a [`Claim`]:
 //!    - [`Claimed`](Claim::Claimed): the handler runs;
 //!    - [`AlreadyHandled`](Claim::AlreadyHandled): a duplicate or stale
 //!      delivery, answered 200 without the handler;
-//!    - [`Busy`](Claim::Busy): another replica is handling this object (any
-//!      version of it). The receiver retries the claim with backoff for up
-//!      to the [claim wait](WebhookConfigBuilder::claim_wait) (default two
-//!      seconds: usually the other handler finishes well within it), then
-//!      answers **503 with `Retry-After`** ([`Rejection::Busy`], counted as
-//!      [`MetricsSnapshot::busy`]): Tripletex retries it later, when it is
-//!      handled or found duplicate or stale.
+//!    - [`Busy`](Claim::Busy): another route or replica is handling this
+//!      object (any version of it). The receiver retries the claim with
+//!      backoff for up to the [claim wait](WebhookConfigBuilder::claim_wait)
+//!      (default two seconds: usually the other handler finishes well
+//!      within it), then answers **503 with `Retry-After`**
+//!      ([`Rejection::Busy`], counted as [`MetricsSnapshot::busy`]):
+//!      Tripletex retries it later, when it is handled or found duplicate or
+//!      stale.
 //! 2. When the handler succeeded, the receiver [commits](DedupStore::commit):
 //!    records the version monotonically and releases the claim, atomically.
 //!    When it failed, it [releases](DedupStore::release) the claim, recording
@@ -116,9 +121,10 @@
 //! is handled successfully at most once, across all replicas; a failed
 //! handler is retried. A store failure when recording after the handler
 //! succeeded is the one case where a redelivery is handled again (at least
-//! once, never lost). [`MemoryStore`] implements claims in memory, so one store shared
-//! by several receivers in a process behaves the same; `SqliteStore` keeps
-//! the single-process default (its claims are not shared between processes).
+//! once, never lost). Every store keeps its own claims: [`MemoryStore`] in
+//! memory, for every receiver in the process that shares it; `SqliteStore`
+//! in the database file, for every handle and process on it; the shared
+//! stores in PostgreSQL or Redis.
 //!
 //! ```no_run
 //! # #[tokio::main(flavor = "current_thread")]

@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use common::{TestApp, envelope, open_config, product};
 use serde_json::json;
 use tripletex_webhooks_receiver::dedup::{DedupKey, Mark, Seen};
-use tripletex_webhooks_receiver::store::{DedupStore, MemoryStore, StoreError};
+use tripletex_webhooks_receiver::store::{Claim, DedupStore, Lease, MemoryStore, StoreError};
 use tripletex_webhooks_receiver::test_util::SignedRequest;
 use tripletex_webhooks_receiver::{Freshness, WebhookConfig};
 
@@ -404,7 +404,7 @@ async fn different_objects_are_handled_in_parallel() {
     assert_eq!(both.1.unwrap(), StatusCode::OK);
 }
 
-/// A store whose lookups or records fail on demand.
+/// A store whose lookups (and claims) or records (and commits) fail on demand.
 #[derive(Debug, Default)]
 struct FlakyStore {
     inner: MemoryStore,
@@ -412,20 +412,43 @@ struct FlakyStore {
     fail_record: std::sync::atomic::AtomicBool,
 }
 
+/// `Err` while `fail` is set.
+fn check(fail: &std::sync::atomic::AtomicBool) -> Result<(), StoreError> {
+    if fail.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(StoreError::msg("database is down"));
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl DedupStore for FlakyStore {
     async fn seen(&self, key: &DedupKey) -> Result<Option<Seen>, StoreError> {
-        if self.fail_seen.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(StoreError::msg("database is down"));
-        }
+        check(&self.fail_seen)?;
         self.inner.seen(key).await
     }
 
     async fn record(&self, key: &DedupKey, mark: Mark) -> Result<(), StoreError> {
-        if self.fail_record.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(StoreError::msg("database is down"));
-        }
+        check(&self.fail_record)?;
         self.inner.record(key, mark).await
+    }
+
+    async fn claim(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<Claim, StoreError> {
+        check(&self.fail_seen)?;
+        self.inner.claim(key, mark, lease).await
+    }
+
+    async fn commit(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<(), StoreError> {
+        if let Err(error) = check(&self.fail_record) {
+            // The database went down after the claim: nothing recorded, and
+            // the claim is let go so that the redelivery below is handled.
+            self.inner.release(key, lease).await?;
+            return Err(error);
+        }
+        self.inner.commit(key, mark, lease).await
+    }
+
+    async fn release(&self, key: &DedupKey, lease: &Lease) -> Result<(), StoreError> {
+        self.inner.release(key, lease).await
     }
 }
 

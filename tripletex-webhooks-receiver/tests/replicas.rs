@@ -1,5 +1,6 @@
 //! Receiver replicas sharing one store (PostgreSQL at `DATABASE_URL`, Redis at
-//! `REDIS_URL`, and one `MemoryStore` shared by two receivers in a process):
+//! `REDIS_URL`, two `SqliteStore`s on one file, and one `MemoryStore` shared
+//! by two receivers in a process):
 //! the claim protocol store by store, two replicas receiving the same
 //! deliveries concurrently, a replica crashing while it holds an object, and
 //! a busy object waited for.
@@ -244,6 +245,11 @@ async fn claim_protocol_memory() {
 }
 
 #[tokio::test]
+async fn claim_protocol_sqlite() {
+    claim_protocol(backends::sqlite().await).await;
+}
+
+#[tokio::test]
 async fn claim_protocol_postgres() {
     if let Some(shared) = backends::postgres().await {
         claim_protocol(shared).await;
@@ -458,6 +464,11 @@ async fn two_replicas_memory() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_sqlite() {
+    two_replicas(backends::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_postgres() {
     if let Some(shared) = backends::postgres().await {
         two_replicas(shared).await;
@@ -555,6 +566,11 @@ async fn crashed_replica(shared: Shared) {
 #[tokio::test]
 async fn a_crashed_replica_is_taken_over_after_the_ttl_memory() {
     crashed_replica(backends::memory()).await;
+}
+
+#[tokio::test]
+async fn a_crashed_replica_is_taken_over_after_the_ttl_sqlite() {
+    crashed_replica(backends::sqlite().await).await;
 }
 
 #[tokio::test]
@@ -684,6 +700,11 @@ async fn busy_then_free(shared: Shared) {
 #[tokio::test]
 async fn a_busy_object_is_waited_for_memory() {
     busy_then_free(backends::memory()).await;
+}
+
+#[tokio::test]
+async fn a_busy_object_is_waited_for_sqlite() {
+    busy_then_free(backends::sqlite().await).await;
 }
 
 #[tokio::test]

@@ -330,3 +330,25 @@ async fn the_memory_store_forgets_after_its_ttl_and_beyond_its_capacity() {
         Some(Seen::from_mark(Mark::Version(1)))
     );
 }
+
+// On paused time: `created` is the store's clock's zero.
+#[tokio::test(start_paused = true)]
+async fn the_memory_store_keeps_a_key_at_least_its_ttl() {
+    let created = tokio::time::Instant::now();
+    let store = MemoryStore::new().with_ttl(Duration::from_secs(2));
+    let key = DedupKey::Delivery("key-1".into());
+    let at = |millis| created + Duration::from_millis(millis);
+    tokio::time::advance(at(900) - created).await;
+    store.record(&key, Mark::Delivered).await.unwrap();
+    // Recorded at 0.9 s: remembered until 0.9 + 2 = 2.9 s, rounded up to 3 s.
+    for millis in [2_850, 2_999] {
+        tokio::time::advance(at(millis) - tokio::time::Instant::now()).await;
+        assert_eq!(
+            store.seen(&key).await.unwrap(),
+            Some(Seen::default()),
+            "remembered at {millis} ms"
+        );
+    }
+    tokio::time::advance(at(3_000) - tokio::time::Instant::now()).await;
+    assert_eq!(store.seen(&key).await.unwrap(), None, "forgotten at 3 s");
+}

@@ -32,8 +32,8 @@ use crate::store::{Claim, DedupStore, Lease, StoreError};
 /// The tracing target of every event this crate emits.
 pub(crate) const TARGET: &str = "tripletex_webhooks_receiver";
 
-/// The first pause between claim attempts while another replica holds the
-/// object; it doubles up to [`CLAIM_POLL_MAX`].
+/// The first pause between claim attempts while another user of the store
+/// (a route or replica) holds the object; it doubles up to [`CLAIM_POLL_MAX`].
 const CLAIM_POLL_MIN: Duration = Duration::from_millis(5);
 const CLAIM_POLL_MAX: Duration = Duration::from_millis(100);
 
@@ -58,7 +58,7 @@ type Claimed = (
 ///    the exact bytes (401), `Content-Type` (415), decoding (400), then the
 ///    dedup decision under the object's lock: the store's
 ///    [claim](crate::DedupStore::claim) (503 if the store fails, or if
-///    another replica still holds the object after the configured
+///    another route or replica still holds the object after the configured
 ///    [claim wait](crate::WebhookConfigBuilder::claim_wait)).
 /// 3. For [`Admission::Deliver`], run the handler and report with
 ///    [`Commit::success`] (records the version and releases the claim) or
@@ -159,7 +159,7 @@ impl Admitted {
 
 /// Reports a handler's outcome. Holds the object's lock (and the store's
 /// claim on it) until then, so deliveries of one object are handled one at a
-/// time, across replicas too when the store is shared.
+/// time, across every route and replica that shares the store.
 ///
 /// Dropping it without reporting counts as a failure: nothing is recorded and
 /// the claim is released in the background (or, without a tokio runtime,
@@ -206,7 +206,7 @@ impl Commit {
                             webhook = %self.label,
                             held_ms = u64::try_from(held.as_millis()).unwrap_or(u64::MAX),
                             claim_ttl_ms = lease.ttl_millis(),
-                            "the handler outlived its claim: another replica may have handled \
+                            "the handler outlived its claim: another route or replica may have handled \
                              this delivery concurrently; raise claim_ttl"
                         );
                     }
@@ -443,7 +443,7 @@ impl Receiver {
     }
 
     /// Claims `key` for `mark` in the store, waiting (bounded by the
-    /// configured claim wait) while another replica holds it: what the
+    /// configured claim wait) while another route or replica holds it: what the
     /// delivery is, what to record, what was handled before, and the lease
     /// when the handler is to run under a claim.
     async fn claim(&self, key: DedupKey, mark: Mark) -> Result<Claimed, Rejection> {
@@ -486,7 +486,8 @@ impl Receiver {
         }
     }
 
-    /// Counts and logs a 503 for a delivery whose object another replica holds.
+    /// Counts and logs a 503 for a delivery whose object another route or
+    /// replica holds.
     fn busy(&self, key: &DedupKey, retry_after: Option<Duration>) -> Rejection {
         self.metrics().increment(Counter::Busy);
         let retry_after = retry_after
@@ -498,7 +499,7 @@ impl Receiver {
             monotonic_counter.tripletex_webhooks_busy = 1_u64,
             %key,
             retry_after_ms = u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX),
-            "another replica is handling this object; answering 503 so Tripletex retries"
+            "another route or replica is handling this object; answering 503 so Tripletex retries"
         );
         Rejection::Busy { retry_after }
     }

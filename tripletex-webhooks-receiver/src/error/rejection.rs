@@ -61,11 +61,12 @@ pub enum Rejection {
     /// The dedup store failed; nothing was handled.
     #[error("the dedup store is unavailable")]
     StoreUnavailable(#[source] StoreError),
-    /// Another replica held the object's claim (it is handling another
-    /// delivery of the same object) for longer than the configured
+    /// Another route or replica over the same store held the object's claim
+    /// (it is handling another delivery of the same object) for longer than
+    /// the configured
     /// [claim wait](crate::WebhookConfigBuilder::claim_wait); nothing was
     /// handled.
-    #[error("another replica is handling this object; retry after {retry_after:?}")]
+    #[error("another route or replica is handling this object; retry after {retry_after:?}")]
     Busy {
         /// When the other claim lapses at the latest (at least a second): sent
         /// as `Retry-After`, in whole seconds.

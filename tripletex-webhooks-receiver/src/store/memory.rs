@@ -30,7 +30,8 @@ const REFERENCED: u8 = 4;
 #[derive(Debug, Clone, Copy)]
 struct Slot {
     version: i64,
-    /// Seconds since the store's epoch at which the entry expires.
+    /// The whole second since the store's epoch from which the entry is
+    /// expired.
     expires: u32,
     flags: u8,
 }
@@ -58,6 +59,8 @@ impl Slot {
         }
     }
 
+    /// `now` is the current second since the epoch, rounded down: the entry
+    /// is expired from the instant `expires` seconds after the epoch.
     fn expired(self, now: u32) -> bool {
         now >= self.expires
     }
@@ -88,10 +91,11 @@ const PRUNE_CLAIMS_FROM: usize = 64;
 
 /// A bounded in-memory [`DedupStore`]: the default store.
 ///
-/// It holds at most `capacity` keys, each for `ttl` after it was last
-/// recorded. When full, it evicts with CLOCK (second chance), an
-/// approximation of least-recently-used: keys read or written since they were
-/// last considered are kept once more. Expired entries are dropped first.
+/// It holds at most `capacity` keys, each for at least `ttl` after it was
+/// last recorded (see [`with_ttl`](Self::with_ttl)). When full, it evicts
+/// with CLOCK (second chance), an approximation of least-recently-used: keys
+/// read or written since they were last considered are kept once more.
+/// Expired entries are dropped first.
 ///
 /// Entries are compact: a key is one `u64` (for known subjects with an id
 /// below 2⁵⁶ the exact subject and id, otherwise a keyed 63-bit hash) and its
@@ -121,7 +125,6 @@ pub struct MemoryStore {
     table: Mutex<Table>,
     capacity: usize,
     ttl: Duration,
-    ttl_secs: u32,
     epoch: Instant,
     hasher: RandomState,
 }
@@ -150,7 +153,6 @@ impl MemoryStore {
             table: Mutex::default(),
             capacity: DEFAULT_CAPACITY,
             ttl: DEFAULT_TTL,
-            ttl_secs: ttl_secs(DEFAULT_TTL),
             epoch: Instant::now(),
             hasher: RandomState::new(),
         }
@@ -163,12 +165,16 @@ impl MemoryStore {
         self
     }
 
-    /// The same store forgetting a key `ttl` after it was last recorded
-    /// (whole seconds, rounded up).
+    /// The same store forgetting a key once `ttl` has passed since it was
+    /// last recorded, rounded up to a whole second of the store's clock
+    /// (which counts from the store's creation): a key recorded at `r` on
+    /// that clock is remembered until `r + ttl` rounded up to whole seconds,
+    /// so for at least `ttl` and less than a second more. The clock is
+    /// tokio's [`Instant`](tokio::time::Instant), so paused test time drives
+    /// it.
     #[must_use]
     pub fn with_ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl;
-        self.ttl_secs = ttl_secs(ttl);
         self
     }
 
@@ -177,7 +183,7 @@ impl MemoryStore {
         self.capacity
     }
 
-    /// How long a key is remembered after it was last recorded.
+    /// How long a key is remembered, at least, after it was last recorded.
     pub fn ttl(&self) -> Duration {
         self.ttl
     }
@@ -224,8 +230,17 @@ impl MemoryStore {
         self.table.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn now(&self) -> u32 {
-        u32::try_from(self.epoch.elapsed().as_secs()).unwrap_or(u32::MAX)
+    /// The time since the epoch: the current second (rounded down, for
+    /// expiry checks) and the second from which an entry recorded now is
+    /// expired (rounded up, so that it lives at least the TTL).
+    fn now(&self) -> (u32, u32) {
+        let elapsed = self.epoch.elapsed();
+        let now = u32::try_from(elapsed.as_secs()).unwrap_or(u32::MAX);
+        let expires = elapsed.checked_add(self.ttl).map_or(u32::MAX, |at| {
+            let secs = at.as_secs() + u64::from(at.subsec_nanos() > 0);
+            u32::try_from(secs).unwrap_or(u32::MAX)
+        });
+        (now, expires)
     }
 
     /// The compact key: exact for known subjects and ids in `0..2⁵⁶` (top bit
@@ -252,15 +267,14 @@ impl MemoryStore {
 
     fn get(&self, key: &DedupKey) -> Option<Seen> {
         let key = self.encode(key);
-        let now = self.now();
+        let (now, _) = self.now();
         self.table().get(key, now)
     }
 
     fn put(&self, key: &DedupKey, mark: Mark) {
         let key = self.encode(key);
-        let now = self.now();
-        self.table()
-            .put(key, mark, now, self.ttl_secs, self.capacity);
+        let (now, expires) = self.now();
+        self.table().put(key, mark, now, expires, self.capacity);
     }
 }
 
@@ -274,8 +288,7 @@ impl Table {
         Some(slot.seen())
     }
 
-    fn put(&mut self, key: u64, mark: Mark, now: u32, ttl_secs: u32, capacity: usize) {
-        let expires = now.saturating_add(ttl_secs);
+    fn put(&mut self, key: u64, mark: Mark, now: u32, expires: u32, capacity: usize) {
         if let Some(slot) = self.map.get_mut(&key) {
             let known = if slot.expired(now) {
                 Seen::default()
@@ -368,11 +381,6 @@ impl Table {
     }
 }
 
-fn ttl_secs(ttl: Duration) -> u32 {
-    let secs = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
-    u32::try_from(secs).unwrap_or(u32::MAX)
-}
-
 #[async_trait]
 impl DedupStore for MemoryStore {
     async fn seen(&self, key: &DedupKey) -> Result<Option<Seen>, StoreError> {
@@ -387,7 +395,7 @@ impl DedupStore for MemoryStore {
     async fn claim(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<Claim, StoreError> {
         // One critical section: the lookup and the claim are atomic.
         let encoded = self.encode(key);
-        let now = self.now();
+        let (now, _) = self.now();
         let mut table = self.table();
         let decided = Claim::decide(table.get(encoded, now), mark);
         if let Claim::Claimed { .. } = decided {
@@ -402,9 +410,9 @@ impl DedupStore for MemoryStore {
 
     async fn commit(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<(), StoreError> {
         let encoded = self.encode(key);
-        let now = self.now();
+        let (now, expires) = self.now();
         let mut table = self.table();
-        table.put(encoded, mark, now, self.ttl_secs, self.capacity);
+        table.put(encoded, mark, now, expires, self.capacity);
         table.release(encoded, lease);
         Ok(())
     }

@@ -1,7 +1,8 @@
 //! Where handled versions are remembered: the [`DedupStore`] trait, a bounded
 //! [`MemoryStore`] (the default), a durable `SqliteStore` (feature `sqlite`,
-//! on by default), and the stores shared by receiver replicas:
-//! `PostgresStore` (feature `postgres`) and `RedisStore` (feature `redis`).
+//! on by default, shared by the processes of one machine), and the stores
+//! shared by receiver replicas: `PostgresStore` (feature `postgres`) and
+//! `RedisStore` (feature `redis`).
 //!
 //! # Claims
 //!
@@ -10,7 +11,8 @@
 //! the delivery's key with a [`Lease`]; the store answers
 //! [`Claim::Claimed`] (run the handler), [`Claim::AlreadyHandled`] (a
 //! duplicate or stale delivery) or [`Claim::Busy`] (someone else holds the
-//! key). After the handler the receiver [`commit`](DedupStore::commit)s
+//! key: another route, receiver, handle or replica using the same store).
+//! After the handler the receiver [`commit`](DedupStore::commit)s
 //! (records and releases) or [`release`](DedupStore::release)s. A claim not
 //! committed nor released expires after its lease's TTL, so a crashed replica
 //! holds an object for at most that long.
@@ -52,14 +54,15 @@ use crate::error::BoxError;
 /// replaces a higher one and a tombstone is never lifted, so concurrent
 /// recorders (several replicas) cannot move an object backwards.
 ///
-/// Only [`seen`](Self::seen) and [`record`](Self::record) are required. The
-/// claim methods have defaults for a store whose users all live in one
-/// process: the receiver's per-object lock already serialises deliveries of
-/// an object there, so the default `claim` only compares the mark with
-/// `seen` ([`Claim::decide`]), `commit` records and `release` does nothing.
-/// Stores shared by several processes (`PostgresStore`, `RedisStore`)
-/// override all three with atomic operations, so that two replicas never run
-/// the handler for the same key at once.
+/// Every method is required, and the claim is the store's own: the store
+/// is the one thing that every user of it shares, whether they are several
+/// routes of one application (one per subscription: Tripletex sends each
+/// change to every subscription at once), several receivers in a process,
+/// several handles on one database, or replicas in other processes. A
+/// store's claims must therefore hold across all of its users: a claim on a
+/// key excludes every other [`Lease`] until it is committed, released or
+/// lapses, so that each version is handled once however many receivers use
+/// the store.
 ///
 /// The trait is object-safe (`Arc<dyn DedupStore>`); implement it with
 /// [`async_trait`](https://docs.rs/async-trait):
@@ -68,23 +71,104 @@ use crate::error::BoxError;
 /// use std::collections::HashMap;
 /// use std::sync::Mutex;
 ///
+/// use tokio::time::Instant;
 /// use tripletex_webhooks_receiver::dedup::{DedupKey, Mark, Seen};
-/// use tripletex_webhooks_receiver::store::{DedupStore, StoreError};
+/// use tripletex_webhooks_receiver::store::{Claim, DedupStore, Lease, StoreError};
 ///
 /// /// Unbounded, one process: for illustration only.
 /// #[derive(Debug, Default)]
-/// struct MapStore(Mutex<HashMap<DedupKey, Seen>>);
+/// struct MapStore(Mutex<HashMap<DedupKey, Entry>>);
+///
+/// #[derive(Debug, Default)]
+/// struct Entry {
+///     seen: Option<Seen>,
+///     /// The holder's lease token and when its claim lapses.
+///     claim: Option<(String, Instant)>,
+/// }
 ///
 /// #[async_trait::async_trait]
 /// impl DedupStore for MapStore {
 ///     async fn seen(&self, key: &DedupKey) -> Result<Option<Seen>, StoreError> {
-///         Ok(self.0.lock().map_err(StoreError::msg)?.get(key).copied())
+///         let map = self.0.lock().map_err(StoreError::msg)?;
+///         Ok(map.get(key).and_then(|entry| entry.seen))
 ///     }
 ///
 ///     async fn record(&self, key: &DedupKey, mark: Mark) -> Result<(), StoreError> {
 ///         let mut map = self.0.lock().map_err(StoreError::msg)?;
-///         let seen = map.entry(key.clone()).or_default();
-///         *seen = seen.merge(mark);
+///         let entry = map.entry(key.clone()).or_default();
+///         entry.seen = Some(entry.seen.unwrap_or_default().merge(mark));
+///         Ok(())
+///     }
+///
+///     async fn claim(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<Claim, StoreError> {
+///         // One critical section: comparing and claiming are atomic.
+///         let mut map = self.0.lock().map_err(StoreError::msg)?;
+///         let entry = map.entry(key.clone()).or_default();
+///         let decided = Claim::decide(entry.seen, mark);
+///         if !matches!(decided, Claim::Claimed { .. }) {
+///             return Ok(decided);
+///         }
+///         let now = Instant::now();
+///         if let Some((token, until)) = &entry.claim {
+///             if *until > now && token != lease.token() {
+///                 return Ok(Claim::Busy { retry_after: Some(*until - now) });
+///             }
+///         }
+///         let until = now.checked_add(lease.ttl()).ok_or_else(|| StoreError::msg("TTL too long"))?;
+///         entry.claim = Some((lease.token().to_owned(), until));
+///         Ok(decided)
+///     }
+///
+///     async fn commit(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<(), StoreError> {
+///         let mut map = self.0.lock().map_err(StoreError::msg)?;
+///         let entry = map.entry(key.clone()).or_default();
+///         entry.seen = Some(entry.seen.unwrap_or_default().merge(mark));
+///         if entry.claim.as_ref().is_some_and(|(token, _)| token == lease.token()) {
+///             entry.claim = None;
+///         }
+///         Ok(())
+///     }
+///
+///     async fn release(&self, key: &DedupKey, lease: &Lease) -> Result<(), StoreError> {
+///         let mut map = self.0.lock().map_err(StoreError::msg)?;
+///         if let Some(entry) = map.get_mut(key) {
+///             if entry.claim.as_ref().is_some_and(|(token, _)| token == lease.token()) {
+///                 entry.claim = None;
+///             }
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), StoreError> {
+/// let (store, key) = (MapStore::default(), DedupKey::Delivery("k".into()));
+/// let ttl = std::time::Duration::from_secs(30);
+/// let (first, second) = (Lease::new(ttl), Lease::new(ttl));
+/// assert_eq!(store.claim(&key, Mark::Delivered, &first).await?, Claim::Claimed { previous: None });
+/// assert!(matches!(store.claim(&key, Mark::Delivered, &second).await?, Claim::Busy { .. }));
+/// store.commit(&key, Mark::Delivered, &first).await?;
+/// assert!(matches!(store.claim(&key, Mark::Delivered, &second).await?, Claim::AlreadyHandled(_)));
+/// # Ok(()) }
+/// ```
+///
+/// A store that only remembers is refused: no default claim could hold for
+/// every user of the store.
+///
+/// ```compile_fail,E0046
+/// use tripletex_webhooks_receiver::dedup::{DedupKey, Mark, Seen};
+/// use tripletex_webhooks_receiver::store::{DedupStore, StoreError};
+///
+/// #[derive(Debug)]
+/// struct NoClaims;
+///
+/// #[async_trait::async_trait]
+/// impl DedupStore for NoClaims {
+///     async fn seen(&self, _: &DedupKey) -> Result<Option<Seen>, StoreError> {
+///         Ok(None)
+///     }
+///
+///     async fn record(&self, _: &DedupKey, _: Mark) -> Result<(), StoreError> {
 ///         Ok(())
 ///     }
 /// }
@@ -109,28 +193,20 @@ pub trait DedupStore: fmt::Debug + Send + Sync {
     /// - [`Claim::Busy`] when it is new but another lease holds `key`;
     /// - [`Claim::Claimed`] otherwise.
     ///
-    /// The default, for stores used by one process only, is
-    /// [`Claim::decide`] on [`seen`](Self::seen): it never answers `Busy`.
-    async fn claim(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<Claim, StoreError> {
-        let _ = lease;
-        Ok(Claim::decide(self.seen(key).await?, mark))
-    }
+    /// "Another lease" is any other user of the store: another route or
+    /// receiver in this process, another handle on the same database, or
+    /// another replica.
+    async fn claim(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<Claim, StoreError>;
 
     /// The handler succeeded: records `mark` under `key` (as
     /// [`record`](Self::record)) and releases `lease`'s claim if it still
-    /// holds it, atomically. The default records.
-    async fn commit(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<(), StoreError> {
-        let _ = lease;
-        self.record(key, mark).await
-    }
+    /// holds it, atomically.
+    async fn commit(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<(), StoreError>;
 
     /// The handler failed: releases `lease`'s claim on `key` if it still
     /// holds it (never another lease's), recording nothing, so that a retry
-    /// can claim at once. The default does nothing.
-    async fn release(&self, key: &DedupKey, lease: &Lease) -> Result<(), StoreError> {
-        let _ = (key, lease);
-        Ok(())
-    }
+    /// can claim at once.
+    async fn release(&self, key: &DedupKey, lease: &Lease) -> Result<(), StoreError>;
 }
 
 #[async_trait]
@@ -178,9 +254,11 @@ pub enum Claim {
 }
 
 impl Claim {
-    /// The answer of a store without claims shared between processes:
+    /// The answer before other claims are considered:
     /// [`Claimed`](Self::Claimed) when [`decide`] says `mark` is new after
-    /// `seen`, [`AlreadyHandled`](Self::AlreadyHandled) otherwise.
+    /// `seen`, [`AlreadyHandled`](Self::AlreadyHandled) otherwise. A store
+    /// then answers [`Busy`](Self::Busy) instead of `Claimed` when another
+    /// live lease holds the key.
     ///
     /// ```
     /// use tripletex_webhooks_receiver::dedup::{Mark, Seen};
@@ -285,6 +363,27 @@ impl Hash for Lease {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.serial.hash(state);
         self.ttl.hash(state);
+    }
+}
+
+/// The key of a SQL store's row: `object:SUBJECT:ID` or `delivery:KEY`
+/// (subjects have no `:`).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn row_key(key: &DedupKey) -> String {
+    match key {
+        DedupKey::Object(object) => format!("object:{}:{}", object.subject, object.id),
+        DedupKey::Delivery(idempotency_key) => format!("delivery:{idempotency_key}"),
+    }
+}
+
+/// The mark's kind and version, as a SQL store's claim statement compares
+/// them.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn mark_params(mark: Mark) -> (&'static str, Option<i64>) {
+    match mark {
+        Mark::Version(version) => ("version", Some(version)),
+        Mark::Tombstone => ("tombstone", None),
+        Mark::Delivered => ("delivered", None),
     }
 }
 

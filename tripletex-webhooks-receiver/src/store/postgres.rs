@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
-use super::{Claim, DedupStore, Lease, StoreError};
+use super::{Claim, DedupStore, Lease, StoreError, mark_params, row_key};
 use crate::dedup::{DedupKey, Freshness, Mark, Seen, decide};
 
 /// A [`DedupStore`] on PostgreSQL, shared by every replica of a receiver.
@@ -253,23 +253,6 @@ fn is_identifier(name: &str) -> bool {
             .next()
             .is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
         && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-}
-
-/// The row key: `object:SUBJECT:ID` or `delivery:KEY` (subjects have no `:`).
-fn row_key(key: &DedupKey) -> String {
-    match key {
-        DedupKey::Object(object) => format!("object:{}:{}", object.subject, object.id),
-        DedupKey::Delivery(idempotency_key) => format!("delivery:{idempotency_key}"),
-    }
-}
-
-/// The mark's kind and version, as the claim statement compares them.
-fn mark_params(mark: Mark) -> (&'static str, Option<i64>) {
-    match mark {
-        Mark::Version(version) => ("version", Some(version)),
-        Mark::Tombstone => ("tombstone", None),
-        Mark::Delivered => ("delivered", None),
-    }
 }
 
 #[allow(clippy::cast_precision_loss)]

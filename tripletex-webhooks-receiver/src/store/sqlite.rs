@@ -1,15 +1,17 @@
 //! [`SqliteStore`]: a durable dedup store on SQLite (sqlx).
 
+mod claims;
+
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use sqlx::Row;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::{Row, SqliteConnection};
 
-use super::{DedupStore, StoreError};
+use super::{Claim, DedupStore, Lease, StoreError, row_key};
 use crate::dedup::{DedupKey, Mark, Seen};
 
 const CREATE: &str = "CREATE TABLE IF NOT EXISTS tripletex_webhook_dedup (
@@ -18,6 +20,13 @@ const CREATE: &str = "CREATE TABLE IF NOT EXISTS tripletex_webhook_dedup (
     deleted INTEGER NOT NULL DEFAULT 0,
     recorded_at_ms INTEGER NOT NULL
 ) WITHOUT ROWID";
+
+/// Takes the file's write lock at once (waiting up to the busy timeout):
+/// a commit's record and release are one transaction.
+const BEGIN_IMMEDIATE: &str = "BEGIN IMMEDIATE";
+
+const SEEN: &str = "SELECT version, deleted FROM tripletex_webhook_dedup
+    WHERE dedup_key = ?1 AND recorded_at_ms >= ?2";
 
 /// Merges monotonically: the higher version, a tombstone once set stays.
 const UPSERT: &str =
@@ -33,11 +42,22 @@ const UPSERT: &str =
 
 /// A durable [`DedupStore`] on SQLite: what was handled survives restarts.
 ///
-/// One row per key in the table [`SqliteStore::TABLE`] (created on connect, so the store
-/// can share a database with the application). Recording is one monotonic
-/// upsert, safe for several processes on the same file. Rows are kept until
+/// One row per key in the table [`SqliteStore::TABLE`], and one per claim in
+/// flight in [`SqliteStore::CLAIMS_TABLE`] (both created on connect, so the
+/// store can share a database with the application). Recording is one
+/// monotonic upsert. Rows are kept until
 /// [`purge_older_than`](Self::purge_older_than) removes them; with
 /// [`with_ttl`](Self::with_ttl), older rows are also ignored on read.
+///
+/// [Claims](DedupStore::claim) live in the database, so every user of the
+/// file shares them: the routes of one application (one per subscription),
+/// several `SqliteStore`s opened on the same file, and several processes on
+/// the machine. A claim is one statement, as in `PostgresStore`: SQLite
+/// takes the file's write lock before the statement reads, so comparing the
+/// delivery with the record and taking the claim are atomic. A commit
+/// records and deletes the committer's claim in one transaction. A claim
+/// lapses at its lease's TTL on the system clock (every process on the
+/// machine reads the same one).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -60,9 +80,11 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// The table the store keeps its rows in (created if missing).
     pub const TABLE: &str = "tripletex_webhook_dedup";
+    /// The table the store keeps its claims in (created if missing).
+    pub const CLAIMS_TABLE: &str = "tripletex_webhook_claims";
 
     /// Opens (creating if needed) the database at `url` (`sqlite://FILE` or
-    /// `sqlite::memory:`) in WAL mode and creates the table.
+    /// `sqlite::memory:`) in WAL mode and creates the tables.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let memory = url.contains(":memory:") || url.contains("mode=memory");
         let options = SqliteConnectOptions::from_str(url)?
@@ -89,9 +111,10 @@ impl SqliteStore {
     }
 
     /// Uses an existing pool (such as the application's own database) and
-    /// creates the table if missing.
+    /// creates the tables if missing.
     pub async fn from_pool(pool: SqlitePool) -> Result<Self, StoreError> {
         sqlx::query(CREATE).execute(&pool).await?;
+        sqlx::query(claims::CREATE).execute(&pool).await?;
         Ok(Self { pool, ttl: None })
     }
 
@@ -107,27 +130,24 @@ impl SqliteStore {
         &self.pool
     }
 
-    /// Deletes rows recorded more than `age` ago; returns how many.
+    /// Deletes rows recorded more than `age` ago, and claims that lapsed
+    /// (a crashed holder's); returns how many rows went.
     pub async fn purge_older_than(&self, age: Duration) -> Result<u64, StoreError> {
-        let cutoff = now_ms().saturating_sub(millis(age));
-        let result = sqlx::query("DELETE FROM tripletex_webhook_dedup WHERE recorded_at_ms < ?1")
-            .bind(cutoff)
+        let now = now_ms();
+        let records = sqlx::query("DELETE FROM tripletex_webhook_dedup WHERE recorded_at_ms < ?1")
+            .bind(now.saturating_sub(millis(age)))
             .execute(&self.pool)
             .await?;
-        Ok(result.rows_affected())
+        let claims = sqlx::query(claims::PURGE)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(records.rows_affected() + claims.rows_affected())
     }
 
     /// Closes the pool (waiting for connections to finish).
     pub async fn close(&self) {
         self.pool.close().await;
-    }
-}
-
-/// The row key: `object:SUBJECT:ID` or `delivery:KEY` (subjects have no `:`).
-fn row_key(key: &DedupKey) -> String {
-    match key {
-        DedupKey::Object(object) => format!("object:{}:{}", object.subject, object.id),
-        DedupKey::Delivery(idempotency_key) => format!("delivery:{idempotency_key}"),
     }
 }
 
@@ -141,20 +161,19 @@ fn now_ms() -> i64 {
         .map_or(0, millis)
 }
 
-#[async_trait]
-impl DedupStore for SqliteStore {
-    async fn seen(&self, key: &DedupKey) -> Result<Option<Seen>, StoreError> {
-        let cutoff = self
-            .ttl
-            .map_or(i64::MIN, |ttl| now_ms().saturating_sub(millis(ttl)));
-        let row = sqlx::query(
-            "SELECT version, deleted FROM tripletex_webhook_dedup
-             WHERE dedup_key = ?1 AND recorded_at_ms >= ?2",
-        )
-        .bind(row_key(key))
-        .bind(cutoff)
-        .fetch_optional(&self.pool)
-        .await?;
+impl SqliteStore {
+    /// Rows recorded before this are ignored (with a TTL).
+    fn cutoff(&self) -> i64 {
+        self.ttl
+            .map_or(i64::MIN, |ttl| now_ms().saturating_sub(millis(ttl)))
+    }
+
+    async fn fetch_seen(&self, key: &str) -> Result<Option<Seen>, StoreError> {
+        let row = sqlx::query(SEEN)
+            .bind(key)
+            .bind(self.cutoff())
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(|row| {
             Ok(Seen {
                 version: row.try_get::<Option<i64>, _>("version")?,
@@ -165,16 +184,53 @@ impl DedupStore for SqliteStore {
         .map_err(|error: sqlx::Error| StoreError::new(error))
     }
 
-    async fn record(&self, key: &DedupKey, mark: Mark) -> Result<(), StoreError> {
+    async fn upsert(
+        connection: &mut SqliteConnection,
+        key: &str,
+        mark: Mark,
+    ) -> Result<(), StoreError> {
         let seen = Seen::from_mark(mark);
         sqlx::query(UPSERT)
-            .bind(row_key(key))
+            .bind(key)
             .bind(seen.version)
             .bind(i64::from(seen.deleted))
             .bind(now_ms())
-            .execute(&self.pool)
+            .execute(connection)
             .await?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl DedupStore for SqliteStore {
+    async fn seen(&self, key: &DedupKey) -> Result<Option<Seen>, StoreError> {
+        self.fetch_seen(&row_key(key)).await
+    }
+
+    async fn record(&self, key: &DedupKey, mark: Mark) -> Result<(), StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        Self::upsert(&mut connection, &row_key(key), mark).await
+    }
+
+    async fn claim(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<Claim, StoreError> {
+        claims::claim(self, &row_key(key), mark, lease).await
+    }
+
+    async fn commit(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<(), StoreError> {
+        let key = row_key(key);
+        let mut tx = self.pool.begin_with(BEGIN_IMMEDIATE).await?;
+        Self::upsert(&mut tx, &key, mark).await?;
+        sqlx::query(claims::RELEASE)
+            .bind(&key)
+            .bind(lease.token())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn release(&self, key: &DedupKey, lease: &Lease) -> Result<(), StoreError> {
+        claims::release(&self.pool, &row_key(key), lease).await
     }
 }
 
@@ -214,6 +270,60 @@ mod tests {
         store.record(&delivery, Mark::Delivered).await.unwrap();
         assert_eq!(store.seen(&delivery).await.unwrap(), Some(Seen::default()));
         assert_eq!(store.seen(&product(2)).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn claims_are_held_released_by_their_holder_and_purged_once_lapsed() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        let (mine, theirs) = (
+            Lease::new(Duration::from_secs(60)),
+            Lease::new(Duration::from_secs(60)),
+        );
+        let v1 = Mark::Version(1);
+        assert_eq!(
+            store.claim(&product(1), v1, &mine).await.unwrap(),
+            Claim::Claimed { previous: None }
+        );
+        assert!(matches!(
+            store.claim(&product(1), v1, &theirs).await.unwrap(),
+            Claim::Busy { retry_after: Some(remaining) } if remaining <= Duration::from_secs(60)
+        ));
+        store.release(&product(1), &theirs).await.unwrap();
+        assert!(
+            matches!(
+                store.claim(&product(1), v1, &theirs).await.unwrap(),
+                Claim::Busy { .. }
+            ),
+            "only the holder releases"
+        );
+        // The holder crashed: its claim lapses (moved into the past here).
+        sqlx::query(
+            "UPDATE tripletex_webhook_claims SET claimed_until_ms = claimed_until_ms - 120000",
+        )
+        .execute(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            store
+                .purge_older_than(Duration::from_secs(60))
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            store.claim(&product(1), v1, &theirs).await.unwrap(),
+            Claim::Claimed { previous: None }
+        );
+        store.commit(&product(1), v1, &theirs).await.unwrap();
+        let claims: i64 = sqlx::query_scalar("SELECT count(*) FROM tripletex_webhook_claims")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(claims, 0, "a commit releases");
+        assert_eq!(
+            store.claim(&product(1), v1, &mine).await.unwrap(),
+            Claim::AlreadyHandled(Seen::from_mark(v1))
+        );
     }
 
     #[tokio::test]

@@ -1,13 +1,16 @@
 //! The stores replicas share, each on a fresh namespace (a table or key prefix
-//! unique to the run), as two independent handles; skipped with a printed
-//! reason when the service's URL is not set.
+//! unique to the run, a SQLite file in a temporary directory), as two
+//! independent handles; PostgreSQL and Redis are skipped with a printed reason
+//! when the service's URL is not set.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::postgres::PgPoolOptions;
-use tripletex_webhooks_receiver::store::{DedupStore, MemoryStore, PostgresStore, RedisStore};
+use tripletex_webhooks_receiver::store::{
+    DedupStore, MemoryStore, PostgresStore, RedisStore, SqliteStore,
+};
 
 /// Two handles on one store, as two replicas would hold them.
 pub struct Shared {
@@ -18,6 +21,7 @@ pub struct Shared {
 }
 
 enum Cleanup {
+    Sqlite(tempfile::TempDir),
     Postgres(Box<(PostgresStore, PostgresStore)>),
     Redis(RedisStore),
 }
@@ -26,7 +30,7 @@ impl Shared {
     /// Removes the namespace (table or keys) and closes the handles.
     pub async fn cleanup(mut self) {
         match self.cleanup.take() {
-            None => {}
+            None | Some(Cleanup::Sqlite(_)) => {}
             Some(Cleanup::Postgres(stores)) => {
                 let (a, b) = *stores;
                 a.drop_table().await.unwrap();
@@ -48,6 +52,8 @@ impl Drop for Shared {
             return;
         };
         let namespace = match &cleanup {
+            // The directory goes with its handle.
+            Cleanup::Sqlite(_) => return,
             Cleanup::Postgres(stores) => Err(stores.0.table().to_owned()),
             Cleanup::Redis(store) => Ok(store.prefix().to_owned()),
         };
@@ -99,6 +105,20 @@ pub fn memory() -> Shared {
         a: Arc::clone(&store),
         b: store,
         cleanup: None,
+    }
+}
+
+/// Two `SqliteStore`s opened on one fresh file (as two processes would).
+pub async fn sqlite() -> Shared {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("dedup.db").display());
+    let a = SqliteStore::connect(&url).await.unwrap();
+    let b = SqliteStore::connect(&url).await.unwrap();
+    Shared {
+        name: "sqlite",
+        a: Arc::new(a),
+        b: Arc::new(b),
+        cleanup: Some(Cleanup::Sqlite(dir)),
     }
 }
 
