@@ -5,7 +5,7 @@
 //! cargo run --release -p bench -- all            # every part; writes the table to BENCHMARKS.md
 //! cargo run --release -p bench -- all --quick    # the same, short
 //! cargo run --release -p bench -- receiver       # one part: receiver, delivery, isolation,
-//!                                                # backlog, dedup or decode (add --quick)
+//!                                                # backlog, dedup, decode or wal (add --quick)
 //! ```
 //!
 //! `all` prints one table with every figure and its target and replaces the
@@ -33,16 +33,17 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Res<T> = Result<T, BoxError>;
 
 /// The parts, in the order `all` runs them.
-const PARTS: [&str; 6] = [
+const PARTS: [&str; 7] = [
     "decode",
     "dedup",
     "receiver",
     "delivery",
     "isolation",
     "backlog",
+    "wal",
 ];
 
-const USAGE: &str = "usage: bench <all|receiver|delivery|isolation|backlog|dedup|decode> [--quick] [--write|--no-write]";
+const USAGE: &str = "usage: bench <all|receiver|delivery|isolation|backlog|dedup|decode|wal> [--quick] [--write|--no-write]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -1,4 +1,4 @@
-//! The six parts of the suite, and what several of them share: an
+//! The seven parts of the suite, and what several of them share: an
 //! in-process server on a SQLite file and an open-loop load of product
 //! creates.
 
@@ -8,6 +8,7 @@ pub(crate) mod dedup;
 mod delivery;
 mod isolation;
 mod receiver;
+mod wal;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -31,6 +32,7 @@ pub(crate) async fn run(part: &str, quick: bool) -> Res<Vec<Row>> {
         "backlog" => backlog::run(quick).await,
         "dedup" => dedup::run(quick).await,
         "decode" => decode::run(quick),
+        "wal" => wal::run(quick).await,
         other => Err(format!("no part named {other}").into()),
     }
 }
@@ -43,22 +45,30 @@ const PATIENCE: Duration = Duration::from_secs(300);
 pub(crate) struct Local {
     pub(crate) server: RunningServer,
     pub(crate) api: Api,
+    database: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl Local {
     pub(crate) async fn start() -> Res<Self> {
         let dir = tempfile::tempdir()?;
+        let database = dir.path().join("bench.db");
         let mut config = ServerConfig::for_tests();
-        config.database_url = format!("sqlite://{}", dir.path().join("bench.db").display());
+        config.database_url = format!("sqlite://{}", database.display());
         let server = RunningServer::start(config).await?;
         let token = server.create_session_token(0).await?;
         let api = Api::new(server.base_url(), token.expose_secret().to_owned())?;
         Ok(Self {
             server,
             api,
+            database,
             _dir: dir,
         })
+    }
+
+    /// The SQLite file.
+    pub(crate) fn database_path(&self) -> &std::path::Path {
+        &self.database
     }
 
     /// Shuts the server down (at most a minute).
