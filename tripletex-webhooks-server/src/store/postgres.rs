@@ -460,6 +460,13 @@ impl Store for PgStore {
     async fn delete_subscriptions(&self, company_id: i64, ids: &[i64]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         for id in ids.iter().copied().collect::<BTreeSet<_>>() {
+            // Messages first, then the subscription: the order in which
+            // recording an outcome locks them, so the two never deadlock.
+            sqlx::query("DELETE FROM messages WHERE company_id = $1 AND subscription_id = $2")
+                .bind(company_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
             let deleted =
                 sqlx::query("DELETE FROM subscriptions WHERE company_id = $1 AND id = $2")
                     .bind(company_id)
@@ -472,10 +479,6 @@ impl Store for PgStore {
                     id,
                 });
             }
-            sqlx::query("DELETE FROM messages WHERE subscription_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
         }
         tx.commit().await?;
         Ok(())

@@ -493,6 +493,13 @@ impl Store for SqliteStore {
     async fn delete_subscriptions(&self, company_id: i64, ids: &[i64]) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
         for id in ids.iter().copied().collect::<BTreeSet<_>>() {
+            // Messages first, then the subscription: the order in which
+            // recording an outcome locks them, so the two never deadlock.
+            sqlx::query("DELETE FROM messages WHERE company_id = ? AND subscription_id = ?")
+                .bind(company_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
             let deleted = sqlx::query("DELETE FROM subscriptions WHERE company_id = ? AND id = ?")
                 .bind(company_id)
                 .bind(id)
@@ -504,10 +511,6 @@ impl Store for SqliteStore {
                     id,
                 });
             }
-            sqlx::query("DELETE FROM messages WHERE subscription_id = ?")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
         }
         tx.commit().await?;
         Ok(())
