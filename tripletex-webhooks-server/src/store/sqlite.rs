@@ -83,7 +83,8 @@ impl SqliteStore {
         } else {
             let mut wal_path = options.get_filename().as_os_str().to_owned();
             wal_path.push("-wal");
-            let pool = single_connection_pool(options).await?;
+            let pool =
+                single_connection_pool(options.busy_timeout(checkpoint::BUSY_TIMEOUT)).await?;
             Some(Arc::new(Checkpointer::spawn(
                 pool,
                 wal_path.into(),

@@ -37,6 +37,11 @@ pub(super) const TRUNCATE_ABOVE: u64 = 32 << 20;
 /// `journal_size_limit`: what a restarted WAL is cut back to.
 pub(super) const WAL_LIMIT: u64 = 64 << 20;
 
+/// The checkpointer connection's busy timeout. A `TRUNCATE` checkpoint holds
+/// the writer back while it waits for readers, so it waits briefly and tries
+/// again on a later tick rather than stall writes for the store's 10 s.
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_millis(100);
+
 /// The background checkpointer of one database; stops when dropped (the last
 /// connection to close checkpoints what is left).
 #[derive(Debug)]
@@ -210,7 +215,9 @@ mod tests {
             })
             .collect();
         let _checkpointer = Checkpointer::spawn(
-            connect(options, 1).await.unwrap(),
+            connect(options.busy_timeout(BUSY_TIMEOUT), 1)
+                .await
+                .unwrap(),
             wal.clone(),
             INTERVAL,
             TRUNCATE_AT,
