@@ -47,18 +47,7 @@ async fn a_killed_server_restarts_with_its_clock_where_it_was() {
     let http = reqwest::Client::new();
     let mut server = ServerProcess::start(&database, EMPLOYEE_TOKEN, &[]).await;
     server.wait_until_up(&http, Duration::from_secs(30)).await;
-    let session: Value = http
-        .put(format!(
-            "{}/token/session/:create?consumerToken=local-consumer-token&employeeToken={EMPLOYEE_TOKEN}&expirationDate=2099-01-01",
-            server.base()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = session["value"]["token"].as_str().unwrap().to_owned();
+    let token = server.session_token(&http).await;
     let response = http
         .post(emulator(&server.base(), "/clock/advance"))
         .basic_auth("0", Some(&token))

@@ -47,18 +47,7 @@ async fn three_instances_share_the_work_and_survive_a_sigkill() {
     // Which instance sent a callback: the process owning its connection.
     let pids: Vec<u32> = instances.iter().map(ServerProcess::pid).collect();
 
-    let session: Value = http
-        .put(format!(
-            "{}/token/session/:create?consumerToken=local-consumer-token&employeeToken={EMPLOYEE_TOKEN}&expirationDate=2099-01-01",
-            bases[0]
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = session["value"]["token"].as_str().unwrap().to_owned();
+    let token = instances[0].session_token(&http).await;
     for event in ["product.create", "product.update"] {
         let response = http
             .post(format!("{}/event/subscription", bases[0]))

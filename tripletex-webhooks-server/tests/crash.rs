@@ -88,18 +88,7 @@ async fn killed_at_random_moments_it_loses_nothing() {
     let mut server = ServerProcess::start(&database, EMPLOYEE_TOKEN, &[]).await;
     server.wait_until_up(&http, UP_WITHIN).await;
 
-    let session: Value = http
-        .put(format!(
-            "{}/token/session/:create?consumerToken=local-consumer-token&employeeToken={EMPLOYEE_TOKEN}&expirationDate=2099-01-01",
-            server.base()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = session["value"]["token"].as_str().unwrap().to_owned();
+    let token = server.session_token(&http).await;
     let response = http
         .post(format!("{}/event/subscription", server.base()))
         .basic_auth("0", Some(&token))

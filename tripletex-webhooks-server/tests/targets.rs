@@ -93,18 +93,7 @@ impl Child {
         let server = ServerProcess::start_with_env(&database, EMPLOYEE_TOKEN, extra, envs).await;
         let http = direct_client();
         server.wait_until_up(&http, UP_WITHIN).await;
-        let session: Value = http
-            .put(format!(
-                "{}/token/session/:create?consumerToken=local-consumer-token&employeeToken={EMPLOYEE_TOKEN}&expirationDate=2099-01-01",
-                server.base()
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = session["value"]["token"].as_str().unwrap().to_owned();
+        let token = server.session_token(&http).await;
         Self {
             server,
             http,

@@ -10,6 +10,7 @@ use tokio::process::Command;
 /// restarts; killed (SIGKILL) when dropped.
 pub struct ServerProcess {
     port: u16,
+    employee_token: String,
     args: Vec<String>,
     envs: Vec<(String, String)>,
     process: Option<Process>,
@@ -54,6 +55,7 @@ impl ServerProcess {
             .await;
         Self {
             port,
+            employee_token: employee_token.to_owned(),
             args,
             envs,
             process: Some(process),
@@ -94,6 +96,23 @@ impl ServerProcess {
     /// The API's base URL, `http://127.0.0.1:PORT/v2`.
     pub fn base(&self) -> String {
         format!("http://127.0.0.1:{}/v2", self.port)
+    }
+
+    /// A new session token for company 0 (consumer token
+    /// `local-consumer-token`, the employee token it was started with).
+    pub async fn session_token(&self, http: &reqwest::Client) -> String {
+        let url = format!(
+            "{}/token/session/:create?consumerToken=local-consumer-token&employeeToken={}&expirationDate=2099-01-01",
+            self.base(),
+            self.employee_token
+        );
+        let response = http.put(url).send().await.expect("session request");
+        assert_eq!(response.status(), 200, "session created");
+        let session: serde_json::Value = response.json().await.expect("session JSON");
+        session["value"]["token"]
+            .as_str()
+            .expect("a token in the session")
+            .to_owned()
     }
 
     /// Waits (bounded by `within`) until `GET /event` answers 2xx.
