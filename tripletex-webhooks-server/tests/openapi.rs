@@ -578,7 +578,13 @@ async fn live_responses_validate_against_the_document() {
     )
     .await;
     assert_eq!(status, 201, "{product}");
-    assert_valid(&doc, "ResponseWrapperProduct", &product);
+    // The official schemas declare nothing nullable; unset references are null.
+    assert!(product["value"]["vatType"].is_null(), "{product}");
+    assert_valid(
+        &doc,
+        "ResponseWrapperProduct",
+        &reference::without_nulls(&product),
+    );
     let (status, products) = json(
         h.request(Method::GET, "/product?fields=*,changes")
             .send()
@@ -587,5 +593,9 @@ async fn live_responses_validate_against_the_document() {
     )
     .await;
     assert_eq!(status, 200, "{products}");
-    assert_valid(&doc, "ListResponseProduct", &products);
+    assert_valid(
+        &doc,
+        "ListResponseProduct",
+        &reference::without_nulls(&products),
+    );
 }

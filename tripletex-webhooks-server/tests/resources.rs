@@ -340,14 +340,27 @@ async fn references_are_stored_as_stubs() {
         json!([{"id": 4, "url": format!("{base}/ledger/posting/4")}])
     );
 
+    // An object without a usable `id` is no reference (validation, 18000).
     for (body, field, path) in [
-        (json!({"customer": 5}), "customer", "customer"),
         (json!({"customer": {"id": "5"}}), "customer", "customer"),
         (
             json!({"customer": {"name": "Acme"}}),
             "customer",
             "customer",
         ),
+        (
+            json!({"customer": {"id": 1}, "orderLines": [{"id": 1}, {"id": 0}]}),
+            "orderLines",
+            "orderLines[1]",
+        ),
+    ] {
+        let error = post_order(&h, body.clone(), 18000).await;
+        assert_eq!(error["validationMessages"][0]["field"], field, "{body}");
+        assert_eq!(error["validationMessages"][0]["path"], path, "{body}");
+    }
+    // Anything but an object does not map onto the model (16000).
+    for (body, field, path) in [
+        (json!({"customer": 5}), "customer", "customer"),
         (
             json!({"customer": {"id": 1}, "project": [1]}),
             "project",
@@ -358,28 +371,29 @@ async fn references_are_stored_as_stubs() {
             "orderLines",
             "orderLines[1]",
         ),
+        (
+            json!({"customer": {"id": 1}, "orderLines": {"id": 1}}),
+            "orderLines",
+            "orderLines",
+        ),
     ] {
-        let mut body = body;
-        body["orderDate"] = json!("2026-03-02");
-        body["deliveryDate"] = json!("2026-03-09");
-        let response = h
-            .request(Method::POST, "/order")
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let error = assert_api_error(response, 422, 18000).await;
+        let error = post_order(&h, body.clone(), 16000).await;
         assert_eq!(error["validationMessages"][0]["field"], field, "{body}");
         assert_eq!(error["validationMessages"][0]["path"], path, "{body}");
     }
+}
+
+/// Posts an order with `body` and its dates, expecting a 422 with `code`.
+async fn post_order(h: &Harness, mut body: Value, code: i64) -> Value {
+    body["orderDate"] = json!("2026-03-02");
+    body["deliveryDate"] = json!("2026-03-09");
     let response = h
         .request(Method::POST, "/order")
-        .json(&json!({"customer": {"id": 1}, "orderLines": {"id": 1}, "orderDate": "2026-03-02", "deliveryDate": "2026-03-09"}))
+        .json(&body)
         .send()
         .await
         .unwrap();
-    let error = assert_api_error(response, 422, 18000).await;
-    assert_eq!(error["validationMessages"][0]["field"], "orderLines");
+    assert_api_error(response, 422, code).await
 }
 
 #[tokio::test]

@@ -32,6 +32,10 @@ pub(crate) enum ServerError {
     /// The body is JSON of the wrong shape (422, code 16000).
     #[error("mapping failed: {0}")]
     Mapping(String),
+    /// Fields of the body do not map onto the model (422, code 16000), one
+    /// message per field path.
+    #[error("mapping failed for {} field(s)", .0.len())]
+    MappingFields(Vec<ApiValidationMessage>),
     /// A malformed query parameter (422, code 21000).
     #[error("invalid parameter: {0}")]
     Param(String),
@@ -87,7 +91,7 @@ impl From<InvalidBody> for ServerError {
     fn from(error: InvalidBody) -> Self {
         match error {
             InvalidBody::Fields(messages) => Self::Validation(messages),
-            InvalidBody::Mapping(message) => Self::Mapping(message),
+            InvalidBody::Mapping(messages) => Self::MappingFields(messages),
         }
     }
 }
@@ -119,6 +123,17 @@ impl ServerError {
                 ApiError::new(ErrorCode::Mapping, "The request body could not be mapped.")
                     .with_developer_message(detail.clone())
             }
+            Self::MappingFields(messages) => ApiError {
+                validation_messages: Some(messages.clone()),
+                ..ApiError::new(ErrorCode::Mapping, "The request body could not be mapped.")
+                    .with_developer_message(
+                        messages
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    )
+            },
             Self::Param(detail) => ApiError::new(ErrorCode::Param, detail.clone()),
             Self::IllegalFilter(detail) => ApiError::new(ErrorCode::IllegalFilter, detail.clone()),
             Self::Sorting(detail) => ApiError::new(ErrorCode::Sorting, detail.clone()),

@@ -21,6 +21,7 @@ use axum::routing::get;
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
+use crate::domain::model;
 use crate::domain::resources::{Operation as Write, RESOURCES, Resource};
 use crate::http::state::AppState;
 
@@ -87,8 +88,10 @@ pub(crate) fn document(emulator_api: bool) -> Value {
         tag(
             resource.path,
             &format!(
-                "`{}` objects; their writes emit webhook events.",
-                resource.model
+                "`{}` objects (the model of Tripletex's OpenAPI document {}); their writes \
+                 emit webhook events.",
+                resource.model,
+                model::data().openapi_version,
             ),
         )
     }));
@@ -604,10 +607,10 @@ fn resource_paths(paths: &mut Paths, resource: &Resource) {
     let tag = resource.path;
     let model = resource.model;
     let one = || Some(schema_ref(&format!("ResponseWrapper{model}")));
-    let required = if resource.required.is_empty() {
+    let required = if resource.required().is_empty() {
         String::new()
     } else {
-        format!(" Required fields: {}.", resource.required.join(", "))
+        format!(" Required fields: {}.", resource.required().join(", "))
     };
     paths.add(
         &collection,
@@ -818,6 +821,11 @@ fn schemas(emulator_api: bool) -> Map<String, Value> {
     let mut add = |name: &str, schema: Value| {
         schemas.insert(name.to_owned(), schema);
     };
+    // The official models of the hosted resources and all they reach; the
+    // server's own shapes of the event and error schemas follow.
+    for (name, schema) in &model::data().schemas {
+        add(name, schema.clone());
+    }
     for (name, schema) in tripletex_schemas() {
         add(name, schema);
     }
@@ -836,7 +844,6 @@ fn schemas(emulator_api: bool) -> Map<String, Value> {
     }
     for resource in RESOURCES {
         let model = resource.model;
-        add(model, model_schema(resource));
         add(&format!("ResponseWrapper{model}"), response_wrapper(model));
         add(&format!("ListResponse{model}"), list_response(model));
     }
@@ -1117,45 +1124,6 @@ fn logged_in_user_info() -> Value {
             "loggedInWithConnect": {"type": "boolean", "readOnly": true},
             "employeeIsProxy": {"type": "boolean", "readOnly": true},
         },
-    })
-}
-
-/// A hosted resource's model: the common properties, and any other field of
-/// Tripletex's model of that name (bodies are checked against the typed model).
-fn model_schema(resource: &Resource) -> Value {
-    let mut description = vec![format!(
-        "A Tripletex `{}` at `/{}`: `id`, `version`, `url` and `changes` (only when a `fields` \
-         filter names it), plus the fields of Tripletex's model.",
-        resource.model, resource.path
-    )];
-    if !resource.required.is_empty() {
-        description.push(format!(
-            "Required on create: {}.",
-            resource.required.join(", ")
-        ));
-    }
-    let references: Vec<String> = resource
-        .references
-        .iter()
-        .map(|(field, target)| format!("{field} → /{target}"))
-        .chain(
-            resource
-                .reference_lists
-                .iter()
-                .map(|(field, target)| format!("{field} → [/{target}]")),
-        )
-        .collect();
-    if !references.is_empty() {
-        description.push(format!(
-            "References (`{{\"id\": ...}}`): {}.",
-            references.join(", ")
-        ));
-    }
-    json!({
-        "type": "object",
-        "description": description.join(" "),
-        "properties": common_properties(),
-        "additionalProperties": true,
     })
 }
 

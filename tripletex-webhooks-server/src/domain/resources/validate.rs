@@ -1,32 +1,34 @@
-//! Turning a request body into what is stored: required fields, reference
-//! shapes, the typed model, then normalisation.
+//! Turning a request body into what is stored: the official model, required
+//! fields and reference shapes, then normalisation.
 //!
-//! The order of the checks decides the error: missing required fields and
-//! malformed references are reported together (422, code 18000, one message
-//! per field); a body that does not decode as the typed model is 422, code
-//! 16000, with serde's message. What passes has its identity keys (`id`,
-//! `version`, `url`, `changes`) removed, since the server owns them, and every
-//! reference reduced to an `{id, url}` stub.
+//! The order of the checks decides the error, as in Tripletex, which maps a
+//! body onto its model before validating it: a body that does not map (an
+//! unknown field, a wrong JSON type, an enum value outside the model) is 422,
+//! code 16000; then missing required fields and malformed references are
+//! reported together (422, code 18000). Every message names its field path.
+//! What passes has its read-only fields and identity keys (`id`, `version`,
+//! `url`, `changes`) removed, since the server owns them, and every reference
+//! reduced to an `{id, url}` stub.
 
 use serde_json::{Map, Value};
 use tripletex_webhooks_types::ApiValidationMessage;
 
 use super::Resource;
+use crate::domain::model::check::check_body;
+use crate::domain::model::complete::IDENTITY_KEYS;
+use crate::domain::model::{FieldType, path_of, property};
 use crate::domain::object::object_url;
-
-/// Keys the server owns: never stored from a request body.
-const IDENTITY_KEYS: [&str; 4] = ["id", "version", "url", "changes"];
 
 /// Why a body cannot be stored; the HTTP layer answers each with its own
 /// Tripletex error code.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum InvalidBody {
-    /// Fields that are missing or malformed, one message per field.
+    /// Fields that are missing or malformed, one message per field (18000).
     #[error("{} field(s) missing or malformed", .0.len())]
     Fields(Vec<ApiValidationMessage>),
-    /// The body does not decode as the typed model: serde's message.
-    #[error("{0}")]
-    Mapping(String),
+    /// Fields that do not map onto the model, one message per field (16000).
+    #[error("{} field(s) do not map onto the model", .0.len())]
+    Mapping(Vec<ApiValidationMessage>),
 }
 
 /// A checked update: the caller's `version` (for the optimistic lock) and the
@@ -45,9 +47,7 @@ pub(crate) fn check_create(
     body: Map<String, Value>,
     url_base: &str,
 ) -> Result<Map<String, Value>, InvalidBody> {
-    let mut messages = missing_required(resource, &body, false);
-    messages.extend(malformed_references(resource, &body));
-    check(resource, &body, messages)?;
+    let body = check(resource, body, false)?;
     Ok(normalise(resource, body, url_base))
 }
 
@@ -58,10 +58,8 @@ pub(crate) fn check_update(
     body: Map<String, Value>,
     url_base: &str,
 ) -> Result<Update, InvalidBody> {
-    let mut messages = missing_required(resource, &body, true);
-    messages.extend(malformed_references(resource, &body));
-    check(resource, &body, messages)?;
-    // The typed model has already checked that `version` is an `i32`.
+    let body = check(resource, body, true)?;
+    // The model has already checked that `version` is an `int32`.
     let expected_version = body
         .get("version")
         .and_then(Value::as_i64)
@@ -72,17 +70,20 @@ pub(crate) fn check_update(
     })
 }
 
-/// Fails with the validation messages, if any, else with a typed-model mismatch.
+/// The mapping onto the model, then the validation of what mapped.
 fn check(
     resource: &Resource,
-    body: &Map<String, Value>,
-    messages: Vec<ApiValidationMessage>,
-) -> Result<(), InvalidBody> {
-    if !messages.is_empty() {
-        return Err(InvalidBody::Fields(messages));
+    body: Map<String, Value>,
+    partial: bool,
+) -> Result<Map<String, Value>, InvalidBody> {
+    let body = check_body(resource.model, body).map_err(InvalidBody::Mapping)?;
+    let mut messages = missing_required(resource, &body, partial);
+    messages.extend(malformed_references(resource, &body));
+    if messages.is_empty() {
+        Ok(body)
+    } else {
+        Err(InvalidBody::Fields(messages))
     }
-    (resource.validate)(&Value::Object(body.clone()))
-        .map_err(|error| InvalidBody::Mapping(error.to_string()))
 }
 
 /// Required fields that are `null`, or (unless `partial`) absent.
@@ -92,50 +93,45 @@ fn missing_required(
     partial: bool,
 ) -> Vec<ApiValidationMessage> {
     resource
-        .required
+        .required()
         .iter()
-        .filter(|field| match body.get(**field) {
+        .filter(|field| match body.get(field.as_str()) {
             None => !partial,
             Some(value) => value.is_null(),
         })
-        .map(|field| ApiValidationMessage::new(*field, "The field is required and cannot be null."))
+        .map(|field| ApiValidationMessage {
+            path: Some(field.clone()),
+            ..ApiValidationMessage::new(field.as_str(), "The field is required and cannot be null.")
+        })
         .collect()
 }
 
+/// The type of a top-level field, for the ones that reference objects.
+fn reference_type(resource: &Resource, field: &str) -> Option<FieldType> {
+    let (_, kind) = property(resource.model, field)?;
+    kind.referenced_model().map(|_| kind)
+}
+
 /// Reference fields that are neither `null` nor objects with a positive
-/// integer `id` (for lists: not arrays of such objects).
+/// integer `id` (for lists: items that are not).
 fn malformed_references(
     resource: &Resource,
     body: &Map<String, Value>,
 ) -> Vec<ApiValidationMessage> {
-    let single = resource
-        .references
-        .iter()
-        .filter_map(|(field, _)| Some((*field, body.get(*field)?)))
-        .filter(|(_, value)| !value.is_null() && reference_id(value).is_none())
-        .map(|(field, _)| not_a_reference(field, field));
-    let lists = resource
-        .reference_lists
-        .iter()
-        .filter_map(|(field, _)| Some((*field, body.get(*field)?)))
-        .flat_map(|(field, value)| malformed_list(field, value));
-    single.chain(lists).collect()
-}
-
-fn malformed_list(field: &str, value: &Value) -> Vec<ApiValidationMessage> {
-    match value {
-        Value::Null => Vec::new(),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .filter(|(_, item)| reference_id(item).is_none())
-            .map(|(index, _)| not_a_reference(field, &format!("{field}[{index}]")))
-            .collect(),
-        _ => vec![ApiValidationMessage::new(
-            field,
-            "The field must be a list of references: objects with an integer `id`.",
-        )],
-    }
+    body.iter()
+        .filter(|(_, value)| !value.is_null())
+        .filter_map(|(field, value)| Some((field, value, reference_type(resource, field)?)))
+        .flat_map(|(field, value, kind)| match (kind, value) {
+            (FieldType::List(_), Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .filter(|(_, item)| reference_id(item).is_none())
+                .map(|(index, _)| not_a_reference(field, &format!("{field}[{index}]")))
+                .collect(),
+            _ if reference_id(value).is_none() => vec![not_a_reference(field, field)],
+            _ => Vec::new(),
+        })
+        .collect()
 }
 
 fn not_a_reference(field: &str, path: &str) -> ApiValidationMessage {
@@ -162,16 +158,21 @@ fn normalise(
     for key in IDENTITY_KEYS {
         body.remove(key);
     }
-    for (field, target) in resource.references {
-        if let Some(value) = body.get_mut(*field) {
-            *value = stub(value, url_base, target);
-        }
-    }
-    for (field, target) in resource.reference_lists {
-        if let Some(Value::Array(items)) = body.get_mut(*field) {
-            for item in items {
-                *item = stub(item, url_base, target);
+    for (field, value) in &mut body {
+        let Some(kind) = reference_type(resource, field) else {
+            continue;
+        };
+        let target = kind
+            .referenced_model()
+            .and_then(path_of)
+            .unwrap_or_default();
+        match value {
+            Value::Array(items) => {
+                for item in items {
+                    *item = stub(item, url_base, target);
+                }
             }
+            single => *single = stub(single, url_base, target),
         }
     }
     body
@@ -242,7 +243,9 @@ mod tests {
         let order = by_path("order").unwrap();
         let error = check_create(
             order,
-            body(json!({"orderDate": null, "project": 5, "orderLines": [{"id": 1}, {}]})),
+            body(
+                json!({"orderDate": null, "project": {"name": "x"}, "orderLines": [{"id": 1}, {}]}),
+            ),
             "h",
         )
         .unwrap_err();
@@ -270,14 +273,17 @@ mod tests {
     }
 
     #[test]
-    fn wrong_types_are_mapping_errors() {
-        let product = by_path("product").unwrap();
-        for bad in [
-            json!({"name": 5}),
-            json!({"version": "x"}),
-            json!({"isInactive": "no"}),
+    fn wrong_types_unknown_fields_and_enums_are_mapping_errors() {
+        for (path, bad) in [
+            ("product", json!({"name": 5})),
+            ("product", json!({"version": "x"})),
+            ("product", json!({"isInactive": "no"})),
+            ("product", json!({"colour": "red"})),
+            ("product", json!({"weightUnit": "lb"})),
+            ("order", json!({"project": 5})),
         ] {
-            let error = check_create(product, body(bad.clone()), "h").unwrap_err();
+            let resource = by_path(path).unwrap();
+            let error = check_create(resource, body(bad.clone()), "h").unwrap_err();
             assert!(matches!(error, InvalidBody::Mapping(_)), "{bad}: {error}");
         }
     }
