@@ -197,7 +197,11 @@ def search(path, operation, properties):
         name = param["name"]
         if param.get("in") != "query" or name in PAGING:
             continue
-        entry = {"param": name, "required": param.get("required", False)}
+        entry = {
+            "param": name,
+            "required": param.get("required", False),
+            "schema": structure(param.get("schema", {})),
+        }
         if name in NO_FIELD:
             entry["filter"] = NO_FIELD[name]
         else:

@@ -599,3 +599,33 @@ async fn live_responses_validate_against_the_document() {
         &reference::without_nulls(&products),
     );
 }
+
+#[tokio::test]
+async fn list_operations_and_models_are_the_official_ones() {
+    let h = Harness::start().await;
+    let doc = fetch_document(&h).await;
+    let official = reference::openapi();
+    for resource in RESOURCES {
+        let path = format!("/{}", resource.path);
+        let names = |operation: &Value| -> BTreeSet<String> {
+            operation["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| p["in"] == "query")
+                .map(|p| p["name"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(
+            names(&doc["paths"][&path]["get"]),
+            names(&official["paths"][&path]["get"]),
+            "{path}"
+        );
+        assert_eq!(
+            doc["components"]["schemas"][resource.model],
+            official["components"]["schemas"][resource.model],
+            "{}",
+            resource.model
+        );
+    }
+}

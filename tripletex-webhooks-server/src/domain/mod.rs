@@ -4,4 +4,5 @@
 pub(crate) mod catalog;
 pub(crate) mod model;
 pub(crate) mod object;
+pub(crate) mod query;
 pub(crate) mod resources;

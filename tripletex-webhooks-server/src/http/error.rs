@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use tripletex_webhooks_types::{ApiError, ApiValidationMessage, ErrorCode};
 
+use crate::domain::query::QueryError;
 use crate::domain::resources::validate::InvalidBody;
 use crate::store::StoreError;
 
@@ -92,6 +93,15 @@ impl From<InvalidBody> for ServerError {
         match error {
             InvalidBody::Fields(messages) => Self::Validation(messages),
             InvalidBody::Mapping(messages) => Self::MappingFields(messages),
+        }
+    }
+}
+
+impl From<QueryError> for ServerError {
+    fn from(error: QueryError) -> Self {
+        match error {
+            QueryError::Sorting(detail) => Self::Sorting(detail),
+            QueryError::Param(detail) => Self::Param(detail),
         }
     }
 }

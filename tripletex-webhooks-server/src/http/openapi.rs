@@ -22,6 +22,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
 use crate::domain::model;
+use crate::domain::model::FilterKind;
 use crate::domain::resources::{Operation as Write, RESOURCES, Resource};
 use crate::http::state::AppState;
 
@@ -195,6 +196,10 @@ impl Operation {
     fn description(mut self, description: String) -> Self {
         self.description = Some(description);
         self
+    }
+
+    fn params(self, parameters: Vec<Value>) -> Self {
+        parameters.into_iter().fold(self, Self::param)
     }
 
     fn param(mut self, parameter: Value) -> Self {
@@ -574,6 +579,37 @@ fn subscription_paths(paths: &mut Paths) {
     );
 }
 
+/// The search parameters of a resource's official list operation, each
+/// described by its meaning here.
+fn search_params(resource: &Resource) -> Vec<Value> {
+    let search = model::data()
+        .resources
+        .get(resource.path)
+        .map_or(&[][..], |row| row.search.as_slice());
+    search
+        .iter()
+        .map(|param| {
+            let field = param.field.as_deref().unwrap_or("-");
+            let meaning = match param.filter {
+                FilterKind::In => {
+                    format!("List of IDs: `{field}` is one of a comma-separated list.")
+                }
+                FilterKind::Equals => format!("Equals: `{field}`."),
+                FilterKind::Contains => format!("Containing: `{field}` contains it, in any case."),
+                FilterKind::From => format!("From and including: `{field}`."),
+                FilterKind::To => format!("To and excluding: `{field}`."),
+                FilterKind::ChangedSince => {
+                    "Only objects changed at or after this date and time.".to_owned()
+                }
+                FilterKind::None => {
+                    "Accepted and not applied: no field of the model answers it.".to_owned()
+                }
+            };
+            query(&param.param, &meaning, false, param.schema.clone())
+        })
+        .collect()
+}
+
 /// `ledger/account` → `LedgerAccount`, the stem of Tripletex's operation ids.
 fn pascal_case(path: &str) -> String {
     path.split('/')
@@ -620,8 +656,16 @@ fn resource_paths(paths: &mut Paths, resource: &Resource) {
             tag,
             &format!("Find {model} objects."),
         )
+        .params(search_params(resource))
         .param(from_param())
         .param(count_param())
+        .param(query(
+            "sorting",
+            "Sorting pattern: comma-separated fields, `-` for descending, `project.name` for a \
+             field of a referenced object; an unknown field is 422, code 17000.",
+            false,
+            json!({"type": "string"}),
+        ))
         .param(fields_param())
         .not_modified()
         .response(

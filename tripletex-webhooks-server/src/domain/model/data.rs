@@ -53,6 +53,41 @@ pub(crate) struct ResourceData {
     pub(crate) model: String,
     /// Each field's value while the object has none, in the model's order.
     pub(crate) defaults: Map<String, Value>,
+    /// The search parameters of its list operation.
+    pub(crate) search: Vec<SearchParam>,
+}
+
+/// One search parameter of a list operation.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct SearchParam {
+    /// Its name (`customerId`).
+    pub(crate) param: String,
+    /// Its documented meaning.
+    pub(crate) filter: FilterKind,
+    /// The field path it compares (`customer.id`), if any.
+    pub(crate) field: Option<String>,
+    /// Its schema in the official document.
+    pub(crate) schema: Value,
+}
+
+/// The documented meaning of a search parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) enum FilterKind {
+    /// "List of IDs": the field is one of a comma-separated list.
+    In,
+    /// "Equals".
+    Equals,
+    /// "Containing": the field contains the text, ignoring case.
+    Contains,
+    /// "From and including".
+    From,
+    /// "To and excluding".
+    To,
+    /// "Only return elements that have changed since this date and time".
+    ChangedSince,
+    /// No field of the model answers it: accepted and not applied.
+    None,
 }
 
 #[derive(Deserialize)]

@@ -17,5 +17,5 @@ mod derived;
 pub(crate) mod field_type;
 
 pub(crate) use complete::complete;
-pub(crate) use data::data;
+pub(crate) use data::{FilterKind, data};
 pub(crate) use field_type::{FieldType, path_of, property};
