@@ -15,7 +15,8 @@ The output has, for the ten hosted resources and what they reach:
 - `modelPaths`: the API path of every model with a `GET /{path}/{id}`
   operation (`Currency` -> `currency`), for the `url` of reference stubs.
 - `resources`: per hosted path, its model, the methods the document has on
-  the collection, item and `/list` paths, each field's default (below) and the
+  the item (`/{path}/{id}`) and `/list` paths, the list fields whose new
+  items are created with the object, each field's default (below) and the
   search parameters of its list operation, each read from its documented
   meaning ("Containing", "Equals", "List of IDs", "From and including", "To
   and excluding") into a filter on a field path.
@@ -42,7 +43,16 @@ RESOURCES = {
     "order": "Order", "ledger/account": "Account", "ledger/voucher": "Voucher",
     "invoice": "Invoice",
 }
-# Sub-objects created with their parent (nested creates).
+# Sub-objects created with their parent (nested creates): per hosted path,
+# the list field whose new items (no `id`) are created with it, and the field
+# of the sub-object that points back to the parent. The document's prose says
+# so (`Order.orderLines`: "New OrderLines may be embedded here, in some
+# endpoints"; `POST /ledger/voucher`: "Add new voucher. IMPORTANT: Also
+# creates postings. Only the gross amounts will be used").
+NESTED = {
+    "order": {"orderLines": "order"},
+    "ledger/voucher": {"postings": "voucher"},
+}
 SUB_MODELS = ["OrderLine", "Posting"]
 # Defaults the recordings show that the rules above do not give.
 RECORDED = {
@@ -221,9 +231,9 @@ def resource(paths, schemas, path, model):
     properties = schemas[model]["properties"]
     return {
         "model": model,
-        "collection": methods(paths, f"/{path}"),
         "item": methods(paths, f"/{path}/{{id}}"),
         "list": methods(paths, f"/{path}/list"),
+        "nested": NESTED.get(path, {}),
         "defaults": defaults(model, schemas[model]),
         "search": search(path, paths[f"/{path}"]["get"], properties),
     }

@@ -697,30 +697,96 @@ fn resource_paths(paths: &mut Paths, resource: &Resource) {
             .param(fields_param())
             .response(200, &format!("The {model}."), one()),
     );
-    paths.add(
-        &item,
-        "put",
-        Operation::new(format!("{stem}_put"), tag, &format!("Update {model}."))
-            .description(format!(
-                "A partial update; a `version` must match the stored one. {}",
-                emits(resource, Write::Update)
-            ))
-            .param(id_param())
+    if resource.has_item("put") {
+        paths.add(
+            &item,
+            "put",
+            Operation::new(format!("{stem}_put"), tag, &format!("Update {model}."))
+                .description(format!(
+                    "A partial update; a `version` must match the stored one. {}",
+                    emits(resource, Write::Update)
+                ))
+                .param(id_param())
+                .param(fields_param())
+                .body(
+                    "Partial object describing what should be updated",
+                    schema_ref(model),
+                )
+                .response(200, "Updated.", one()),
+        );
+    }
+    if resource.has_item("delete") {
+        paths.add(
+            &item,
+            "delete",
+            Operation::new(format!("{stem}_delete"), tag, &format!("Delete {model}."))
+                .description(emits(resource, Write::Delete))
+                .param(id_param())
+                .response(204, "Deleted.", None),
+        );
+    }
+    bulk_paths(paths, resource);
+}
+
+/// The bulk `/list` operations the official document has for a resource.
+fn bulk_paths(paths: &mut Paths, resource: &Resource) {
+    let list = format!("/{}/list", resource.path);
+    let stem = format!("{}List", pascal_case(resource.path));
+    let (tag, model) = (resource.path, resource.model);
+    let many = || json!({"type": "array", "items": schema_ref(model)});
+    let page = || Some(schema_ref(&format!("ListResponse{model}")));
+    let all_or_none = "Every object is checked before any is written: one that fails writes none.";
+    if resource.has_list("post") {
+        paths.add(
+            &list,
+            "post",
+            Operation::new(format!("{stem}_postList"), tag, &format!("Create several {model} objects."))
+                .description(format!("{all_or_none} {}", emits(resource, Write::Create)))
+                .param(fields_param())
+                .body("JSON representing a list of new objects to be created. Should not have ID and version set.", many())
+                .response(201, "Created.", page()),
+        );
+    }
+    if resource.has_list("put") {
+        paths.add(
+            &list,
+            "put",
+            Operation::new(
+                format!("{stem}_putList"),
+                tag,
+                &format!("Update several {model} objects."),
+            )
+            .description(format!("{all_or_none} {}", emits(resource, Write::Update)))
             .param(fields_param())
             .body(
-                "Partial object describing what should be updated",
-                schema_ref(model),
+                "JSON representing updates to objects. Should have ID and version set.",
+                many(),
             )
-            .response(200, "Updated.", one()),
-    );
-    paths.add(
-        &item,
-        "delete",
-        Operation::new(format!("{stem}_delete"), tag, &format!("Delete {model}."))
-            .description(emits(resource, Write::Delete))
-            .param(id_param())
+            .response(200, "Updated.", page()),
+        );
+    }
+    if resource.has_list("delete") {
+        paths.add(
+            &list,
+            "delete",
+            Operation::new(
+                format!("{stem}_deleteByIds"),
+                tag,
+                &format!("Delete several {model} objects."),
+            )
+            .description(format!(
+                "Every object must exist before any is deleted. {}",
+                emits(resource, Write::Delete)
+            ))
+            .param(query(
+                "ids",
+                "ID of the elements",
+                true,
+                json!({"type": "string"}),
+            ))
             .response(204, "Deleted.", None),
-    );
+        );
+    }
 }
 
 /// `servers` of the path items served from the root rather than `/v2`.
@@ -1330,9 +1396,15 @@ mod tests {
         for resource in RESOURCES {
             let path = format!("/{}", resource.path);
             assert!(doc["paths"][&path]["get"].is_object(), "{path}");
-            assert!(doc["paths"][format!("{path}/{{id}}")]["put"].is_object());
+            assert_eq!(
+                doc["paths"][format!("{path}/{{id}}")]["put"].is_object(),
+                resource.has_item("put"),
+                "{path}"
+            );
             assert!(doc["components"]["schemas"][resource.model].is_object());
         }
+        assert!(doc["paths"]["/invoice/{id}"].get("delete").is_none());
+        assert!(doc["paths"]["/contact/list"]["delete"].is_object());
         assert!(doc["paths"].get("/_emulator/reset").is_none());
         assert!(document(true)["paths"]["/_emulator/reset"]["post"].is_object());
     }

@@ -62,6 +62,20 @@ pub(crate) fn check_body(
     }
 }
 
+/// Checks a new sub-object, item `index` of list `field` (`orderLines[0]`),
+/// against its `model` and drops its read-only fields; messages name the
+/// item's paths (`orderLines.count`, `orderLines[0].count`).
+pub(crate) fn check_item(
+    model: &str,
+    item: &mut Map<String, Value>,
+    field: &str,
+    index: usize,
+) -> Vec<ApiValidationMessage> {
+    let mut errors = Vec::new();
+    check_object(model, item, Some(&At::top(field).index(index)), &mut errors);
+    errors
+}
+
 /// Checks the keys of an object of `model` (at `at`, or the top level) and
 /// drops the read-only ones.
 fn check_object(
@@ -235,6 +249,29 @@ mod tests {
         assert_eq!(
             check("Supplier", json!({"bankAccounts": ["1", 2]})),
             Err(fields(&[("bankAccounts", "bankAccounts[1]")]))
+        );
+    }
+
+    #[test]
+    fn new_items_are_checked_against_their_model() {
+        let mut line = json!({"count": "two", "amountExcludingVatCurrency": 5, "x": 1})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let errors: Vec<_> = check_item("OrderLine", &mut line, "orderLines", 1)
+            .into_iter()
+            .map(|m| (m.field.unwrap_or_default(), m.path.unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            errors,
+            fields(&[
+                ("orderLines.count", "orderLines[1].count"),
+                ("orderLines.x", "orderLines[1].x")
+            ])
+        );
+        assert!(
+            !line.contains_key("amountExcludingVatCurrency"),
+            "read-only: dropped"
         );
     }
 }

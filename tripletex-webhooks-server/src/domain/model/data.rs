@@ -51,6 +51,13 @@ pub(crate) struct ModelData {
 pub(crate) struct ResourceData {
     /// Its model (`Product`).
     pub(crate) model: String,
+    /// The methods the official document has on `/{path}/{id}`.
+    pub(crate) item: Vec<String>,
+    /// The methods on `/{path}/list`.
+    pub(crate) list: Vec<String>,
+    /// List fields whose new items (without `id`) are created with the
+    /// object: field → the sub-object's field that points back to it.
+    pub(crate) nested: HashMap<String, String>,
     /// Each field's value while the object has none, in the model's order.
     pub(crate) defaults: Map<String, Value>,
     /// The search parameters of its list operation.

@@ -22,6 +22,7 @@ use serde_json::Value;
 use tripletex_webhooks_types::{EventType, Subject, Verb};
 
 use crate::domain::model;
+use crate::domain::model::data::ResourceData;
 
 pub(crate) use render::shape;
 pub(crate) use table::RESOURCES;
@@ -82,6 +83,30 @@ impl Resource {
     pub(crate) fn target_of(&self, field: &str) -> Option<&'static str> {
         let (_, kind) = model::property(self.model, field)?;
         kind.referenced_model().and_then(model::path_of)
+    }
+
+    /// Whether the official document has `method` (`get`, `put`,
+    /// `delete`) on `/{path}/{id}`.
+    pub(crate) fn has_item(&self, method: &str) -> bool {
+        self.row()
+            .is_some_and(|row| row.item.iter().any(|m| m == method))
+    }
+
+    /// Whether the official document has `method` on `/{path}/list`.
+    pub(crate) fn has_list(&self, method: &str) -> bool {
+        self.row()
+            .is_some_and(|row| row.list.iter().any(|m| m == method))
+    }
+
+    /// The field of sub-objects created with a new item of list `field`
+    /// that points back to this object (`orderLines` → `order`), if new
+    /// items of `field` are created with it.
+    pub(crate) fn nested(&self, field: &str) -> Option<&'static str> {
+        self.row()?.nested.get(field).map(String::as_str)
+    }
+
+    fn row(&self) -> Option<&'static ResourceData> {
+        model::data().resources.get(self.path)
     }
 
     /// The fields a create must carry, non-null (Tripletex's Swagger 2

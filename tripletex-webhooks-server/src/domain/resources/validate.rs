@@ -8,13 +8,16 @@
 //! reported together (422, code 18000). Every message names its field path.
 //! What passes has its read-only fields and identity keys (`id`, `version`,
 //! `url`, `changes`) removed, since the server owns them, and every reference
-//! reduced to an `{id, url}` stub.
+//! reduced to an `{id, url}` stub. New items of a nested list field (an
+//! order's `orderLines`, a voucher's `postings`: objects without `id`) are
+//! mapped onto their own model and kept whole, for the caller to create with
+//! the object; a voucher's new postings must balance.
 
 use serde_json::{Map, Value};
 use tripletex_webhooks_types::ApiValidationMessage;
 
 use super::Resource;
-use crate::domain::model::check::check_body;
+use crate::domain::model::check::{check_body, check_item};
 use crate::domain::model::complete::IDENTITY_KEYS;
 use crate::domain::model::{FieldType, path_of, property};
 use crate::domain::object::object_url;
@@ -76,14 +79,88 @@ fn check(
     body: Map<String, Value>,
     partial: bool,
 ) -> Result<Map<String, Value>, InvalidBody> {
-    let body = check_body(resource.model, body).map_err(InvalidBody::Mapping)?;
+    let mut body = check_body(resource.model, body).map_err(InvalidBody::Mapping)?;
+    let mapping = check_new_items(resource, &mut body);
+    if !mapping.is_empty() {
+        return Err(InvalidBody::Mapping(mapping));
+    }
     let mut messages = missing_required(resource, &body, partial);
     messages.extend(malformed_references(resource, &body));
+    messages.extend(unbalanced(resource, &body));
     if messages.is_empty() {
         Ok(body)
     } else {
         Err(InvalidBody::Fields(messages))
     }
+}
+
+/// Whether an item of a list field is a new sub-object, created with its
+/// parent: an object without `id` in a field whose new items are.
+pub(crate) fn is_new_item(resource: &Resource, field: &str, item: &Value) -> bool {
+    resource.nested(field).is_some()
+        && item
+            .as_object()
+            .is_some_and(|object| object.get("id").is_none_or(Value::is_null))
+}
+
+/// Maps the new items of nested list fields onto their model (dropping
+/// their read-only fields and the field that points back to the parent,
+/// which the server sets).
+fn check_new_items(
+    resource: &Resource,
+    body: &mut Map<String, Value>,
+) -> Vec<ApiValidationMessage> {
+    let mut messages = Vec::new();
+    for (field, value) in body.iter_mut() {
+        let (Some(back), Some(model)) = (
+            resource.nested(field),
+            reference_type(resource, field).and_then(|kind| kind.referenced_model()),
+        ) else {
+            continue;
+        };
+        let Value::Array(items) = value else {
+            continue;
+        };
+        for (index, item) in items.iter_mut().enumerate() {
+            if let Value::Object(object) = item {
+                if object.get("id").is_none_or(Value::is_null) {
+                    object.remove("id");
+                    object.remove(back);
+                    messages.extend(check_item(model, object, field, index));
+                }
+            }
+        }
+    }
+    messages
+}
+
+/// A voucher's new postings must balance: Tripletex refuses a voucher whose
+/// gross amounts ("only the gross amounts will be used") do not sum to 0.
+fn unbalanced(resource: &Resource, body: &Map<String, Value>) -> Option<ApiValidationMessage> {
+    let field = "postings";
+    if resource.model != "Voucher" {
+        return None;
+    }
+    let items = body.get(field)?.as_array()?;
+    let new: Vec<&Value> = items
+        .iter()
+        .filter(|item| is_new_item(resource, field, item))
+        .collect();
+    if new.is_empty() {
+        return None;
+    }
+    let sum: f64 = new
+        .iter()
+        .filter_map(|posting| posting.get("amountGross")?.as_f64())
+        .sum();
+    // Amounts are in øre precision: anything below half an øre is rounding.
+    (sum.abs() >= 0.005).then(|| ApiValidationMessage {
+        path: Some(field.to_owned()),
+        ..ApiValidationMessage::new(
+            field,
+            format!("The postings are not balanced: their gross amounts sum to {sum}, not 0."),
+        )
+    })
 }
 
 /// Required fields that are `null`, or (unless `partial`) absent.
@@ -125,6 +202,7 @@ fn malformed_references(
             (FieldType::List(_), Value::Array(items)) => items
                 .iter()
                 .enumerate()
+                .filter(|(_, item)| !is_new_item(resource, field, item))
                 .filter(|(_, item)| reference_id(item).is_none())
                 .map(|(index, _)| not_a_reference(field, &format!("{field}[{index}]")))
                 .collect(),
@@ -168,7 +246,10 @@ fn normalise(
             .unwrap_or_default();
         match value {
             Value::Array(items) => {
-                for item in items {
+                for item in items
+                    .iter_mut()
+                    .filter(|item| !is_new_item(resource, field, item))
+                {
                     *item = stub(item, url_base, target);
                 }
             }
@@ -244,7 +325,7 @@ mod tests {
         let error = check_create(
             order,
             body(
-                json!({"orderDate": null, "project": {"name": "x"}, "orderLines": [{"id": 1}, {}]}),
+                json!({"orderDate": null, "project": {"name": "x"}, "orderLines": [{"id": 1}, {"id": 0}]}),
             ),
             "h",
         )
@@ -286,5 +367,32 @@ mod tests {
             let error = check_create(resource, body(bad.clone()), "h").unwrap_err();
             assert!(matches!(error, InvalidBody::Mapping(_)), "{bad}: {error}");
         }
+    }
+
+    #[test]
+    fn new_items_are_kept_whole_and_postings_must_balance() {
+        let order = by_path("order").unwrap();
+        let stored = check_create(
+            order,
+            body(json!({
+                "customer": {"id": 3}, "orderDate": "2026-01-01", "deliveryDate": "2026-01-02",
+                "orderLines": [{"id": 5}, {"description": "Beans", "count": 2, "order": {"id": 9}}],
+            })),
+            "h/v2",
+        )
+        .unwrap();
+        assert_eq!(
+            stored["orderLines"],
+            json!([{"id": 5, "url": "h/v2/order/orderline/5"}, {"description": "Beans", "count": 2}])
+        );
+        let voucher = by_path("ledger/voucher").unwrap();
+        let posting = |amount: f64| json!({"account": {"id": 1}, "amountGross": amount});
+        let balanced = json!({"date": "2026-01-01", "description": "x",
+                              "postings": [posting(100.0), posting(-100.0)]});
+        assert!(check_create(voucher, body(balanced), "h").is_ok());
+        let unbalanced = json!({"date": "2026-01-01", "description": "x",
+                                "postings": [posting(100.0), posting(-99.0)]});
+        let error = check_create(voucher, body(unbalanced), "h").unwrap_err();
+        assert_eq!(fields(&error), ["postings"]);
     }
 }

@@ -15,7 +15,7 @@ use axum::extract::{Path, State};
 use axum::http::header::IF_NONE_MATCH;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use axum::{Extension, Json, Router};
 use serde_json::{Map, Value};
 use tripletex_webhooks_types::fields::FieldsFilter;
@@ -25,12 +25,14 @@ use crate::digest::result_digest;
 use crate::domain::object::render;
 use crate::domain::query::{Lookup, Query};
 use crate::domain::resources::validate::{check_create, check_update};
-use crate::domain::resources::{Operation, RESOURCES, Resource, shape};
+use crate::domain::resources::{RESOURCES, Resource, shape};
+use crate::http::api::bulk;
+use crate::http::api::writes::{self, not_found};
 use crate::http::auth::Caller;
 use crate::http::error::ServerError;
 use crate::http::extract::{ApiJson, QueryParams};
 use crate::http::state::AppState;
-use crate::store::{ObjectRecord, Page, StoreError, WriteContext};
+use crate::store::{ObjectRecord, Page};
 
 /// The routes of every hosted resource.
 pub(crate) fn routes() -> Router<AppState> {
@@ -39,12 +41,21 @@ pub(crate) fn routes() -> Router<AppState> {
     })
 }
 
+/// The operations the official document has for the resource: the
+/// collection, the item's methods, and the bulk `/list` methods.
 fn resource_routes(resource: &'static Resource) -> Router<AppState> {
     let collection = format!("/v2/{}", resource.path);
-    let item = format!("{collection}/{{id}}");
+    let mut item = MethodRouter::new().get(read);
+    if resource.has_item("put") {
+        item = item.put(update);
+    }
+    if resource.has_item("delete") {
+        item = item.delete(delete);
+    }
     Router::new()
         .route(&collection, get(list).post(create))
-        .route(&item, get(read).put(update).delete(delete))
+        .route(&format!("{collection}/{{id}}"), item)
+        .merge(bulk::routes(resource, &format!("{collection}/list")))
         .layer(Extension(resource))
 }
 
@@ -59,11 +70,7 @@ async fn create(
 ) -> Result<(StatusCode, Value200), ServerError> {
     let filter = query.fields()?;
     let body = check_create(resource, body, &state.url_base)?;
-    let events = resource.events(Operation::Create);
-    let record = state
-        .store
-        .create_object(write_context(&state, &caller, &events), resource.path, body)
-        .await?;
+    let record = writes::create(&state, &caller, resource, body).await?;
     let value = shape_record(&state, &caller, resource, &record, &filter).await?;
     Ok((StatusCode::CREATED, Json(ValueResponse::new(value))))
 }
@@ -97,18 +104,7 @@ async fn update(
     let id = parse_id(&id)?;
     let filter = query.fields()?;
     let update = check_update(resource, body, &state.url_base)?;
-    let events = resource.events(Operation::Update);
-    let record = state
-        .store
-        .update_object(
-            write_context(&state, &caller, &events),
-            resource.path,
-            id,
-            update.expected_version,
-            update.patch,
-        )
-        .await
-        .map_err(|error| write_error(resource, error))?;
+    let record = writes::update(&state, &caller, resource, id, update).await?;
     let value = shape_record(&state, &caller, resource, &record, &filter).await?;
     Ok(Json(ValueResponse::new(value)))
 }
@@ -120,12 +116,7 @@ async fn delete(
     caller: Caller,
 ) -> Result<StatusCode, ServerError> {
     let id = parse_id(&id)?;
-    let events = resource.events(Operation::Delete);
-    state
-        .store
-        .delete_object(write_context(&state, &caller, &events), resource.path, id)
-        .await
-        .map_err(|error| write_error(resource, error))?;
+    writes::delete(&state, &caller, resource, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -237,7 +228,7 @@ async fn lookup(state: &AppState, company_id: i64, search: &Query) -> Result<Loo
 }
 
 /// The object as the caller asked for it.
-async fn shape_record(
+pub(crate) async fn shape_record(
     state: &AppState,
     caller: &Caller,
     resource: &Resource,
@@ -267,18 +258,6 @@ async fn shape_object(
     .await?)
 }
 
-fn write_context<'a>(
-    state: &AppState,
-    caller: &Caller,
-    emits: &'a [tripletex_webhooks_types::EventType],
-) -> WriteContext<'a> {
-    WriteContext {
-        company: caller.company(),
-        now_ms: state.clock.now_ms(),
-        emits,
-    }
-}
-
 /// A non-empty `If-None-Match`, without the quotes an HTTP client may add.
 fn if_none_match(headers: &HeaderMap) -> Option<&str> {
     let raw = headers.get(IF_NONE_MATCH)?.to_str().ok()?.trim();
@@ -288,20 +267,7 @@ fn if_none_match(headers: &HeaderMap) -> Option<&str> {
 
 /// An id from the path; like JAX-RS (which Tripletex runs on), a path that
 /// does not convert is no object at all: 404.
-fn parse_id(raw: &str) -> Result<i64, ServerError> {
+pub(crate) fn parse_id(raw: &str) -> Result<i64, ServerError> {
     raw.parse()
         .map_err(|_| ServerError::NotFound(format!("'{raw}' is not an object id.")))
-}
-
-fn not_found(resource: &Resource, id: i64) -> ServerError {
-    ServerError::NotFound(format!("{} {id} not found.", resource.path))
-}
-
-/// Maps the store's refusals of a change to their API errors.
-fn write_error(resource: &Resource, error: StoreError) -> ServerError {
-    match error {
-        StoreError::NotFound { id, .. } => not_found(resource, id),
-        StoreError::Conflict { .. } => ServerError::Revision(format!("{}: {error}", resource.path)),
-        StoreError::Unavailable(_) | StoreError::Backend(_) => ServerError::Store(error),
-    }
 }
