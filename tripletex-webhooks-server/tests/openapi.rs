@@ -161,8 +161,11 @@ fn schema_errors(doc: &Value, schema: &str, instance: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Fails unless `instance`, its `null` fields left out, is valid: Tripletex's
+/// document declares nothing nullable, yet its responses (and ours) carry
+/// `null` for unset references and a subscription's unset `fields`.
 fn assert_valid(doc: &Value, schema: &str, instance: &Value) {
-    let errors = schema_errors(doc, schema, instance);
+    let errors = schema_errors(doc, schema, &reference::without_nulls(instance));
     assert!(errors.is_empty(), "{schema}: {errors:?}\n{instance}");
 }
 
