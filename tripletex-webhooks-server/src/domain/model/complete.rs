@@ -47,6 +47,29 @@ pub(crate) fn complete(resource: &str, body: &Map<String, Value>) -> Option<Map<
     Some(fields)
 }
 
+/// A hand-made `resource` object (an event example) in the same shape:
+/// every field of the model in its order, each the given value (read-only
+/// ones too, so that examples show realistic amounts) or the default.
+pub(crate) fn with_defaults(
+    resource: &str,
+    given: &Map<String, Value>,
+) -> Option<Map<String, Value>> {
+    let (model, defaults) = model_of(resource)?;
+    let fields = properties(model)?
+        .keys()
+        .filter(|name| !IDENTITY_KEYS.contains(&name.as_str()))
+        .map(|name| {
+            let value = given
+                .get(name)
+                .or_else(|| defaults.get(name))
+                .cloned()
+                .unwrap_or(Value::Null);
+            (name.clone(), value)
+        })
+        .collect();
+    Some(fields)
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
