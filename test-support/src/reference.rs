@@ -3,7 +3,8 @@
 //! it from the official document; its header has the command), and the
 //! webhook events of Tripletex's webhook guide (`tripletex-events.json`, made
 //! by `extract_events.py` there), and the fields each model's create
-//! requires (`tripletex-required-fields.json`, made by `extract_required.py`).
+//! requires (the server's `data/tripletex-required-fields.json`, made by
+//! `extract_required.py` there: one copy, which the server owns).
 
 use std::sync::OnceLock;
 
@@ -11,7 +12,8 @@ use serde_json::{Value, json};
 
 const TRIMMED: &str = include_str!("../reference/tripletex-openapi.trimmed.json");
 const EVENTS: &str = include_str!("../reference/tripletex-events.json");
-const REQUIRED: &str = include_str!("../reference/tripletex-required-fields.json");
+const REQUIRED: &str =
+    include_str!("../../tripletex-webhooks-server/data/tripletex-required-fields.json");
 
 /// One webhook event as Tripletex documents it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +97,24 @@ pub fn schema_error_paths(name: &str, instance: &Value) -> Vec<String> {
         .collect()
 }
 
+/// `value` without its `null` members, at every depth: what to validate a
+/// response against the official schemas with. Tripletex's document declares
+/// no property nullable, yet its recorded responses carry `null` for unset
+/// references and dates (`"contact": null`, `"subscriptionPeriodEnd": null`),
+/// and so do the server's.
+pub fn without_nulls(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_nulls).collect()),
+        other => other.clone(),
+    }
+}
+
 fn validator(name: &str) -> jsonschema::Validator {
     schema(name);
     let root = json!({
@@ -126,6 +146,14 @@ mod tests {
         assert!(
             all.iter().any(|e| e.name == "closeGroup.delete"
                 && e.payload_model.as_deref() == Some("CloseGroup"))
+        );
+    }
+
+    #[test]
+    fn nulls_are_left_out_at_every_depth() {
+        assert_eq!(
+            without_nulls(&json!({"a": null, "b": [{"c": null, "d": 1}], "e": "x"})),
+            json!({"b": [{"d": 1}], "e": "x"})
         );
     }
 

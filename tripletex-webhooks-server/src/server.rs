@@ -32,6 +32,9 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    /// The committed model data does not decode (a defect of the build).
+    #[error("{0}")]
+    ModelData(String),
     /// The database could not be opened or migrated.
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
@@ -81,6 +84,8 @@ pub struct RunningServer {
 impl RunningServer {
     /// Opens the database, binds the listener and serves in a background task.
     pub async fn start(config: ServerConfig) -> Result<Self, StartError> {
+        crate::domain::model::data::check()
+            .map_err(|error| StartError::ModelData(error.to_string()))?;
         let delivery = config.delivery()?;
         let listener =
             TcpListener::bind(config.listen)

@@ -676,6 +676,32 @@ async fn payload_fields_match_get_including_expanded_references() {
 }
 
 #[tokio::test]
+async fn default_and_star_payloads_are_the_whole_model_as_get_gives_it() {
+    let h = Harness::start().await;
+    let receiver = Receiver::start().await;
+    for (path, fields) in [("/plain", Value::Null), ("/star", json!("*"))] {
+        subscribe(
+            &h,
+            json!({"event": "product.create", "targetUrl": receiver.url(path), "fields": fields}),
+        )
+        .await;
+    }
+    let product = create(&h, "/product", json!({"name": "Espresso"})).await;
+    let callbacks = receiver.wait_for(2, WITHIN).await;
+    let (_, got) = json(
+        h.request(Method::GET, &format!("/product/{}", product["id"]))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(got["value"]["weightUnit"], "kg", "{got}");
+    for callback in &callbacks {
+        assert_eq!(callback.json()["value"], got["value"]);
+    }
+}
+
+#[tokio::test]
 async fn advancing_the_clock_does_not_resend_an_attempt_in_flight() {
     let h = Harness::start().await;
     let receiver = Receiver::start().await;

@@ -90,7 +90,7 @@ async fn create_get_update_delete() {
         created,
         json!({"id": id, "version": 0, "url": format!("{host}/v2/event/subscription/{id}"),
                "event": "product.create", "targetUrl": "http://example.com", "fields": "id,name",
-               "status": "ACTIVE"})
+               "status": "ACTIVE", "authHeaderName": null})
     );
 
     let (status, got) = send(h.request(Method::GET, &format!("{BASE}/{id}"))).await;
@@ -107,7 +107,8 @@ async fn create_get_update_delete() {
     assert_eq!(updated["version"], 1);
     assert_eq!(updated["targetUrl"], "https://example.com/v2");
     assert_eq!(updated["event"], "product.create");
-    assert!(updated.get("fields").is_none(), "{updated}");
+    // Unset, which Tripletex returns as null.
+    assert!(updated["fields"].is_null(), "{updated}");
 
     // A PUT without version is not locked, and still bumps it.
     let (status, updated) = send(
@@ -141,6 +142,28 @@ async fn create_get_update_delete() {
         .await
         .unwrap();
     assert_api_error(response, 404, 6000).await;
+}
+
+#[tokio::test]
+async fn unset_fields_and_header_names_are_null_as_tripletex_records_them() {
+    let h = Harness::start().await;
+    let created = create(
+        &h,
+        json!({"event": "invoice.charged", "targetUrl": "http://example.com"}),
+    )
+    .await;
+    let id = id_of(&created);
+    let host = h.server.local_addr();
+    // Tripletex's recorded create response, key for key.
+    assert_eq!(
+        serde_json::to_string(&created).unwrap(),
+        serde_json::to_string(&json!({
+            "id": id, "version": 0, "url": format!("{host}/v2/event/subscription/{id}"),
+            "event": "invoice.charged", "targetUrl": "http://example.com", "fields": null,
+            "status": "ACTIVE", "authHeaderName": null,
+        }))
+        .unwrap()
+    );
 }
 
 #[tokio::test]
@@ -275,7 +298,7 @@ async fn stale_versions_conflict() {
     assert_api_error(response, 409, 8000).await;
     let (_, got) = send(h.request(Method::GET, &format!("{BASE}/{other}"))).await;
     assert_eq!(got["value"]["version"], 0);
-    assert!(got["value"].get("fields").is_none());
+    assert!(got["value"]["fields"].is_null());
     let (_, got) = send(h.request(Method::GET, &path)).await;
     assert_eq!(got["value"]["version"], 1);
     assert_eq!(got["value"]["status"], "DISABLED");
@@ -625,7 +648,7 @@ async fn create_validation_names_each_failing_field() {
         ),
     )
     .await;
-    assert!(created.get("fields").is_none() && created.get("authHeaderName").is_none());
+    assert!(created["fields"].is_null() && created["authHeaderName"].is_null());
     assert_eq!(created["event"], "closeGroup.create");
 }
 
@@ -689,7 +712,7 @@ async fn update_validation_names_each_failing_field() {
     )
     .await;
     assert_eq!(status, 200, "{got}");
-    assert!(got["value"].get("authHeaderName").is_none());
+    assert!(got["value"]["authHeaderName"].is_null());
 }
 
 /// Values that Tripletex's callback could not carry, by the field they are
@@ -1005,7 +1028,7 @@ async fn bulk_update_is_all_or_nothing() {
     let after = list(&h, "?fields=id,version,fields").await;
     assert_eq!(
         after["values"],
-        json!([{"id": a, "version": 1}, {"id": b, "version": 1}])
+        json!([{"id": a, "version": 1, "fields": null}, {"id": b, "version": 1, "fields": null}])
     );
 }
 

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use tripletex_webhooks_types::{ApiError, ApiValidationMessage, ErrorCode};
 
+use crate::domain::query::QueryError;
 use crate::domain::resources::validate::InvalidBody;
 use crate::store::StoreError;
 
@@ -32,6 +33,10 @@ pub(crate) enum ServerError {
     /// The body is JSON of the wrong shape (422, code 16000).
     #[error("mapping failed: {0}")]
     Mapping(String),
+    /// Fields of the body do not map onto the model (422, code 16000), one
+    /// message per field path.
+    #[error("mapping failed for {} field(s)", .0.len())]
+    MappingFields(Vec<ApiValidationMessage>),
     /// A malformed query parameter (422, code 21000).
     #[error("invalid parameter: {0}")]
     Param(String),
@@ -87,7 +92,16 @@ impl From<InvalidBody> for ServerError {
     fn from(error: InvalidBody) -> Self {
         match error {
             InvalidBody::Fields(messages) => Self::Validation(messages),
-            InvalidBody::Mapping(message) => Self::Mapping(message),
+            InvalidBody::Mapping(messages) => Self::MappingFields(messages),
+        }
+    }
+}
+
+impl From<QueryError> for ServerError {
+    fn from(error: QueryError) -> Self {
+        match error {
+            QueryError::Sorting(detail) => Self::Sorting(detail),
+            QueryError::Param(detail) => Self::Param(detail),
         }
     }
 }
@@ -119,6 +133,17 @@ impl ServerError {
                 ApiError::new(ErrorCode::Mapping, "The request body could not be mapped.")
                     .with_developer_message(detail.clone())
             }
+            Self::MappingFields(messages) => ApiError {
+                validation_messages: Some(messages.clone()),
+                ..ApiError::new(ErrorCode::Mapping, "The request body could not be mapped.")
+                    .with_developer_message(
+                        messages
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    )
+            },
             Self::Param(detail) => ApiError::new(ErrorCode::Param, detail.clone()),
             Self::IllegalFilter(detail) => ApiError::new(ErrorCode::IllegalFilter, detail.clone()),
             Self::Sorting(detail) => ApiError::new(ErrorCode::Sorting, detail.clone()),

@@ -21,6 +21,8 @@ use axum::routing::get;
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
+use crate::domain::model;
+use crate::domain::model::FilterKind;
 use crate::domain::resources::{Operation as Write, RESOURCES, Resource};
 use crate::http::state::AppState;
 
@@ -87,8 +89,10 @@ pub(crate) fn document(emulator_api: bool) -> Value {
         tag(
             resource.path,
             &format!(
-                "`{}` objects; their writes emit webhook events.",
-                resource.model
+                "`{}` objects (the model of Tripletex's OpenAPI document {}); their writes \
+                 emit webhook events.",
+                resource.model,
+                model::data().openapi_version,
             ),
         )
     }));
@@ -192,6 +196,10 @@ impl Operation {
     fn description(mut self, description: String) -> Self {
         self.description = Some(description);
         self
+    }
+
+    fn params(self, parameters: Vec<Value>) -> Self {
+        parameters.into_iter().fold(self, Self::param)
     }
 
     fn param(mut self, parameter: Value) -> Self {
@@ -571,6 +579,37 @@ fn subscription_paths(paths: &mut Paths) {
     );
 }
 
+/// The search parameters of a resource's official list operation, each
+/// described by its meaning here.
+fn search_params(resource: &Resource) -> Vec<Value> {
+    let search = model::data()
+        .resources
+        .get(resource.path)
+        .map_or(&[][..], |row| row.search.as_slice());
+    search
+        .iter()
+        .map(|param| {
+            let field = param.field.as_deref().unwrap_or("-");
+            let meaning = match param.filter {
+                FilterKind::In => {
+                    format!("List of IDs: `{field}` is one of a comma-separated list.")
+                }
+                FilterKind::Equals => format!("Equals: `{field}`."),
+                FilterKind::Contains => format!("Containing: `{field}` contains it, in any case."),
+                FilterKind::From => format!("From and including: `{field}`."),
+                FilterKind::To => format!("To and excluding: `{field}`."),
+                FilterKind::ChangedSince => {
+                    "Only objects changed at or after this date and time.".to_owned()
+                }
+                FilterKind::None => {
+                    "Accepted and not applied: no field of the model answers it.".to_owned()
+                }
+            };
+            query(&param.param, &meaning, false, param.schema.clone())
+        })
+        .collect()
+}
+
 /// `ledger/account` → `LedgerAccount`, the stem of Tripletex's operation ids.
 fn pascal_case(path: &str) -> String {
     path.split('/')
@@ -604,10 +643,10 @@ fn resource_paths(paths: &mut Paths, resource: &Resource) {
     let tag = resource.path;
     let model = resource.model;
     let one = || Some(schema_ref(&format!("ResponseWrapper{model}")));
-    let required = if resource.required.is_empty() {
+    let required = if resource.required().is_empty() {
         String::new()
     } else {
-        format!(" Required fields: {}.", resource.required.join(", "))
+        format!(" Required fields: {}.", resource.required().join(", "))
     };
     paths.add(
         &collection,
@@ -617,8 +656,16 @@ fn resource_paths(paths: &mut Paths, resource: &Resource) {
             tag,
             &format!("Find {model} objects."),
         )
+        .params(search_params(resource))
         .param(from_param())
         .param(count_param())
+        .param(query(
+            "sorting",
+            "Sorting pattern: comma-separated fields, `-` for descending, `project.name` for a \
+             field of a referenced object; an unknown field is 422, code 17000.",
+            false,
+            json!({"type": "string"}),
+        ))
         .param(fields_param())
         .not_modified()
         .response(
@@ -650,30 +697,96 @@ fn resource_paths(paths: &mut Paths, resource: &Resource) {
             .param(fields_param())
             .response(200, &format!("The {model}."), one()),
     );
-    paths.add(
-        &item,
-        "put",
-        Operation::new(format!("{stem}_put"), tag, &format!("Update {model}."))
-            .description(format!(
-                "A partial update; a `version` must match the stored one. {}",
-                emits(resource, Write::Update)
-            ))
-            .param(id_param())
+    if resource.has_item("put") {
+        paths.add(
+            &item,
+            "put",
+            Operation::new(format!("{stem}_put"), tag, &format!("Update {model}."))
+                .description(format!(
+                    "A partial update; a `version` must match the stored one. {}",
+                    emits(resource, Write::Update)
+                ))
+                .param(id_param())
+                .param(fields_param())
+                .body(
+                    "Partial object describing what should be updated",
+                    schema_ref(model),
+                )
+                .response(200, "Updated.", one()),
+        );
+    }
+    if resource.has_item("delete") {
+        paths.add(
+            &item,
+            "delete",
+            Operation::new(format!("{stem}_delete"), tag, &format!("Delete {model}."))
+                .description(emits(resource, Write::Delete))
+                .param(id_param())
+                .response(204, "Deleted.", None),
+        );
+    }
+    bulk_paths(paths, resource);
+}
+
+/// The bulk `/list` operations the official document has for a resource.
+fn bulk_paths(paths: &mut Paths, resource: &Resource) {
+    let list = format!("/{}/list", resource.path);
+    let stem = format!("{}List", pascal_case(resource.path));
+    let (tag, model) = (resource.path, resource.model);
+    let many = || json!({"type": "array", "items": schema_ref(model)});
+    let page = || Some(schema_ref(&format!("ListResponse{model}")));
+    let all_or_none = "Every object is checked before any is written: one that fails writes none.";
+    if resource.has_list("post") {
+        paths.add(
+            &list,
+            "post",
+            Operation::new(format!("{stem}_postList"), tag, &format!("Create several {model} objects."))
+                .description(format!("{all_or_none} {}", emits(resource, Write::Create)))
+                .param(fields_param())
+                .body("JSON representing a list of new objects to be created. Should not have ID and version set.", many())
+                .response(201, "Created.", page()),
+        );
+    }
+    if resource.has_list("put") {
+        paths.add(
+            &list,
+            "put",
+            Operation::new(
+                format!("{stem}_putList"),
+                tag,
+                &format!("Update several {model} objects."),
+            )
+            .description(format!("{all_or_none} {}", emits(resource, Write::Update)))
             .param(fields_param())
             .body(
-                "Partial object describing what should be updated",
-                schema_ref(model),
+                "JSON representing updates to objects. Should have ID and version set.",
+                many(),
             )
-            .response(200, "Updated.", one()),
-    );
-    paths.add(
-        &item,
-        "delete",
-        Operation::new(format!("{stem}_delete"), tag, &format!("Delete {model}."))
-            .description(emits(resource, Write::Delete))
-            .param(id_param())
+            .response(200, "Updated.", page()),
+        );
+    }
+    if resource.has_list("delete") {
+        paths.add(
+            &list,
+            "delete",
+            Operation::new(
+                format!("{stem}_deleteByIds"),
+                tag,
+                &format!("Delete several {model} objects."),
+            )
+            .description(format!(
+                "Every object must exist before any is deleted. {}",
+                emits(resource, Write::Delete)
+            ))
+            .param(query(
+                "ids",
+                "ID of the elements",
+                true,
+                json!({"type": "string"}),
+            ))
             .response(204, "Deleted.", None),
-    );
+        );
+    }
 }
 
 /// `servers` of the path items served from the root rather than `/v2`.
@@ -818,6 +931,11 @@ fn schemas(emulator_api: bool) -> Map<String, Value> {
     let mut add = |name: &str, schema: Value| {
         schemas.insert(name.to_owned(), schema);
     };
+    // The official models of the hosted resources and all they reach; the
+    // server's own shapes of the event and error schemas follow.
+    for (name, schema) in &model::data().schemas {
+        add(name, schema.clone());
+    }
     for (name, schema) in tripletex_schemas() {
         add(name, schema);
     }
@@ -836,7 +954,6 @@ fn schemas(emulator_api: bool) -> Map<String, Value> {
     }
     for resource in RESOURCES {
         let model = resource.model;
-        add(model, model_schema(resource));
         add(&format!("ResponseWrapper{model}"), response_wrapper(model));
         add(&format!("ListResponse{model}"), list_response(model));
     }
@@ -1120,45 +1237,6 @@ fn logged_in_user_info() -> Value {
     })
 }
 
-/// A hosted resource's model: the common properties, and any other field of
-/// Tripletex's model of that name (bodies are checked against the typed model).
-fn model_schema(resource: &Resource) -> Value {
-    let mut description = vec![format!(
-        "A Tripletex `{}` at `/{}`: `id`, `version`, `url` and `changes` (only when a `fields` \
-         filter names it), plus the fields of Tripletex's model.",
-        resource.model, resource.path
-    )];
-    if !resource.required.is_empty() {
-        description.push(format!(
-            "Required on create: {}.",
-            resource.required.join(", ")
-        ));
-    }
-    let references: Vec<String> = resource
-        .references
-        .iter()
-        .map(|(field, target)| format!("{field} → /{target}"))
-        .chain(
-            resource
-                .reference_lists
-                .iter()
-                .map(|(field, target)| format!("{field} → [/{target}]")),
-        )
-        .collect();
-    if !references.is_empty() {
-        description.push(format!(
-            "References (`{{\"id\": ...}}`): {}.",
-            references.join(", ")
-        ));
-    }
-    json!({
-        "type": "object",
-        "description": description.join(" "),
-        "properties": common_properties(),
-        "additionalProperties": true,
-    })
-}
-
 fn probe_schemas() -> Vec<(&'static str, Value)> {
     let constant = |value: &str| json!({"type": "string", "enum": [value]});
     vec![
@@ -1318,9 +1396,15 @@ mod tests {
         for resource in RESOURCES {
             let path = format!("/{}", resource.path);
             assert!(doc["paths"][&path]["get"].is_object(), "{path}");
-            assert!(doc["paths"][format!("{path}/{{id}}")]["put"].is_object());
+            assert_eq!(
+                doc["paths"][format!("{path}/{{id}}")]["put"].is_object(),
+                resource.has_item("put"),
+                "{path}"
+            );
             assert!(doc["components"]["schemas"][resource.model].is_object());
         }
+        assert!(doc["paths"]["/invoice/{id}"].get("delete").is_none());
+        assert!(doc["paths"]["/contact/list"]["delete"].is_object());
         assert!(doc["paths"].get("/_emulator/reset").is_none());
         assert!(document(true)["paths"]["/_emulator/reset"]["post"].is_object());
     }

@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::domain::model::complete::with_defaults;
 use crate::domain::object::object_url;
 
 const PRODUCT: i64 = 1001;
@@ -26,14 +27,16 @@ fn stub(base: &str, path: &str, id: i64) -> Value {
     json!({"id": id, "url": object_url(base, path, id)})
 }
 
-/// An object: `id`, `version` and `url` first, then `fields`.
+/// An object: `id`, `version` and `url` first, then `fields`; for a model
+/// the data has, every field of it (the unset ones at their defaults), as a
+/// delivery of such an object carries them.
 fn object(base: &str, path: &str, id: i64, version: i32, fields: Value) -> Value {
     let mut object = Map::new();
     object.insert("id".to_owned(), Value::from(id));
     object.insert("version".to_owned(), Value::from(version));
     object.insert("url".to_owned(), Value::from(object_url(base, path, id)));
     if let Value::Object(fields) = fields {
-        object.extend(fields);
+        object.extend(with_defaults(path, &fields).unwrap_or(fields));
     }
     Value::Object(object)
 }
@@ -365,4 +368,37 @@ pub(crate) fn close_group(base: &str) -> Value {
             "postings": POSTINGS.map(|id| stub(base, "ledger/posting", id)),
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::model::field_type::properties;
+    use crate::domain::resources::RESOURCES;
+
+    #[test]
+    fn hosted_examples_have_every_field_of_their_model_and_keep_their_values() {
+        for resource in RESOURCES {
+            let example = (resource.example)("h/v2");
+            let keys: Vec<&str> = example
+                .as_object()
+                .map(|o| o.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            let model: Vec<&str> = properties(resource.model)
+                .map(|p| {
+                    p.keys()
+                        .map(String::as_str)
+                        .filter(|k| *k != "changes")
+                        .collect()
+                })
+                .unwrap_or_default();
+            assert_eq!(keys, model, "{}", resource.path);
+        }
+        let product = product("h/v2");
+        assert_eq!(
+            product["stockOfGoods"], 42.0,
+            "read-only values of examples are kept"
+        );
+        assert_eq!(product["volumeUnit"], "cm3", "unset ones are defaults");
+    }
 }

@@ -2,9 +2,10 @@
 //! one generic engine, configured by one row per resource in [`RESOURCES`].
 //!
 //! A [`Resource`] says where it lives, which subject its events have, which
-//! fields are required, which fields reference other objects, which events
-//! each write emits, how to check a body against the typed model, and what a
-//! realistic object looks like (for `GET /event/{eventType}` examples).
+//! official model it is, which events each write emits, and what a realistic
+//! object looks like (for `GET /event/{eventType}` examples). Everything about
+//! its fields (types, defaults, required ones, references, search
+//! parameters) comes from the model data, [`crate::domain::model`].
 //!
 //! - [`validate`]: turning a request body into what is stored.
 //! - [`render`]: shaping a stored object for the wire with a `fields` filter,
@@ -17,9 +18,11 @@ mod table;
 pub(crate) mod render;
 pub(crate) mod validate;
 
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tripletex_webhooks_types::{EventType, Subject, Verb};
+
+use crate::domain::model;
+use crate::domain::model::data::ResourceData;
 
 pub(crate) use render::shape;
 pub(crate) use table::RESOURCES;
@@ -33,20 +36,12 @@ pub(crate) struct Resource {
     pub(crate) subject: Subject,
     /// The payload model's name, e.g. `Product`.
     pub(crate) model: &'static str,
-    /// Fields a create must carry, non-null.
-    pub(crate) required: &'static [&'static str],
-    /// Fields that reference one object: `(field, target resource path)`.
-    pub(crate) references: &'static [(&'static str, &'static str)],
-    /// Fields that reference a list of objects: `(field, target resource path)`.
-    pub(crate) reference_lists: &'static [(&'static str, &'static str)],
     /// The verbs of the events a create emits.
     pub(crate) on_create: &'static [Verb],
     /// The verbs of the events an update emits.
     pub(crate) on_update: &'static [Verb],
     /// The verbs of the events a delete emits.
     pub(crate) on_delete: &'static [Verb],
-    /// Checks that a body decodes as the typed model.
-    pub(crate) validate: fn(&Value) -> Result<(), serde_json::Error>,
     /// A realistic object, for event examples, given the scheme-less URL base.
     pub(crate) example: fn(&str) -> Value,
 }
@@ -86,11 +81,41 @@ impl Resource {
 
     /// The resource path a reference field (single or list) points to.
     pub(crate) fn target_of(&self, field: &str) -> Option<&'static str> {
-        self.references
-            .iter()
-            .chain(self.reference_lists)
-            .find(|(name, _)| *name == field)
-            .map(|(_, target)| *target)
+        let (_, kind) = model::property(self.model, field)?;
+        kind.referenced_model().and_then(model::path_of)
+    }
+
+    /// Whether the official document has `method` (`get`, `put`,
+    /// `delete`) on `/{path}/{id}`.
+    pub(crate) fn has_item(&self, method: &str) -> bool {
+        self.row()
+            .is_some_and(|row| row.item.iter().any(|m| m == method))
+    }
+
+    /// Whether the official document has `method` on `/{path}/list`.
+    pub(crate) fn has_list(&self, method: &str) -> bool {
+        self.row()
+            .is_some_and(|row| row.list.iter().any(|m| m == method))
+    }
+
+    /// The field of sub-objects created with a new item of list `field`
+    /// that points back to this object (`orderLines` → `order`), if new
+    /// items of `field` are created with it.
+    pub(crate) fn nested(&self, field: &str) -> Option<&'static str> {
+        self.row()?.nested.get(field).map(String::as_str)
+    }
+
+    fn row(&self) -> Option<&'static ResourceData> {
+        model::data().resources.get(self.path)
+    }
+
+    /// The fields a create must carry, non-null (Tripletex's Swagger 2
+    /// `required` arrays).
+    pub(crate) fn required(&self) -> &'static [String] {
+        model::data()
+            .required
+            .get(self.model)
+            .map_or(&[], Vec::as_slice)
     }
 }
 
@@ -104,9 +129,4 @@ pub(crate) fn by_subject(subject: &Subject) -> Option<&'static Resource> {
     RESOURCES
         .iter()
         .find(|resource| &resource.subject == subject)
-}
-
-/// A [`Resource::validate`] for model `T`: whether the body decodes as one.
-fn decodes_as<T: DeserializeOwned>(value: &Value) -> Result<(), serde_json::Error> {
-    T::deserialize(value).map(drop)
 }

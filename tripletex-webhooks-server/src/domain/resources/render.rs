@@ -8,7 +8,8 @@
 //! object, loaded from the store (same company) and rendered, in place of its
 //! stub, before the filter is applied. Expansion goes [`MAX_EXPANSION_DEPTH`]
 //! levels deep (`project(customer(name))`); references to objects the server
-//! does not host, or that no longer exist, stay stubs.
+//! does not host (nor created with one it hosts), or that no longer exist,
+//! stay stubs.
 
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
@@ -16,6 +17,7 @@ use tripletex_webhooks_types::Subject;
 use tripletex_webhooks_types::fields::FieldsFilter;
 
 use super::{Resource, by_path, by_subject};
+use crate::domain::model::complete::model_of;
 use crate::domain::object::render;
 use crate::store::{Store, StoreResult};
 
@@ -100,7 +102,8 @@ impl<'a> Expansion<'a> {
         })
     }
 
-    /// Replaces one stub with its object, if it points to a hosted one that exists.
+    /// Replaces one stub with its object, if it points to a hosted one (or a
+    /// sub-object created with one) that exists.
     async fn expand_reference(
         self,
         declared: Option<&'static str>,
@@ -111,22 +114,19 @@ impl<'a> Expansion<'a> {
         let Some(id) = reference.get("id").and_then(Value::as_i64) else {
             return Ok(());
         };
-        let Some(target) = declared
-            .or_else(|| self.path_in_url(reference))
-            .and_then(by_path)
+        let Some(path) = declared
+            .map(str::to_owned)
+            .or_else(|| self.path_in_url(reference).map(str::to_owned))
+            .filter(|path| by_path(path).is_some() || model_of(path).is_some())
         else {
             return Ok(());
         };
-        let Some(record) = self
-            .store
-            .get_object(self.company_id, target.path, id)
-            .await?
-        else {
+        let Some(record) = self.store.get_object(self.company_id, &path, id).await? else {
             return Ok(());
         };
         let mut rendered = render(&record, self.url_base);
         if let Value::Object(map) = &mut rendered {
-            self.expand_object(Some(target), map, sub, depth.saturating_sub(1))
+            self.expand_object(by_path(&path), map, sub, depth.saturating_sub(1))
                 .await?;
         }
         *reference = rendered;

@@ -325,7 +325,45 @@ fn render(
             "rendering a subscription: {error}"
         )))
     })?;
-    Ok(filter.apply(&value))
+    Ok(filter.apply(&with_explicit_nulls(value)))
+}
+
+/// The keys of a rendered subscription, in Tripletex's order.
+const KEY_ORDER: [&str; 9] = [
+    "id",
+    "version",
+    "changes",
+    "url",
+    "event",
+    "targetUrl",
+    "fields",
+    "status",
+    "authHeaderName",
+];
+
+/// Unset keys Tripletex returns as `null` (its recorded create response has
+/// `"fields":null` and `"authHeaderName":null`).
+const EXPLICIT_NULLS: [&str; 2] = ["fields", "authHeaderName"];
+
+/// `value` with `null` for its unset [`EXPLICIT_NULLS`], in [`KEY_ORDER`].
+fn with_explicit_nulls(value: Value) -> Value {
+    let Value::Object(mut map) = value else {
+        return value;
+    };
+    let mut ordered = Map::with_capacity(map.len() + EXPLICIT_NULLS.len());
+    for key in KEY_ORDER {
+        match map.remove(key) {
+            Some(value) => {
+                ordered.insert(key.to_owned(), value);
+            }
+            None if EXPLICIT_NULLS.contains(&key) => {
+                ordered.insert(key.to_owned(), Value::Null);
+            }
+            None => {}
+        }
+    }
+    ordered.extend(map);
+    Value::Object(ordered)
 }
 
 fn render_all(

@@ -3,9 +3,9 @@
 
 Usage, from the repository root, with the project's notes on the API:
 
-    python3 test-support/reference/extract_required.py \
+    python3 tripletex-webhooks-server/data/extract_required.py \
         PATH/TO/tripletex-api-facts.md \
-        > test-support/reference/tripletex-required-fields.json
+        > tripletex-webhooks-server/data/tripletex-required-fields.json
 
 Tripletex's OpenAPI 3 document lost its `required` arrays in the migration
 from Swagger 2; the notes carry them over from the last Swagger 2 document
