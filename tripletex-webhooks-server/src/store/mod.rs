@@ -1,14 +1,16 @@
 //! Storage: one trait, so the HTTP layer and the dispatcher never see SQL.
 //!
-//! The SQLite implementation ([`SqliteStore`]) is the default, embedded in a
-//! file or in memory; the PostgreSQL one ([`PgStore`]) lets several server
-//! processes share one database. Every write that changes an object also writes its
-//! outbox rows (one per matching ACTIVE subscription) in the same transaction,
-//! so a crash can never separate a change from its webhooks.
+//! One SQL implementation ([`sql::SqlStore`]) serves both engines: SQLite
+//! ([`SqliteStore`]) is the default, embedded in a file or in memory;
+//! PostgreSQL ([`PgStore`]) lets several server processes share one database.
+//! Every write that changes an object also writes its outbox rows (one per
+//! matching ACTIVE subscription) in the same transaction, so a crash can
+//! never separate a change from its webhooks.
 
 pub(crate) mod outbox;
 mod postgres;
 mod rows;
+mod sql;
 mod sqlite;
 
 use async_trait::async_trait;
