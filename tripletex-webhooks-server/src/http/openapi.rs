@@ -1275,6 +1275,7 @@ fn emulator_schemas() -> Vec<(&'static str, Value)> {
                     "objectId": int64(),
                     "objectVersion": nullable_int("int32"),
                     "idempotencyKey": {"type": "string"},
+                    "requestId": nullable_string(),
                     "status": {
                         "type": "string",
                         "enum": ["pending", "delivered", "failed", "superseded"],

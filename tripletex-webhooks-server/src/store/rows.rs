@@ -175,6 +175,8 @@ pub(super) fn claimed_from_row(row: &impl Columns) -> StoreResult<ClaimedMessage
         subscription_id: row.int("subscription_id")?,
         event: event(row)?,
         object_id: row.int("object_id")?,
+        object_version: row.opt_int32("object_version")?,
+        request_id: owned(row.opt_text("request_id")?),
         payload: owned(row.opt_text("payload")?),
         idempotency_key: row.text("idempotency_key")?.to_owned(),
         attempts: row.int32("attempts")?,
@@ -197,6 +199,7 @@ pub(super) fn delivery_from_row(row: &impl Columns) -> StoreResult<DeliveryRecor
         object_id: row.int("object_id")?,
         object_version: row.opt_int32("object_version")?,
         idempotency_key: row.text("idempotency_key")?.to_owned(),
+        request_id: owned(row.opt_text("request_id")?),
         next_attempt_at_ms: if status == "pending" {
             Some(row.int("next_attempt_at_ms")?)
         } else {

@@ -182,8 +182,7 @@ where
     /// backlog benchmark).
     async fn enqueue(
         conn: &mut DB::Connection,
-        company_id: i64,
-        now_ms: i64,
+        ctx: &WriteContext<'_>,
         event: &EventType,
         object_id: i64,
         object_version: Option<i32>,
@@ -192,11 +191,12 @@ where
         let sql = format!(
             "INSERT INTO messages (company_id, subscription_id, event, subject, object_id, \
                  object_version, payload, idempotency_key, status, attempts, next_attempt_at_ms, \
-                 created_at_ms) \
-             SELECT $1, s.id, $2, $3, $4, $5, $6, {}, 'pending', 0, $7, $7 \
+                 created_at_ms, request_id) \
+             SELECT $1, s.id, $2, $3, $4, $5, $6, {}, 'pending', 0, $7, $7, $8 \
              FROM subscriptions s WHERE s.company_id = $1 AND s.event = $2 AND s.status = 'ACTIVE'",
             DB::IDEMPOTENCY_KEY
         );
+        let (company_id, now_ms) = (ctx.company.id, ctx.now_ms);
         let event_name = event.to_string();
         let result = sqlx::query(&sql)
             .bind(company_id)
@@ -206,6 +206,7 @@ where
             .bind(object_version.map(i64::from))
             .bind(payload)
             .bind(now_ms)
+            .bind(ctx.request_id)
             .execute(&mut *conn)
             .await?;
         // The older pending versions for the same subscriptions that are
@@ -273,16 +274,9 @@ where
         };
         let mut queued = 0;
         for event in ctx.emits {
-            queued += Self::enqueue(
-                conn,
-                ctx.company.id,
-                ctx.now_ms,
-                event,
-                record.id,
-                Some(record.version),
-                payload.as_deref(),
-            )
-            .await?;
+            let version = Some(record.version);
+            queued +=
+                Self::enqueue(conn, ctx, event, record.id, version, payload.as_deref()).await?;
         }
         Ok(queued)
     }
@@ -705,9 +699,7 @@ where
 
     async fn emit_event(
         &self,
-        company_id: i64,
-        now_ms: i64,
-        event: &EventType,
+        ctx: WriteContext<'_>,
         object_id: i64,
         value: Option<&Value>,
     ) -> StoreResult<u64> {
@@ -717,16 +709,11 @@ where
             .and_then(Value::as_i64)
             .and_then(|v| i32::try_from(v).ok());
         let mut tx = self.writer.begin().await?;
-        let queued = Self::enqueue(
-            &mut tx,
-            company_id,
-            now_ms,
-            event,
-            object_id,
-            version,
-            payload.as_deref(),
-        )
-        .await?;
+        let mut queued = 0;
+        for event in ctx.emits {
+            queued +=
+                Self::enqueue(&mut tx, &ctx, event, object_id, version, payload.as_deref()).await?;
+        }
         tx.commit().await?;
         self.after_enqueue(queued);
         Ok(queued)

@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tripletex_webhooks_types::{EventType, ValueResponse};
@@ -16,7 +16,9 @@ use crate::domain::catalog::is_catalogued;
 use crate::http::auth::Caller;
 use crate::http::error::ServerError;
 use crate::http::extract::{ApiJson, QueryParams};
+use crate::http::middleware::RequestId;
 use crate::http::state::AppState;
+use crate::store::WriteContext;
 use crate::store::outbox::{DeliveryFilter, DeliveryRecord};
 
 /// The routes of this module.
@@ -41,6 +43,7 @@ struct EmitRequest {
 
 async fn emit(
     State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
     caller: Caller,
     ApiJson(request): ApiJson<EmitRequest>,
 ) -> Result<(StatusCode, Json<Value>), ServerError> {
@@ -73,16 +76,13 @@ async fn emit(
             ));
         }
     };
-    let queued = state
-        .store
-        .emit_event(
-            caller.company().id,
-            state.clock.now_ms(),
-            &event,
-            request.id,
-            value,
-        )
-        .await?;
+    let ctx = WriteContext {
+        company: caller.company(),
+        now_ms: state.clock.now_ms(),
+        emits: std::slice::from_ref(&event),
+        request_id: Some(&request_id.0),
+    };
+    let queued = state.store.emit_event(ctx, request.id, value).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"value": {"event": event, "id": request.id, "deliveries": queued}})),

@@ -25,6 +25,7 @@ use crate::domain::resources::{Operation, RESOURCES, Resource, shape};
 use crate::http::auth::Caller;
 use crate::http::error::ServerError;
 use crate::http::extract::{ApiJson, QueryParams};
+use crate::http::middleware::RequestId;
 use crate::http::state::AppState;
 use crate::store::{ObjectRecord, StoreError, WriteContext};
 
@@ -49,6 +50,7 @@ type Value200 = Json<ValueResponse<Value>>;
 async fn create(
     State(state): State<AppState>,
     Extension(resource): Extension<&'static Resource>,
+    Extension(request_id): Extension<RequestId>,
     caller: Caller,
     query: QueryParams,
     ApiJson(body): ApiJson<Map<String, Value>>,
@@ -58,7 +60,11 @@ async fn create(
     let events = resource.events(Operation::Create);
     let record = state
         .store
-        .create_object(write_context(&state, &caller, &events), resource.path, body)
+        .create_object(
+            write_context(&state, &caller, &events, &request_id),
+            resource.path,
+            body,
+        )
         .await?;
     let value = shape_record(&state, &caller, resource, &record, &filter).await?;
     Ok((StatusCode::CREATED, Json(ValueResponse::new(value))))
@@ -85,6 +91,7 @@ async fn read(
 async fn update(
     State(state): State<AppState>,
     Extension(resource): Extension<&'static Resource>,
+    Extension(request_id): Extension<RequestId>,
     Path(id): Path<String>,
     caller: Caller,
     query: QueryParams,
@@ -97,7 +104,7 @@ async fn update(
     let record = state
         .store
         .update_object(
-            write_context(&state, &caller, &events),
+            write_context(&state, &caller, &events, &request_id),
             resource.path,
             id,
             update.expected_version,
@@ -112,6 +119,7 @@ async fn update(
 async fn delete(
     State(state): State<AppState>,
     Extension(resource): Extension<&'static Resource>,
+    Extension(request_id): Extension<RequestId>,
     Path(id): Path<String>,
     caller: Caller,
 ) -> Result<StatusCode, ServerError> {
@@ -119,7 +127,11 @@ async fn delete(
     let events = resource.events(Operation::Delete);
     state
         .store
-        .delete_object(write_context(&state, &caller, &events), resource.path, id)
+        .delete_object(
+            write_context(&state, &caller, &events, &request_id),
+            resource.path,
+            id,
+        )
         .await
         .map_err(|error| write_error(resource, error))?;
     Ok(StatusCode::NO_CONTENT)
@@ -167,7 +179,7 @@ async fn shape_record(
         caller.company().id,
         &state.url_base,
         &resource.subject,
-        &object,
+        object,
         filter,
     )
     .await?)
@@ -177,11 +189,13 @@ fn write_context<'a>(
     state: &AppState,
     caller: &Caller,
     emits: &'a [tripletex_webhooks_types::EventType],
+    request_id: &'a RequestId,
 ) -> WriteContext<'a> {
     WriteContext {
         company: caller.company(),
         now_ms: state.clock.now_ms(),
         emits,
+        request_id: Some(&request_id.0),
     }
 }
 

@@ -32,8 +32,9 @@ const CLAIMABLE: &str = "SELECT m.id, s.target_url FROM messages m \
      ORDER BY m.next_attempt_at_ms, m.id LIMIT $2";
 
 const CLAIMED_DETAILS: &str = "SELECT m.id, m.company_id, m.subscription_id, m.event, \
-         m.object_id, m.payload, m.idempotency_key, m.attempts, m.lease_until_ms, s.target_url, \
-         s.fields, s.auth_header_name, s.auth_header_value, s.hmac_shared_secret \
+         m.object_id, m.object_version, m.request_id, m.payload, m.idempotency_key, m.attempts, \
+         m.lease_until_ms, s.target_url, s.fields, s.auth_header_name, s.auth_header_value, \
+         s.hmac_shared_secret \
      FROM messages m JOIN subscriptions s ON s.id = m.subscription_id";
 
 /// The attempts of a batch, read from the JSON array `{rows}` stands for.
@@ -378,10 +379,16 @@ where
         if let Some(snapshot) = DB::SNAPSHOT {
             sqlx::query(snapshot).execute(&mut *tx).await?;
         }
-        let mut records = sqlx::query("SELECT id, subscription_id, event, object_id, object_version, idempotency_key, status, \
-                 attempts, next_attempt_at_ms, created_at_ms, finished_at_ms, last_error \
+        let mut records = sqlx::query(
+            "SELECT id, subscription_id, event, object_id, object_version, idempotency_key, \
+                 request_id, status, attempts, next_attempt_at_ms, created_at_ms, finished_at_ms, \
+                 last_error \
              FROM messages WHERE company_id = $1 AND ($2 IS NULL OR subscription_id = $2) \
-               AND ($3 IS NULL OR status = $3) ORDER BY id DESC").bind(company_id).bind(filter.subscription_id).bind(filter.status.as_deref())
+               AND ($3 IS NULL OR status = $3) ORDER BY id DESC",
+        )
+        .bind(company_id)
+        .bind(filter.subscription_id)
+        .bind(filter.status.as_deref())
         .fetch_all(&mut *tx)
         .await?
         .iter()
@@ -428,7 +435,7 @@ mod tests {
     use tripletex_webhooks_types::{EventType, NewSubscription};
 
     use super::*;
-    use crate::store::{SqliteStore, Store};
+    use crate::store::{SqliteStore, Store, WriteContext};
 
     const NOW: i64 = 1_700_000_000_000;
 
@@ -470,14 +477,14 @@ mod tests {
             .insert_subscriptions(company, NOW, vec![subscription])
             .await
             .unwrap();
+        let ctx = WriteContext {
+            company,
+            now_ms: NOW,
+            emits: std::slice::from_ref(&event),
+            request_id: Some("request-1"),
+        };
         store
-            .emit_event(
-                company.id,
-                NOW,
-                &event,
-                1,
-                Some(&serde_json::json!({"id": 1})),
-            )
+            .emit_event(ctx, 1, Some(&serde_json::json!({"id": 1, "version": 3})))
             .await
             .unwrap();
         let policy = HealthPolicy {
@@ -489,6 +496,11 @@ mod tests {
         // ... lets the message be claimed again under a new lease.
         let second = claim(&store, NOW, 60_000).await.remove(0);
         assert_eq!(first.id, second.id);
+        assert_eq!(
+            (second.object_version, second.request_id.as_deref()),
+            (Some(3), Some("request-1")),
+            "the message carries the object's version and the request that caused it"
+        );
         assert_ne!(first.lease_until_ms, second.lease_until_ms);
         // A live lease holds however far the server clock has moved: leases
         // run on real time.
