@@ -1,5 +1,5 @@
 //! Each attempt prints one info line, as `stripe listen` does:
-//! `product.create #12 -> http://127.0.0.1:3000/hook 200 in 3 ms`, and a
+//! `product.create #12 v0 -> http://127.0.0.1:3000/hook 200 in 3 ms`, and a
 //! failure says why and when the next attempt is.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -51,9 +51,9 @@ async fn create_product(h: &Harness) -> i64 {
     body["value"]["id"].as_i64().unwrap()
 }
 
-/// The attempt line about `object`, once it is written.
+/// The attempt line about version 0 of `object`, once it is written.
 async fn line_about(captured: &Captured, object: i64) -> String {
-    let prefix = format!("product.create #{object} -> ");
+    let prefix = format!("product.create #{object} v0 -> ");
     eventually(&format!("the attempt line of #{object}"), || async {
         captured
             .lines()
@@ -92,7 +92,9 @@ async fn each_attempt_prints_one_line_that_says_what_happened() {
     let delivered = create_product(&h).await;
     let line = line_about(&captured, delivered).await;
     let rest = line
-        .strip_prefix(&format!("product.create #{delivered} -> {shown} 200 in "))
+        .strip_prefix(&format!(
+            "product.create #{delivered} v0 -> {shown} 200 in "
+        ))
         .unwrap_or_else(|| panic!("{line}"));
     let millis = rest.strip_suffix(" ms").unwrap_or_else(|| panic!("{line}"));
     assert!(millis.parse::<u64>().is_ok(), "{line}");
@@ -101,7 +103,9 @@ async fn each_attempt_prints_one_line_that_says_what_happened() {
     let failed = create_product(&h).await;
     let line = line_about(&captured, failed).await;
     assert!(
-        line.starts_with(&format!("product.create #{failed} -> {shown} failed in ")),
+        line.starts_with(&format!(
+            "product.create #{failed} v0 -> {shown} failed in "
+        )),
         "{line}"
     );
     let (_, reason) = line.split_once(" ms: ").unwrap_or_else(|| panic!("{line}"));

@@ -110,6 +110,56 @@ async fn last_attempt_ms(h: &Harness, subscription: i64) -> i64 {
 }
 
 #[tokio::test]
+async fn messages_carry_the_version_and_the_request_id_of_the_call_that_caused_them() {
+    let h = Harness::start().await;
+    let receiver = Receiver::start().await;
+    subscribe(
+        &h,
+        json!({"event": "product.create", "targetUrl": receiver.url("/hook")}),
+    )
+    .await;
+    let request_id = |response: &reqwest::Response| {
+        response.headers()["x-tlx-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+
+    let response = h
+        .request(Method::POST, "/product")
+        .json(&json!({"name": "Espresso"}))
+        .send()
+        .await
+        .unwrap();
+    let created_by = request_id(&response);
+    assert_eq!(json(response).await.0, 201);
+    let log = deliveries(&h, "").await;
+    assert_eq!(log[0]["requestId"], created_by, "{}", log[0]);
+    assert_eq!(log[0]["objectVersion"], 0, "{}", log[0]);
+
+    let response = h
+        .emulator(Method::POST, "/_emulator/events")
+        .json(&json!({"event": "product.create", "id": 99, "value": {"id": 99, "version": 2}}))
+        .send()
+        .await
+        .unwrap();
+    let emitted_by = request_id(&response);
+    assert_eq!(json(response).await.0, 201);
+    let log = deliveries(&h, "").await;
+    assert_eq!(
+        (
+            &log[0]["objectId"],
+            &log[0]["requestId"],
+            &log[0]["objectVersion"]
+        ),
+        (&json!(99), &json!(emitted_by), &json!(2)),
+        "{}",
+        log[0]
+    );
+    assert_ne!(created_by, emitted_by);
+}
+
+#[tokio::test]
 async fn callbacks_carry_every_auth_mechanism_and_a_verifiable_signature() {
     let h = Harness::start().await;
     let receiver = Receiver::start().await;

@@ -13,7 +13,7 @@ use tripletex_webhooks_types::fields::FieldsFilter;
 
 use super::DeliveryConfig;
 use super::attempt_error::AttemptError;
-use super::attempt_log::{log_attempt, shown_target};
+use super::attempt_log::{log_attempt, outcome_name, shown_host};
 use super::sender::{AttemptResult, Sender};
 use crate::clock::Clock;
 use crate::domain::resources::shape;
@@ -465,7 +465,7 @@ impl Dispatcher {
             message.company_id,
             &self.url_base,
             message.event.subject(),
-            &object,
+            object,
             &filter,
         )
         .await
@@ -497,6 +497,7 @@ impl Dispatcher {
             }
         };
         log_attempt(message, result, next);
+        tracing::Span::current().record("outcome", outcome_name(next));
         AttemptOutcome {
             message_id: message.id,
             subscription_id: message.subscription_id,
@@ -546,8 +547,9 @@ fn release(message: &ClaimedMessage, now_ms: i64) -> AttemptOutcome {
     }
 }
 
-/// The span of one attempt: what is sent where, and (recorded when it ends)
-/// the answer's status and the time it took.
+/// The span of one attempt: what is sent where, the request that caused it,
+/// and (recorded when it ends) its outcome, the answer's status and the time
+/// it took.
 fn attempt_span(message: &ClaimedMessage) -> tracing::Span {
     tracing::info_span!(
         "attempt",
@@ -555,8 +557,11 @@ fn attempt_span(message: &ClaimedMessage) -> tracing::Span {
         message = message.id,
         event = %message.event,
         object = message.object_id,
+        version = message.object_version,
+        target_host = %shown_host(&message.target_url),
         attempt = message.attempts + 1,
-        target = %shown_target(&message.target_url),
+        request_id = message.request_id.as_deref(),
+        outcome = tracing::field::Empty,
         status = tracing::field::Empty,
         duration_ms = tracing::field::Empty,
     )

@@ -9,6 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use crate::digest::token_digest;
 use crate::http::error::ServerError;
+use crate::http::middleware::RequestId;
 use crate::http::state::AppState;
 use crate::store::{Company, Session};
 
@@ -29,12 +30,19 @@ pub(crate) fn basic_credentials(parts: &Parts) -> Option<(String, String)> {
 pub(crate) struct Caller {
     /// The session used.
     pub(crate) session: Session,
+    /// The `x-tlx-request-id` of the request, carried to the events it causes.
+    request_id: Option<RequestId>,
 }
 
 impl Caller {
     /// The caller's company.
     pub(crate) fn company(&self) -> Company {
         self.session.company
+    }
+
+    /// The id of the request being served, when the middleware gave it one.
+    pub(crate) fn request_id(&self) -> Option<&str> {
+        self.request_id.as_ref().map(|id| id.0.as_str())
     }
 }
 
@@ -72,6 +80,10 @@ impl FromRequestParts<AppState> for Caller {
                 "Authorization header has invalid username: {username}. Should be a customer id or 0 for default. {EXPECTED_FORMAT}"
             )));
         }
-        Ok(Self { session })
+        let request_id = parts.extensions.get::<RequestId>().cloned();
+        Ok(Self {
+            session,
+            request_id,
+        })
     }
 }

@@ -18,6 +18,11 @@ use crate::http::state::AppState;
 
 /// `x-tlx-request-id`, on every response and in every `ApiError`.
 pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-tlx-request-id");
+
+/// The `x-tlx-request-id` of the request being served, as a request
+/// extension: the events a request causes carry it to their deliveries.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestId(pub(crate) String);
 const LIMIT: HeaderName = HeaderName::from_static("x-rate-limit-limit");
 const REMAINING: HeaderName = HeaderName::from_static("x-rate-limit-remaining");
 const RESET: HeaderName = HeaderName::from_static("x-rate-limit-reset");
@@ -30,10 +35,13 @@ const MAX_FOREIGN_ERROR_BODY: usize = 4096;
 /// request id, rate-limit headers and an `ApiError` body for every error.
 pub(crate) async fn finish_response(
     State(state): State<AppState>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
+    request
+        .extensions_mut()
+        .insert(RequestId(request_id.clone()));
     let quota = state.rate_limiter.check(&rate_limit_key(&request));
     let response = if quota.exceeded {
         ServerError::RateLimited.into_response()

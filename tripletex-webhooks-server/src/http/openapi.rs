@@ -1353,6 +1353,7 @@ fn emulator_schemas() -> Vec<(&'static str, Value)> {
                     "objectId": int64(),
                     "objectVersion": nullable_int("int32"),
                     "idempotencyKey": {"type": "string"},
+                    "requestId": nullable_string(),
                     "status": {
                         "type": "string",
                         "enum": ["pending", "delivered", "failed", "superseded"],

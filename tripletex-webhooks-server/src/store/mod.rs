@@ -1,14 +1,16 @@
 //! Storage: one trait, so the HTTP layer and the dispatcher never see SQL.
 //!
-//! The SQLite implementation ([`SqliteStore`]) is the default, embedded in a
-//! file or in memory; the PostgreSQL one ([`PgStore`]) lets several server
-//! processes share one database. Every write that changes an object also writes its
-//! outbox rows (one per matching ACTIVE subscription) in the same transaction,
-//! so a crash can never separate a change from its webhooks.
+//! One SQL implementation ([`sql::SqlStore`]) serves both engines: SQLite
+//! ([`SqliteStore`]) is the default, embedded in a file or in memory;
+//! PostgreSQL ([`PgStore`]) lets several server processes share one database.
+//! Every write that changes an object also writes its outbox rows (one per
+//! matching ACTIVE subscription) in the same transaction, so a crash can
+//! never separate a change from its webhooks.
 
 pub(crate) mod outbox;
 mod postgres;
 mod rows;
+mod sql;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -164,7 +166,8 @@ pub(crate) struct Page<T> {
     pub(crate) digest: Option<String>,
 }
 
-/// The write side of an object change: who did it, when, and which events it emits.
+/// The write side of a change: who made it, when, in which request, and
+/// which events it emits.
 #[derive(Debug, Clone)]
 pub(crate) struct WriteContext<'a> {
     /// The company.
@@ -173,6 +176,9 @@ pub(crate) struct WriteContext<'a> {
     pub(crate) now_ms: i64,
     /// Events this change emits (each becomes one outbox row per matching ACTIVE subscription).
     pub(crate) emits: &'a [EventType],
+    /// The `x-tlx-request-id` of the API call that made the change, kept on
+    /// its outbox rows.
+    pub(crate) request_id: Option<&'a str>,
 }
 
 /// Storage for the server.
@@ -263,13 +269,11 @@ pub(crate) trait Store: Send + Sync + 'static {
         count: i64,
     ) -> StoreResult<Page<ObjectRecord>>;
 
-    /// Writes outbox rows for an event with no stored object (emulator API);
-    /// returns how many subscriptions it will reach.
+    /// Writes outbox rows for the events of `ctx` about an object that is
+    /// not stored (emulator API); returns how many messages it enqueued.
     async fn emit_event(
         &self,
-        company_id: i64,
-        now_ms: i64,
-        event: &EventType,
+        ctx: WriteContext<'_>,
         object_id: i64,
         value: Option<&Value>,
     ) -> StoreResult<u64>;

@@ -33,6 +33,10 @@ pub(crate) struct ClaimedMessage {
     pub(crate) event: EventType,
     /// The object's id.
     pub(crate) object_id: i64,
+    /// The object's version, when the event has one.
+    pub(crate) object_version: Option<i32>,
+    /// The `x-tlx-request-id` of the API call that caused the event.
+    pub(crate) request_id: Option<String>,
     /// The object as of the event (unfiltered JSON text), `None` for deletes.
     pub(crate) payload: Option<String>,
     /// Unique per (event occurrence, subscription), identical on every retry.
@@ -153,6 +157,8 @@ pub(crate) struct DeliveryRecord {
     pub(crate) object_version: Option<i32>,
     /// The idempotency key.
     pub(crate) idempotency_key: String,
+    /// The `x-tlx-request-id` of the API call that caused the event.
+    pub(crate) request_id: Option<String>,
     /// `pending`, `delivered`, `failed` or `superseded`.
     pub(crate) status: String,
     /// Attempts made.

@@ -37,11 +37,10 @@ pub(crate) async fn shape(
     company_id: i64,
     url_base: &str,
     subject: &Subject,
-    object: &Value,
+    mut object: Value,
     filter: &FieldsFilter,
 ) -> StoreResult<Value> {
-    let mut expanded = object.clone();
-    if let Value::Object(map) = &mut expanded {
+    if let Value::Object(map) = &mut object {
         let ctx = Expansion {
             store,
             company_id,
@@ -50,7 +49,7 @@ pub(crate) async fn shape(
         ctx.expand_object(by_subject(subject), map, filter, MAX_EXPANSION_DEPTH)
             .await?;
     }
-    Ok(filter.apply(&expanded))
+    Ok(filter.apply(&object))
 }
 
 /// What an expansion needs to load and render referenced objects.

@@ -17,6 +17,7 @@ use crate::http::auth::Caller;
 use crate::http::error::ServerError;
 use crate::http::extract::{ApiJson, QueryParams};
 use crate::http::state::AppState;
+use crate::store::WriteContext;
 use crate::store::outbox::{DeliveryFilter, DeliveryRecord};
 
 /// The routes of this module.
@@ -73,16 +74,13 @@ async fn emit(
             ));
         }
     };
-    let queued = state
-        .store
-        .emit_event(
-            caller.company().id,
-            state.clock.now_ms(),
-            &event,
-            request.id,
-            value,
-        )
-        .await?;
+    let ctx = WriteContext {
+        company: caller.company(),
+        now_ms: state.clock.now_ms(),
+        emits: std::slice::from_ref(&event),
+        request_id: caller.request_id(),
+    };
+    let queued = state.store.emit_event(ctx, request.id, value).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"value": {"event": event, "id": request.id, "deliveries": queued}})),

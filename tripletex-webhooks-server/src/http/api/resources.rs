@@ -145,7 +145,7 @@ async fn list(
         return Ok(StatusCode::NOT_MODIFIED.into_response());
     }
     let mut values = Vec::with_capacity(page.values.len());
-    for object in &page.values {
+    for object in page.values {
         values.push(shape_object(&state, &caller, resource, object, &filter).await?);
     }
     let mut response = ListResponse::page(values, from, page.total);
@@ -236,7 +236,7 @@ pub(crate) async fn shape_record(
     filter: &FieldsFilter,
 ) -> Result<Value, ServerError> {
     let object = render(record, &state.url_base);
-    shape_object(state, caller, resource, &object, filter).await
+    shape_object(state, caller, resource, object, filter).await
 }
 
 /// A rendered object as the caller asked for it.
@@ -244,7 +244,7 @@ async fn shape_object(
     state: &AppState,
     caller: &Caller,
     resource: &Resource,
-    object: &Value,
+    object: Value,
     filter: &FieldsFilter,
 ) -> Result<Value, ServerError> {
     Ok(shape(

@@ -155,11 +155,12 @@ fn stub(state: &AppState, resource: &str, id: i64) -> Value {
     json!({"id": id, "url": object_url(&state.url_base, resource, id)})
 }
 
-fn context<'a>(state: &AppState, caller: &Caller, emits: &'a [EventType]) -> WriteContext<'a> {
+fn context<'a>(state: &AppState, caller: &'a Caller, emits: &'a [EventType]) -> WriteContext<'a> {
     WriteContext {
         company: caller.company(),
         now_ms: state.clock.now_ms(),
         emits,
+        request_id: caller.request_id(),
     }
 }
 

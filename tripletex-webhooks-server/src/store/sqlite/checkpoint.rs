@@ -45,7 +45,7 @@ pub(super) const BUSY_TIMEOUT: Duration = Duration::from_millis(100);
 /// The background checkpointer of one database; stops when dropped (the last
 /// connection to close checkpoints what is left).
 #[derive(Debug)]
-pub(super) struct Checkpointer {
+pub(crate) struct Checkpointer {
     task: JoinHandle<()>,
     /// Checkpoints run so far (read by the tests).
     #[cfg_attr(not(test), allow(dead_code))]
@@ -268,14 +268,14 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("store.db").display());
         let store = SqliteStore::connect(&url, "tripletex.no/v2").await.unwrap();
         let autocheckpoint: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
-            .fetch_one(store.pool())
+            .fetch_one(&store.writer)
             .await
             .unwrap();
         assert_eq!(autocheckpoint, 0);
-        assert!(store.checkpointer.is_some());
+        assert!(store.hooks.is_some());
         let memory = SqliteStore::connect("sqlite::memory:", "tripletex.no/v2")
             .await
             .unwrap();
-        assert!(memory.checkpointer.is_none(), "no WAL in memory");
+        assert!(memory.hooks.is_none(), "no WAL in memory");
     }
 }

@@ -1,0 +1,748 @@
+//! The store, once for every engine: [`SqlStore`] implements [`Store`] (and
+//! the [`Outbox`](super::Outbox), in [`outbox`]) with statements written
+//! once, with `$N` placeholders (SQLite accepts them too); a [`Backend`]
+//! supplies only what the engines do differently.
+
+mod outbox;
+
+use std::collections::BTreeSet;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+use sqlx::query::Query;
+use sqlx::{Database, Encode, Executor, IntoArguments, Pool, Type};
+use time::Date;
+use tokio::sync::Notify;
+use tripletex_webhooks_types::{
+    ChangeType, EventType, NewSubscription, SubscriptionStatus, SubscriptionUpdate,
+};
+
+use super::rows::{
+    Columns, OBJECT_COLUMNS, SUBSCRIPTION_COLUMNS, apply_update, change, expose, object_from_row,
+    subscription_from_row, to_json,
+};
+use super::{
+    Company, ObjectRecord, Page, Session, Store, StoreError, StoreResult, SubscriptionRecord,
+    WriteContext,
+};
+use crate::domain::object::render;
+use crate::store::outbox::lease_now_ms;
+
+/// What differs between the engines the store runs on. Sealed: SQLite and
+/// PostgreSQL are the engines whose dialects the statements keep to.
+pub(crate) trait Backend:
+    Database<Row: Columns> + for<'q> Arguments<'q> + sealed::Sealed
+{
+    /// What the engine's hooks keep between writes.
+    type Hooks: Debug + Send + Sync;
+    /// Ends the claim's candidate query where the engine locks candidates
+    /// until the claim commits (skipping those another process is claiming);
+    /// without one, candidates are read from a reader before the claim's
+    /// transaction begins, and the single writer serialises claims.
+    const CLAIM_LOCK: Option<&'static str>;
+    /// The JSON array bound as `$1`, as rows of one column, `value`.
+    const JSON_ROWS: &'static str;
+    /// A new idempotency key of a message enqueued at `$7` (ms): 12 hex
+    /// digits of that time, then 80 random bits (see [`SqlStore::enqueue`]).
+    const IDEMPOTENCY_KEY: &'static str;
+    /// The statement that makes the rest of a transaction read one snapshot,
+    /// where a transaction does not already.
+    const SNAPSHOT: Option<&'static str>;
+    /// Whether one process owns the database, so that leases found at
+    /// start-up belong to a process that died.
+    const SINGLE_PROCESS: bool;
+
+    /// How many rows a statement changed.
+    fn rows_affected(result: &Self::QueryResult) -> u64;
+    /// Runs after a commit that enqueued `queued` (> 0) messages.
+    fn after_enqueue(hooks: &Self::Hooks, writer: &Pool<Self>, queued: u64);
+}
+
+/// Every `'q` of a backend's arguments can be passed to a query. A
+/// supertrait, so that [`Backend`] implies it wherever it is named.
+pub(crate) trait Arguments<'q>: Database<Arguments<'q>: IntoArguments<'q, Self>> {}
+
+impl<'q, DB: Database> Arguments<'q> for DB where DB::Arguments<'q>: IntoArguments<'q, DB> {}
+
+pub(super) mod sealed {
+    /// Keeps [`Backend`](super::Backend) to the engines of this crate.
+    pub(crate) trait Sealed {}
+}
+
+/// The SQL store of one engine (see [`SqliteStore`](super::SqliteStore) and
+/// [`PgStore`](super::PgStore)). Every write that changes an object also
+/// writes its outbox rows in the same transaction.
+#[derive(Debug)]
+pub(crate) struct SqlStore<DB: Backend> {
+    /// Every write goes through this pool (on SQLite one connection, so
+    /// writers never race for its lock).
+    pub(super) writer: Pool<DB>,
+    /// Reads that may run beside the writer (on PostgreSQL the same pool).
+    reader: Pool<DB>,
+    /// What the engine's hooks keep.
+    pub(super) hooks: DB::Hooks,
+    url_base: String,
+    /// Notified after every commit of this process that may have enqueued
+    /// messages (other processes find them by polling).
+    enqueued: Arc<Notify>,
+}
+
+impl<DB: Backend> SqlStore<DB> {
+    /// A store over migrated pools. `url_base` is the scheme-less base of
+    /// `url` fields, e.g. `tripletex.no/v2`.
+    pub(super) fn new(
+        writer: Pool<DB>,
+        reader: Pool<DB>,
+        hooks: DB::Hooks,
+        url_base: impl Into<String>,
+    ) -> Self {
+        Self {
+            writer,
+            reader,
+            hooks,
+            url_base: url_base.into(),
+            enqueued: Arc::default(),
+        }
+    }
+
+    /// Wakes the local dispatcher and runs the engine's hooks after a commit.
+    fn after_enqueue(&self, queued: u64) {
+        if queued > 0 {
+            self.enqueued.notify_one();
+            DB::after_enqueue(&self.hooks, &self.writer, queued);
+        }
+    }
+}
+
+/// How an object changes.
+enum Edit {
+    /// Merged into its fields.
+    Patch(Map<String, Value>),
+    /// Deleted: a tombstone.
+    Delete,
+}
+
+impl<DB: Backend> SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+{
+    /// The row `query` finds, if any, decoded.
+    async fn optional<'q, T>(
+        conn: &mut DB::Connection,
+        query: Query<'q, DB, DB::Arguments<'q>>,
+        decode: fn(&DB::Row) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        query
+            .fetch_optional(conn)
+            .await?
+            .as_ref()
+            .map(decode)
+            .transpose()
+    }
+
+    /// One subscription of a company.
+    async fn subscription(
+        conn: &mut DB::Connection,
+        company_id: i64,
+        id: i64,
+    ) -> StoreResult<Option<SubscriptionRecord>> {
+        let sql = format!(
+            "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE company_id = $1 AND id = $2"
+        );
+        let query = sqlx::query(&sql).bind(company_id).bind(id);
+        Self::optional(conn, query, subscription_from_row).await
+    }
+
+    /// One live (not deleted) object of a company.
+    async fn live_object(
+        conn: &mut DB::Connection,
+        company_id: i64,
+        resource: &str,
+        id: i64,
+    ) -> StoreResult<Option<ObjectRecord>> {
+        let sql = format!(
+            "SELECT {OBJECT_COLUMNS} FROM objects \
+             WHERE company_id = $1 AND resource = $2 AND id = $3 AND deleted = 0"
+        );
+        let query = sqlx::query(&sql).bind(company_id).bind(resource).bind(id);
+        Self::optional(conn, query, object_from_row).await
+    }
+
+    /// Writes one outbox row per ACTIVE subscription of the company to `event`.
+    ///
+    /// Idempotency keys grow with time: they land at the right edge of their
+    /// unique index, where fully random ones would touch a random page of it
+    /// per message, which is slow once millions of messages wait (see the
+    /// backlog benchmark).
+    async fn enqueue(
+        conn: &mut DB::Connection,
+        ctx: &WriteContext<'_>,
+        event: &EventType,
+        object_id: i64,
+        object_version: Option<i32>,
+        payload: Option<&str>,
+    ) -> StoreResult<u64> {
+        let sql = format!(
+            "INSERT INTO messages (company_id, subscription_id, event, subject, object_id, \
+                 object_version, payload, idempotency_key, status, attempts, next_attempt_at_ms, \
+                 created_at_ms, request_id) \
+             SELECT $1, s.id, $2, $3, $4, $5, $6, {}, 'pending', 0, $7, $7, $8 \
+             FROM subscriptions s WHERE s.company_id = $1 AND s.event = $2 AND s.status = 'ACTIVE'",
+            DB::IDEMPOTENCY_KEY
+        );
+        let (company_id, now_ms) = (ctx.company.id, ctx.now_ms);
+        let event_name = event.to_string();
+        let result = sqlx::query(&sql)
+            .bind(company_id)
+            .bind(event_name.as_str())
+            .bind(event.subject().as_str())
+            .bind(object_id)
+            .bind(object_version.map(i64::from))
+            .bind(payload)
+            .bind(now_ms)
+            .bind(ctx.request_id)
+            .execute(&mut *conn)
+            .await?;
+        // The older pending versions for the same subscriptions that are
+        // not in flight are replaced by the new one.
+        if object_version.is_some_and(|v| v > 0) {
+            sqlx::query(
+                "UPDATE messages SET status = 'superseded', finished_at_ms = $1 \
+                 WHERE subscription_id IN (SELECT id FROM subscriptions \
+                                           WHERE company_id = $2 AND event = $3) \
+                   AND subject = $6 AND object_id = $4 AND status = 'pending' \
+                   AND object_version < $5 AND (lease_until_ms IS NULL OR lease_until_ms <= $7)",
+            )
+            .bind(now_ms)
+            .bind(company_id)
+            .bind(event_name.as_str())
+            .bind(object_id)
+            .bind(object_version.map(i64::from))
+            .bind(event.subject().as_str())
+            .bind(lease_now_ms())
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(DB::rows_affected(&result))
+    }
+
+    /// Closes the pending, unleased messages of a subscription that is no
+    /// longer ACTIVE. Runs when its status changes; recording a batch of
+    /// failures does the same (a message that was in flight at the change is
+    /// closed when its outcome comes).
+    async fn close_if_inactive(
+        conn: &mut DB::Connection,
+        subscription_id: i64,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE messages SET status = 'failed', last_error = 'subscription not active', \
+                 finished_at_ms = $1, lease_until_ms = NULL \
+             WHERE subscription_id = $2 AND status = 'pending' \
+               AND (lease_until_ms IS NULL OR lease_until_ms <= $3) \
+               AND (SELECT status FROM subscriptions WHERE id = $2) != 'ACTIVE'",
+        )
+        .bind(now_ms)
+        .bind(subscription_id)
+        .bind(lease_now_ms())
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Writes the outbox rows of an object change.
+    async fn enqueue_change(
+        &self,
+        conn: &mut DB::Connection,
+        ctx: &WriteContext<'_>,
+        record: &ObjectRecord,
+        deleted: bool,
+    ) -> StoreResult<u64> {
+        if ctx.emits.is_empty() {
+            return Ok(0);
+        }
+        let payload = if deleted {
+            None
+        } else {
+            Some(to_json(&render(record, &self.url_base))?)
+        };
+        let mut queued = 0;
+        for event in ctx.emits {
+            let version = Some(record.version);
+            queued +=
+                Self::enqueue(conn, ctx, event, record.id, version, payload.as_deref()).await?;
+        }
+        Ok(queued)
+    }
+
+    /// Applies an edit to a live object (version + 1), checking the caller's
+    /// version, and writes its outbox rows, in one transaction.
+    async fn edit_object(
+        &self,
+        ctx: &WriteContext<'_>,
+        resource: &str,
+        id: i64,
+        expected_version: Option<i32>,
+        edit: Edit,
+    ) -> StoreResult<ObjectRecord> {
+        let mut tx = self.writer.begin().await?;
+        let mut record = Self::live_object(&mut tx, ctx.company.id, resource, id)
+            .await?
+            .ok_or(StoreError::NotFound { what: "object", id })?;
+        if let Some(expected) = expected_version.filter(|v| *v != record.version) {
+            return Err(StoreError::Conflict {
+                what: "object",
+                id,
+                expected,
+                actual: record.version,
+            });
+        }
+        let (change_type, deleted) = match edit {
+            Edit::Patch(patch) => {
+                record.body.extend(patch);
+                (ChangeType::Update, false)
+            }
+            Edit::Delete => (ChangeType::Delete, true),
+        };
+        record.version += 1;
+        record
+            .changes
+            .push(change(ctx.company.employee_id, ctx.now_ms, change_type));
+        sqlx::query(
+            "UPDATE objects SET version = $1, body = $2, changes = $3, deleted = $4, \
+                 updated_at_ms = $5 WHERE id = $6",
+        )
+        .bind(i64::from(record.version))
+        .bind(to_json(&record.body)?.as_str())
+        .bind(to_json(&record.changes)?.as_str())
+        .bind(i64::from(deleted))
+        .bind(ctx.now_ms)
+        .bind(record.id)
+        .execute(&mut *tx)
+        .await?;
+        let queued = self.enqueue_change(&mut tx, ctx, &record, deleted).await?;
+        tx.commit().await?;
+        self.after_enqueue(queued);
+        Ok(record)
+    }
+
+    /// Writes one subscription's partial update, refused when its `version` is stale.
+    async fn update_subscription(
+        tx: &mut DB::Connection,
+        company: Company,
+        now_ms: i64,
+        id: i64,
+        update: SubscriptionUpdate,
+    ) -> StoreResult<SubscriptionRecord> {
+        let mut record =
+            Self::subscription(tx, company.id, id)
+                .await?
+                .ok_or(StoreError::NotFound {
+                    what: "subscription",
+                    id,
+                })?;
+        if let Some(expected) = update.version.filter(|v| *v != record.version) {
+            return Err(StoreError::Conflict {
+                what: "subscription",
+                id,
+                expected,
+                actual: record.version,
+            });
+        }
+        let reactivated = update
+            .status
+            .as_ref()
+            .is_some_and(SubscriptionStatus::is_active)
+            && !record.status.is_active();
+        apply_update(&mut record, update);
+        record.version += 1;
+        record
+            .changes
+            .push(change(company.employee_id, now_ms, ChangeType::Update));
+        sqlx::query(
+            "UPDATE subscriptions SET version = $1, event = $2, target_url = $3, fields = $4, \
+                 status = $5, auth_header_name = $6, auth_header_value = $7, \
+                 hmac_shared_secret = $8, changes = $9, updated_at_ms = $10, \
+                 failing_since_ms = CASE WHEN $11 = 1 THEN NULL ELSE failing_since_ms END \
+             WHERE id = $12",
+        )
+        .bind(i64::from(record.version))
+        .bind(record.event.to_string().as_str())
+        .bind(record.target_url.as_str())
+        .bind(record.fields.as_deref())
+        .bind(record.status.as_str())
+        .bind(record.auth_header_name.as_deref())
+        .bind(expose(record.auth_header_value.as_ref()))
+        .bind(expose(record.hmac_shared_secret.as_ref()))
+        .bind(to_json(&record.changes)?.as_str())
+        .bind(now_ms)
+        .bind(i64::from(reactivated))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if !record.status.is_active() {
+            Self::close_if_inactive(tx, id, now_ms).await?;
+        }
+        Ok(record)
+    }
+}
+
+#[async_trait]
+impl<DB: Backend> Store for SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+{
+    async fn ping(&self) -> StoreResult<()> {
+        // Through the writer: it is the connection every change needs.
+        sqlx::query("SELECT 1").execute(&self.writer).await?;
+        Ok(())
+    }
+
+    async fn ensure_company(&self, employee_token_digest: &str) -> StoreResult<Company> {
+        // Processes starting together may race to create the same company.
+        sqlx::query(
+            "INSERT INTO companies (employee_token_digest, employee_id) VALUES ($1, 0) \
+             ON CONFLICT (employee_token_digest) DO NOTHING",
+        )
+        .bind(employee_token_digest)
+        .execute(&self.writer)
+        .await?;
+        // Employee ids are distinct from company ids, as in Tripletex.
+        let row = sqlx::query(
+            "UPDATE companies SET employee_id = CASE WHEN employee_id = 0 THEN 1000 + id \
+                 ELSE employee_id END \
+             WHERE employee_token_digest = $1 RETURNING id, employee_id",
+        )
+        .bind(employee_token_digest)
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(Company {
+            id: row.int("id")?,
+            employee_id: row.int("employee_id")?,
+        })
+    }
+
+    async fn create_session(
+        &self,
+        token_digest: &str,
+        company: Company,
+        expiration_date: Date,
+        expires_at_ms: i64,
+    ) -> StoreResult<Session> {
+        let row = sqlx::query(
+            "INSERT INTO sessions (token_digest, company_id, expiration_date, expires_at_ms) \
+             VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(token_digest)
+        .bind(company.id)
+        .bind(expiration_date.to_string().as_str())
+        .bind(expires_at_ms)
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(Session {
+            id: row.int("id")?,
+            company,
+            expiration_date,
+            expires_at_ms,
+        })
+    }
+
+    async fn find_session(&self, token_digest: &str) -> StoreResult<Option<Session>> {
+        let row = sqlx::query(
+            "SELECT s.id, s.company_id, c.employee_id, s.expiration_date, s.expires_at_ms \
+             FROM sessions s JOIN companies c ON c.id = s.company_id WHERE s.token_digest = $1",
+        )
+        .bind(token_digest)
+        .fetch_optional(&self.reader)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let date = row.text("expiration_date")?;
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        Ok(Some(Session {
+            id: row.int("id")?,
+            company: Company {
+                id: row.int("company_id")?,
+                employee_id: row.int("employee_id")?,
+            },
+            expiration_date: Date::parse(date, format)
+                .map_err(|e| StoreError::Backend(format!("stored date {date:?}: {e}")))?,
+            expires_at_ms: row.int("expires_at_ms")?,
+        }))
+    }
+
+    async fn delete_session(&self, token_digest: &str) -> StoreResult<bool> {
+        let result = sqlx::query("DELETE FROM sessions WHERE token_digest = $1")
+            .bind(token_digest)
+            .execute(&self.writer)
+            .await?;
+        Ok(DB::rows_affected(&result) > 0)
+    }
+
+    async fn list_subscriptions(&self, company_id: i64) -> StoreResult<Vec<SubscriptionRecord>> {
+        let sql = format!(
+            "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE company_id = $1 ORDER BY id"
+        );
+        sqlx::query(&sql)
+            .bind(company_id)
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(subscription_from_row)
+            .collect()
+    }
+
+    async fn get_subscription(
+        &self,
+        company_id: i64,
+        id: i64,
+    ) -> StoreResult<Option<SubscriptionRecord>> {
+        let mut conn = self.reader.acquire().await?;
+        Self::subscription(&mut conn, company_id, id).await
+    }
+
+    async fn insert_subscriptions(
+        &self,
+        company: Company,
+        now_ms: i64,
+        subscriptions: Vec<NewSubscription>,
+    ) -> StoreResult<Vec<SubscriptionRecord>> {
+        let sql = format!(
+            "INSERT INTO subscriptions (company_id, version, event, target_url, fields, status, \
+                 auth_header_name, auth_header_value, hmac_shared_secret, changes, \
+                 created_at_ms, updated_at_ms) \
+             VALUES ($1, 0, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+             RETURNING {SUBSCRIPTION_COLUMNS}"
+        );
+        let changes = to_json(&[change(company.employee_id, now_ms, ChangeType::Create)])?;
+        let mut tx = self.writer.begin().await?;
+        let mut created = Vec::with_capacity(subscriptions.len());
+        for new in subscriptions {
+            let status = new.status.unwrap_or(SubscriptionStatus::Active);
+            let row = sqlx::query(&sql)
+                .bind(company.id)
+                .bind(new.event.to_string().as_str())
+                .bind(new.target_url.as_str())
+                .bind(new.fields.as_deref().filter(|f| !f.is_empty()))
+                .bind(status.as_str())
+                .bind(new.auth_header_name.as_deref())
+                .bind(expose(new.auth_header_value.as_ref()))
+                .bind(expose(new.hmac_shared_secret.as_ref()))
+                .bind(changes.as_str())
+                .bind(now_ms)
+                .fetch_one(&mut *tx)
+                .await?;
+            created.push(subscription_from_row(&row)?);
+        }
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn update_subscriptions(
+        &self,
+        company: Company,
+        now_ms: i64,
+        updates: Vec<(i64, SubscriptionUpdate)>,
+    ) -> StoreResult<Vec<SubscriptionRecord>> {
+        let mut tx = self.writer.begin().await?;
+        let mut records = Vec::with_capacity(updates.len());
+        for (id, update) in updates {
+            records.push(Self::update_subscription(&mut tx, company, now_ms, id, update).await?);
+        }
+        tx.commit().await?;
+        Ok(records)
+    }
+
+    async fn delete_subscriptions(&self, company_id: i64, ids: &[i64]) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        for id in ids.iter().copied().collect::<BTreeSet<_>>() {
+            // Messages first, then the subscription: the order in which
+            // recording an outcome locks them, so the two never deadlock.
+            sqlx::query("DELETE FROM messages WHERE company_id = $1 AND subscription_id = $2")
+                .bind(company_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let deleted =
+                sqlx::query("DELETE FROM subscriptions WHERE company_id = $1 AND id = $2")
+                    .bind(company_id)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            if DB::rows_affected(&deleted) == 0 {
+                return Err(StoreError::NotFound {
+                    what: "subscription",
+                    id,
+                });
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_object(
+        &self,
+        ctx: WriteContext<'_>,
+        resource: &str,
+        body: Map<String, Value>,
+    ) -> StoreResult<ObjectRecord> {
+        let changes = vec![change(
+            ctx.company.employee_id,
+            ctx.now_ms,
+            ChangeType::Create,
+        )];
+        let mut tx = self.writer.begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO objects (company_id, resource, version, body, changes, updated_at_ms) \
+             VALUES ($1, $2, 0, $3, $4, $5) RETURNING id",
+        )
+        .bind(ctx.company.id)
+        .bind(resource)
+        .bind(to_json(&body)?.as_str())
+        .bind(to_json(&changes)?.as_str())
+        .bind(ctx.now_ms)
+        .fetch_one(&mut *tx)
+        .await?;
+        let record = ObjectRecord {
+            id: row.int("id")?,
+            resource: resource.to_owned(),
+            version: 0,
+            body,
+            changes,
+        };
+        let queued = self.enqueue_change(&mut tx, &ctx, &record, false).await?;
+        tx.commit().await?;
+        self.after_enqueue(queued);
+        Ok(record)
+    }
+
+    async fn get_object(
+        &self,
+        company_id: i64,
+        resource: &str,
+        id: i64,
+    ) -> StoreResult<Option<ObjectRecord>> {
+        let mut conn = self.reader.acquire().await?;
+        Self::live_object(&mut conn, company_id, resource, id).await
+    }
+
+    async fn update_object(
+        &self,
+        ctx: WriteContext<'_>,
+        resource: &str,
+        id: i64,
+        expected_version: Option<i32>,
+        patch: Map<String, Value>,
+    ) -> StoreResult<ObjectRecord> {
+        self.edit_object(&ctx, resource, id, expected_version, Edit::Patch(patch))
+            .await
+    }
+
+    async fn delete_object(
+        &self,
+        ctx: WriteContext<'_>,
+        resource: &str,
+        id: i64,
+    ) -> StoreResult<ObjectRecord> {
+        self.edit_object(&ctx, resource, id, None, Edit::Delete)
+            .await
+    }
+
+    async fn list_objects(
+        &self,
+        company_id: i64,
+        resource: &str,
+        from: i64,
+        count: i64,
+    ) -> StoreResult<Page<ObjectRecord>> {
+        let mut conn = self.reader.acquire().await?;
+        let versions = sqlx::query(
+            "SELECT id, version FROM objects \
+             WHERE company_id = $1 AND resource = $2 AND deleted = 0 ORDER BY id",
+        )
+        .bind(company_id)
+        .bind(resource)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|row| Ok(format!("{}:{}", row.int("id")?, row.int32("version")?)))
+        .collect::<StoreResult<Vec<_>>>()?;
+        let sql = format!(
+            "SELECT {OBJECT_COLUMNS} FROM objects \
+             WHERE company_id = $1 AND resource = $2 AND deleted = 0 ORDER BY id LIMIT $3 OFFSET $4"
+        );
+        let values = sqlx::query(&sql)
+            .bind(company_id)
+            .bind(resource)
+            .bind(count)
+            .bind(from)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(object_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page {
+            values,
+            total: i64::try_from(versions.len()).unwrap_or(i64::MAX),
+            digest: crate::digest::result_digest(versions),
+        })
+    }
+
+    async fn emit_event(
+        &self,
+        ctx: WriteContext<'_>,
+        object_id: i64,
+        value: Option<&Value>,
+    ) -> StoreResult<u64> {
+        let payload = value.map(to_json).transpose()?;
+        let version = value
+            .and_then(|v| v.get("version"))
+            .and_then(Value::as_i64)
+            .and_then(|v| i32::try_from(v).ok());
+        let mut tx = self.writer.begin().await?;
+        let mut queued = 0;
+        for event in ctx.emits {
+            queued +=
+                Self::enqueue(&mut tx, &ctx, event, object_id, version, payload.as_deref()).await?;
+        }
+        tx.commit().await?;
+        self.after_enqueue(queued);
+        Ok(queued)
+    }
+
+    async fn reset_company(&self, company_id: i64) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        for table in ["messages", "objects", "subscriptions"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE company_id = $1"))
+                .bind(company_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn clock_offset(&self) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT offset_ms FROM emulator_clock WHERE id = 1")
+            .fetch_one(&self.writer)
+            .await?;
+        row.int("offset_ms")
+    }
+
+    async fn save_clock_offset(&self, offset_ms: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE emulator_clock SET offset_ms = $1 WHERE id = 1 AND offset_ms < $1")
+            .bind(offset_ms)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,532 @@
+//! The dispatcher's statements. A claim leases due messages on real time;
+//! where the engine locks rows (PostgreSQL), candidates are locked with
+//! `SKIP LOCKED` so that processes never lease the same message. Outcomes are
+//! recorded a batch per statement, the batch travelling as one JSON parameter.
+
+use async_trait::async_trait;
+use sqlx::{Encode, Executor, Type};
+
+use super::{Backend, SqlStore};
+use crate::store::StoreResult;
+use crate::store::outbox::{
+    AttemptOutcome, Claim, ClaimedMessage, DeliveryFilter, DeliveryRecord, HealthPolicy, NextStep,
+    Outbox, lease_now_ms, target_key,
+};
+use crate::store::rows::{Columns, attempt_from_row, claimed_from_row, delivery_from_row};
+
+/// Due messages with no sibling (same subscription and object) in flight, no
+/// newer pending version, and no older pending unversioned message.
+const CLAIMABLE: &str = "SELECT m.id, s.target_url FROM messages m \
+     JOIN subscriptions s ON s.id = m.subscription_id \
+     WHERE m.status = 'pending' AND m.next_attempt_at_ms <= $1 \
+       AND (m.lease_until_ms IS NULL OR m.lease_until_ms <= $3) AND s.status = 'ACTIVE' {skip} \
+       AND NOT EXISTS (SELECT 1 FROM messages o \
+                       WHERE o.subscription_id = m.subscription_id AND o.subject = m.subject \
+                         AND o.object_id = m.object_id AND o.id != m.id \
+                         AND ((o.status = 'pending' \
+                               AND (o.lease_until_ms > $3 \
+                                    OR (o.object_version IS NULL AND m.object_version IS NULL \
+                                        AND o.id < m.id))) \
+                              OR (o.status IN ('pending', 'delivered') \
+                                  AND o.object_version > m.object_version))) \
+     ORDER BY m.next_attempt_at_ms, m.id LIMIT $2";
+
+const CLAIMED_DETAILS: &str = "SELECT m.id, m.company_id, m.subscription_id, m.event, \
+         m.object_id, m.object_version, m.request_id, m.payload, m.idempotency_key, m.attempts, \
+         m.lease_until_ms, s.target_url, s.fields, s.auth_header_name, s.auth_header_value, \
+         s.hmac_shared_secret \
+     FROM messages m JOIN subscriptions s ON s.id = m.subscription_id";
+
+/// The attempts of a batch, read from the JSON array `{rows}` stands for.
+const INSERT_ATTEMPTS: &str = "INSERT INTO attempts (message_id, attempted_at_ms, duration_ms, \
+         status_code, error) \
+     SELECT CAST(value->>'id' AS BIGINT), CAST(value->>'at' AS BIGINT), \
+            CAST(value->>'dur' AS BIGINT), CAST(value->>'code' AS INTEGER), value->>'error' \
+     FROM {rows}";
+
+/// Only messages still holding the attempt's lease are updated: if the lease
+/// expired and another attempt claimed the message, that attempt decides.
+const UPDATE_MESSAGES: &str = "UPDATE messages SET status = j.status, attempts = attempts + 1, \
+         lease_until_ms = NULL, next_attempt_at_ms = COALESCE(j.next_at, messages.next_attempt_at_ms), \
+         last_error = j.error, \
+         finished_at_ms = CASE WHEN j.status = 'pending' THEN NULL ELSE j.finished END \
+     FROM (SELECT CAST(value->>'id' AS BIGINT) AS id, CAST(value->>'lease' AS BIGINT) AS lease, \
+                  value->>'status' AS status, CAST(value->>'next' AS BIGINT) AS next_at, \
+                  value->>'error' AS error, CAST(value->>'finished' AS BIGINT) AS finished \
+           FROM {rows}) AS j \
+     WHERE messages.id = j.id AND messages.lease_until_ms = j.lease";
+
+/// A success ends the subscription's failure streak.
+const END_STREAKS: &str = "UPDATE subscriptions SET failing_since_ms = NULL \
+     WHERE failing_since_ms IS NOT NULL \
+       AND id IN (SELECT CAST(value->>'sub' AS BIGINT) FROM {rows} \
+                  WHERE value->>'status' = 'delivered')";
+
+/// A delivered version supersedes the older pending versions of the same
+/// object for the same subscription (say, one whose attempt was lost with a
+/// crashed process and whose lease expired): they must never follow it.
+/// Takes the batch's end as `$2`.
+const SUPERSEDE_DELIVERED: &str = "UPDATE messages SET status = 'superseded', \
+         finished_at_ms = $2, lease_until_ms = NULL \
+     WHERE id IN (SELECT o.id FROM {rows} AS j \
+                  JOIN messages d ON d.id = CAST(j.value->>'id' AS BIGINT) \
+                  JOIN messages o ON o.subscription_id = d.subscription_id \
+                                 AND o.subject = d.subject AND o.object_id = d.object_id \
+                                 AND o.status = 'pending' \
+                  WHERE j.value->>'status' = 'delivered' AND o.object_version < d.object_version)";
+
+/// The failures of a batch, in one statement each (never one per failure:
+/// a dead target fails 32 attempts at once, and the writer is shared).
+///
+/// A failure starts or continues its subscription's streak, and disables the
+/// subscription once the streak is long enough. SET expressions see the row
+/// as it was, so the streak's start is the stored one, or the batch's first
+/// failure when the streak begins now. Takes the policy's `disable_after_ms`
+/// as `$2`.
+const FAIL_STREAKS: &str = "UPDATE subscriptions \
+     SET failing_since_ms = COALESCE(failing_since_ms, f.first_at), \
+         status = CASE WHEN status = 'ACTIVE' \
+                        AND f.last_at - COALESCE(failing_since_ms, f.first_at) >= $2 \
+                       THEN 'DISABLED_TOO_MANY_ERRORS' ELSE status END \
+     FROM (SELECT CAST(value->>'sub' AS BIGINT) AS sub, MIN(CAST(value->>'at' AS BIGINT)) AS first_at, \
+                  MAX(CAST(value->>'at' AS BIGINT)) AS last_at \
+           FROM {rows} WHERE value->>'status' != 'delivered' GROUP BY 1) AS f \
+     WHERE subscriptions.id = f.sub";
+
+/// A failed older version is superseded instead of retried when a newer one
+/// of the same object is pending or delivered for the same subscription.
+const SUPERSEDE_FAILED: &str = "UPDATE messages SET status = 'superseded', finished_at_ms = j.finished \
+     FROM (SELECT CAST(value->>'id' AS BIGINT) AS id, CAST(value->>'finished' AS BIGINT) AS finished \
+           FROM {rows} WHERE value->>'status' != 'delivered') AS j \
+     WHERE messages.id = j.id AND messages.status = 'pending' AND messages.object_version IS NOT NULL \
+       AND EXISTS (SELECT 1 FROM messages n \
+                   WHERE n.subscription_id = messages.subscription_id AND n.subject = messages.subject \
+                     AND n.object_id = messages.object_id AND n.status IN ('pending', 'delivered') \
+                     AND n.object_version > messages.object_version)";
+
+/// The pending, unleased messages of a subscription that is no longer ACTIVE
+/// (just disabled above, or changed while the attempt was in flight) are
+/// closed, as a status change closes them. Takes lease time now as `$2`.
+const CLOSE_INACTIVE: &str = "UPDATE messages SET status = 'failed', \
+         last_error = 'subscription not active', finished_at_ms = j.finished, lease_until_ms = NULL \
+     FROM (SELECT CAST(value->>'sub' AS BIGINT) AS sub, MAX(CAST(value->>'finished' AS BIGINT)) AS finished \
+           FROM {rows} WHERE value->>'status' != 'delivered' GROUP BY 1) AS j \
+     JOIN subscriptions s ON s.id = j.sub AND s.status != 'ACTIVE' \
+     WHERE messages.subscription_id = j.sub AND messages.status = 'pending' \
+       AND (messages.lease_until_ms IS NULL OR messages.lease_until_ms <= $2)";
+
+/// Ids as a SQL list; they are integers, so nothing can be injected.
+fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// The claim's candidate query, without the skipped subscriptions.
+fn claimable<DB: Backend>(skip_subscriptions: &[i64]) -> String {
+    let skip = if skip_subscriptions.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "AND m.subscription_id NOT IN ({})",
+            id_list(skip_subscriptions)
+        )
+    };
+    let sql = CLAIMABLE.replace("{skip}", &skip);
+    match DB::CLAIM_LOCK {
+        Some(lock) => format!("{sql} {lock}"),
+        None => sql,
+    }
+}
+
+/// The candidates `accept` takes, in due order.
+fn accepted(
+    rows: &[impl Columns],
+    accept: &mut (dyn FnMut(&str) -> bool + Send),
+) -> StoreResult<Vec<i64>> {
+    let mut ids = Vec::new();
+    for row in rows {
+        if accept(target_key(row.text("target_url")?)) {
+            ids.push(row.int("id")?);
+        }
+    }
+    Ok(ids)
+}
+
+/// The attempted outcomes of a batch as the JSON array its statements read.
+fn outcome_rows(attempted: &[&AttemptOutcome]) -> String {
+    let rows = attempted.iter().map(|outcome| {
+        let (status, next_at) = match outcome.next {
+            NextStep::Delivered => ("delivered", None),
+            NextStep::RetryAt(at) => ("pending", Some(at)),
+            NextStep::GiveUp | NextStep::Release => ("failed", None),
+        };
+        serde_json::json!({
+            "id": outcome.message_id,
+            "sub": outcome.subscription_id,
+            "lease": outcome.lease_until_ms,
+            "at": outcome.attempted_at_ms,
+            "dur": outcome.duration_ms,
+            "code": outcome.status_code,
+            "error": outcome.error,
+            "status": status,
+            "next": next_at,
+            "finished": outcome.attempted_at_ms + outcome.duration_ms,
+        })
+    });
+    serde_json::Value::Array(rows.collect()).to_string()
+}
+
+/// The statements recording attempted outcomes, in order, each with its
+/// second parameter if it takes one.
+fn record_steps(
+    attempted: &[&AttemptOutcome],
+    policy: HealthPolicy,
+) -> Vec<(&'static str, Option<i64>)> {
+    let batch_end = attempted
+        .iter()
+        .map(|o| o.attempted_at_ms + o.duration_ms)
+        .max()
+        .unwrap_or_default();
+    let mut steps = vec![
+        (INSERT_ATTEMPTS, None),
+        (UPDATE_MESSAGES, None),
+        (END_STREAKS, None),
+        (SUPERSEDE_DELIVERED, Some(batch_end)),
+    ];
+    if attempted.iter().any(|o| o.next != NextStep::Delivered) {
+        steps.extend([
+            (FAIL_STREAKS, Some(policy.disable_after_ms)),
+            (SUPERSEDE_FAILED, None),
+            (CLOSE_INACTIVE, Some(lease_now_ms())),
+        ]);
+    }
+    steps
+}
+
+#[async_trait]
+impl<DB: Backend> Outbox for SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+{
+    async fn claim_due(&self, claim: Claim<'_>) -> StoreResult<Vec<ClaimedMessage>> {
+        if claim.candidates == 0 {
+            return Ok(Vec::new());
+        }
+        let lease_now = lease_now_ms();
+        let sql = claimable::<DB>(claim.skip_subscriptions);
+        let candidates = || {
+            sqlx::query(&sql)
+                .bind(claim.now_ms)
+                .bind(i64::try_from(claim.candidates).unwrap_or(i64::MAX))
+                .bind(lease_now)
+        };
+        // Locked candidates are read in the claim's transaction; unlocked
+        // ones from a reader, so that the writer stays free meanwhile.
+        let (mut tx, rows) = if DB::CLAIM_LOCK.is_some() {
+            let mut tx = self.writer.begin().await?;
+            let rows = candidates().fetch_all(&mut *tx).await?;
+            (Some(tx), rows)
+        } else {
+            (None, candidates().fetch_all(&self.reader).await?)
+        };
+        let ids = accepted(&rows, claim.accept)?;
+        if ids.is_empty() {
+            if let Some(tx) = tx.take() {
+                tx.commit().await?;
+            }
+            return Ok(Vec::new());
+        }
+        let mut tx = match tx {
+            Some(tx) => tx,
+            None => self.writer.begin().await?,
+        };
+        // The lease runs on real time (an emulator clock advance must not
+        // expire it); the schedule moves a lease ahead on the server clock, so
+        // the message is due again once both have passed, without any sweep.
+        // The lease is only taken where the message is still pending and unleased.
+        let leased = sqlx::query(&format!(
+            "UPDATE messages SET lease_until_ms = $1, next_attempt_at_ms = $3 \
+             WHERE id IN ({}) AND status = 'pending' \
+               AND (lease_until_ms IS NULL OR lease_until_ms <= $2) \
+             RETURNING id",
+            id_list(&ids)
+        ))
+        .bind(lease_now + claim.lease_ms)
+        .bind(lease_now)
+        .bind(claim.now_ms + claim.lease_ms)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|row| row.int("id"))
+        .collect::<StoreResult<Vec<_>>>()?;
+        let claimed = if leased.is_empty() {
+            Vec::new()
+        } else {
+            let sql = format!(
+                "{CLAIMED_DETAILS} WHERE m.id IN ({}) ORDER BY m.id",
+                id_list(&leased)
+            );
+            sqlx::query(&sql)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(claimed_from_row)
+                .collect::<StoreResult<Vec<_>>>()?
+        };
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn record(&self, outcomes: &[AttemptOutcome], policy: HealthPolicy) -> StoreResult<()> {
+        let (released, attempted): (Vec<&AttemptOutcome>, Vec<&AttemptOutcome>) =
+            outcomes.iter().partition(|o| o.next == NextStep::Release);
+        let mut tx = self.writer.begin().await?;
+        for outcome in released {
+            sqlx::query(
+                "UPDATE messages SET lease_until_ms = NULL, next_attempt_at_ms = $1 \
+                 WHERE id = $2 AND lease_until_ms = $3",
+            )
+            .bind(outcome.attempted_at_ms)
+            .bind(outcome.message_id)
+            .bind(outcome.lease_until_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !attempted.is_empty() {
+            let rows = outcome_rows(&attempted);
+            for (template, second) in record_steps(&attempted, policy) {
+                let sql = template.replace("{rows}", DB::JSON_ROWS);
+                let mut query = sqlx::query(&sql).bind(rows.as_str());
+                if let Some(second) = second {
+                    query = query.bind(second);
+                }
+                let result = query.execute(&mut *tx).await?;
+                if template == UPDATE_MESSAGES {
+                    let fenced =
+                        (attempted.len() as u64).saturating_sub(DB::rows_affected(&result));
+                    if fenced > 0 {
+                        tracing::warn!(fenced, "outcomes of expired leases ignored");
+                    }
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn defer(
+        &self,
+        subscription_ids: &[i64],
+        now_ms: i64,
+        until_ms: i64,
+    ) -> StoreResult<u64> {
+        if subscription_ids.is_empty() {
+            return Ok(0);
+        }
+        let moved = sqlx::query(&format!(
+            "UPDATE messages SET next_attempt_at_ms = $2 \
+             WHERE subscription_id IN ({}) AND status = 'pending' AND next_attempt_at_ms <= $1 \
+               AND (lease_until_ms IS NULL OR lease_until_ms <= $3)",
+            id_list(subscription_ids)
+        ))
+        .bind(now_ms)
+        .bind(until_ms)
+        .bind(lease_now_ms())
+        .execute(&self.writer)
+        .await?;
+        Ok(DB::rows_affected(&moved))
+    }
+
+    async fn release_all_leases(&self, now_ms: i64) -> StoreResult<u64> {
+        if !DB::SINGLE_PROCESS {
+            // Other processes may be alive and holding these leases: let them expire.
+            return Ok(0);
+        }
+        let released = sqlx::query(
+            "UPDATE messages SET lease_until_ms = NULL, next_attempt_at_ms = $1 \
+             WHERE status = 'pending' AND lease_until_ms IS NOT NULL",
+        )
+        .bind(now_ms)
+        .execute(&self.writer)
+        .await?;
+        Ok(DB::rows_affected(&released))
+    }
+
+    async fn next_due_at(&self) -> StoreResult<Option<i64>> {
+        // On the writer, not a reader: asked after nearly every commit, and a
+        // SQLite reader's page cache is dropped whenever the writer has
+        // committed since its last read, so on a reader this re-read the index
+        // from its root each time; with a million pending rows that made fresh
+        // deliveries measurably slower (BENCHMARKS.md, fourth session).
+        let row = sqlx::query(
+            "SELECT MIN(next_attempt_at_ms) AS due FROM messages WHERE status = 'pending'",
+        )
+        .fetch_one(&self.writer)
+        .await?;
+        row.opt_int("due")
+    }
+
+    async fn deliveries(
+        &self,
+        company_id: i64,
+        filter: &DeliveryFilter,
+    ) -> StoreResult<Vec<DeliveryRecord>> {
+        // One snapshot: an attempt and its message's status are read together.
+        let mut tx = self.reader.begin().await?;
+        if let Some(snapshot) = DB::SNAPSHOT {
+            sqlx::query(snapshot).execute(&mut *tx).await?;
+        }
+        let mut records = sqlx::query(
+            "SELECT id, subscription_id, event, object_id, object_version, idempotency_key, \
+                 request_id, status, attempts, next_attempt_at_ms, created_at_ms, finished_at_ms, \
+                 last_error \
+             FROM messages WHERE company_id = $1 AND ($2 IS NULL OR subscription_id = $2) \
+               AND ($3 IS NULL OR status = $3) ORDER BY id DESC",
+        )
+        .bind(company_id)
+        .bind(filter.subscription_id)
+        .bind(filter.status.as_deref())
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(delivery_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+        let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
+        if !ids.is_empty() {
+            let attempts = sqlx::query(&format!(
+                "SELECT message_id, attempted_at_ms, duration_ms, status_code, error \
+                 FROM attempts WHERE message_id IN ({}) ORDER BY id",
+                id_list(&ids)
+            ))
+            .fetch_all(&mut *tx)
+            .await?;
+            let position: std::collections::HashMap<i64, usize> =
+                ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+            for row in &attempts {
+                if let Some(&i) = position.get(&row.int("message_id")?) {
+                    records[i].attempt_log.push(attempt_from_row(row)?);
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(records)
+    }
+
+    fn enqueued(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        std::sync::Arc::clone(&self.enqueued)
+    }
+
+    async fn redeliver(&self, company_id: i64, message_id: i64, now_ms: i64) -> StoreResult<bool> {
+        let result = sqlx::query("UPDATE messages SET status = 'pending', next_attempt_at_ms = $1, lease_until_ms = NULL, \
+                 finished_at_ms = NULL, last_error = NULL \
+             WHERE id = $2 AND company_id = $3 AND (status != 'pending' OR lease_until_ms IS NULL)").bind(now_ms).bind(message_id).bind(company_id)
+        .execute(&self.writer)
+        .await?;
+        self.enqueued.notify_one();
+        Ok(DB::rows_affected(&result) > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tripletex_webhooks_types::{EventType, NewSubscription};
+
+    use super::*;
+    use crate::store::{SqliteStore, Store, WriteContext};
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    async fn claim(store: &SqliteStore, now_ms: i64, lease_ms: i64) -> Vec<ClaimedMessage> {
+        store
+            .claim_due(Claim {
+                now_ms,
+                lease_ms,
+                candidates: 10,
+                skip_subscriptions: &[],
+                accept: &mut |_| true,
+            })
+            .await
+            .unwrap()
+    }
+
+    fn delivered(message: &ClaimedMessage) -> AttemptOutcome {
+        AttemptOutcome {
+            message_id: message.id,
+            subscription_id: message.subscription_id,
+            lease_until_ms: message.lease_until_ms,
+            attempted_at_ms: NOW,
+            duration_ms: 5,
+            status_code: Some(200),
+            error: None,
+            next: NextStep::Delivered,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_expired_lease_is_claimed_again_and_the_stale_outcome_is_fenced_off() {
+        let store = SqliteStore::connect("sqlite::memory:", "test/v2")
+            .await
+            .unwrap();
+        let company = store.ensure_company("digest").await.unwrap();
+        let event: EventType = "product.create".parse().unwrap();
+        let subscription = NewSubscription::new(event.clone(), "https://example.com/hook");
+        store
+            .insert_subscriptions(company, NOW, vec![subscription])
+            .await
+            .unwrap();
+        let ctx = WriteContext {
+            company,
+            now_ms: NOW,
+            emits: std::slice::from_ref(&event),
+            request_id: Some("request-1"),
+        };
+        store
+            .emit_event(ctx, 1, Some(&serde_json::json!({"id": 1, "version": 3})))
+            .await
+            .unwrap();
+        let policy = HealthPolicy {
+            disable_after_ms: i64::MAX,
+        };
+
+        // A lease that lapses at once (its holder, say, hung past it) ...
+        let first = claim(&store, NOW, -1).await.remove(0);
+        // ... lets the message be claimed again under a new lease.
+        let second = claim(&store, NOW, 60_000).await.remove(0);
+        assert_eq!(first.id, second.id);
+        assert_eq!(
+            (second.object_version, second.request_id.as_deref()),
+            (Some(3), Some("request-1")),
+            "the message carries the object's version and the request that caused it"
+        );
+        assert_ne!(first.lease_until_ms, second.lease_until_ms);
+        // A live lease holds however far the server clock has moved: leases
+        // run on real time.
+        let an_hour_later = NOW + 3_600_000;
+        assert!(claim(&store, an_hour_later, 60_000).await.is_empty());
+
+        store.record(&[delivered(&first)], policy).await.unwrap();
+        let log = store
+            .deliveries(company.id, &DeliveryFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            (log[0].status.as_str(), log[0].attempts),
+            ("pending", 0),
+            "fenced off"
+        );
+        store.record(&[delivered(&second)], policy).await.unwrap();
+        let log = store
+            .deliveries(company.id, &DeliveryFilter::default())
+            .await
+            .unwrap();
+        assert_eq!((log[0].status.as_str(), log[0].attempts), ("delivered", 1));
+        assert_eq!(
+            log[0].attempt_log.len(),
+            2,
+            "both attempts were made and are logged"
+        );
+    }
+}
