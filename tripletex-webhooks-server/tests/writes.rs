@@ -1,15 +1,16 @@
 //! Writes as the official document has them: an order created with new
 //! order lines and a voucher with new postings (balanced, or refused), the
-//! bulk `/list` endpoints (all checked before any is written, one event per
-//! object), and no operation the document lacks.
+//! bulk `/list` endpoints (all or nothing, one event per object), and no
+//! operation the document lacks.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
+use common::receiver::Receiver;
 use common::{Harness, assert_api_error, json};
 use reqwest::Method;
 use serde_json::{Value, json};
-use test_support::reference;
+use test_support::{WITHIN, reference};
 
 async fn send(h: &Harness, method: Method, path: &str, body: &Value) -> (u16, Value) {
     json(h.request(method, path).json(body).send().await.unwrap()).await
@@ -125,6 +126,42 @@ async fn an_order_is_created_with_its_new_order_lines() {
         updated["value"]["orderLines"],
         json!([{"description": "Beans"}, {"description": "Cups"}])
     );
+}
+
+#[tokio::test]
+async fn an_order_and_its_new_lines_are_stored_together_and_its_webhook_equals_get() {
+    let h = Harness::start().await;
+    let receiver = Receiver::start().await;
+    let fields = "*,orderLines(*)";
+    let (status, body) = send(
+        &h,
+        Method::POST,
+        "/event/subscription",
+        &json!({"event": "order.create", "targetUrl": receiver.url("/hook"), "fields": fields}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, created) = send(
+        &h,
+        Method::POST,
+        "/order",
+        &order(json!([{"description": "Beans"}, {"description": "Filters"}])),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let order_id = created["value"]["id"].as_i64().unwrap();
+    let got = get(&h, &format!("/order/{order_id}?fields={fields}")).await;
+    let lines = got["value"]["orderLines"].as_array().unwrap();
+    let described: Vec<&Value> = lines.iter().map(|l| &l["description"]).collect();
+    assert_eq!(described, [&json!("Beans"), &json!("Filters")], "in order");
+    for line in lines {
+        assert!(line["id"].as_i64().is_some_and(|id| id > 0), "{line}");
+        assert_eq!(line["version"], 0, "created, not changed after: {line}");
+        assert_eq!(line["order"]["id"], order_id, "points back: {line}");
+    }
+    let callbacks = receiver.wait_for(1, WITHIN).await;
+    assert_eq!(callbacks.len(), 1);
+    assert_eq!(callbacks[0].json()["value"], got["value"]);
 }
 
 #[tokio::test]
@@ -252,6 +289,45 @@ async fn bulk_creates_and_updates_write_all_or_none_with_one_event_each() {
     assert_eq!(updated["values"][0]["name"], "Ristretto");
     assert_eq!(updated["values"][1]["version"], 1);
     assert_eq!(queued(&h, updated_events).await, ids);
+}
+
+#[tokio::test]
+async fn a_bulk_update_the_store_refuses_for_one_object_changes_none() {
+    let h = Harness::start().await;
+    let updated_events = subscribe(&h, "product.update").await;
+    let (status, created) = send(
+        &h,
+        Method::POST,
+        "/product/list",
+        &json!([{"name": "Espresso"}, {"name": "Lungo"}]),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let first = created["values"][0]["id"].as_i64().unwrap();
+    let second = created["values"][1]["id"].as_i64().unwrap();
+    // The second object fails in the store: a stale version, then a missing id.
+    for (other, status, code) in [
+        (
+            json!({"id": second, "version": 7, "name": "Doppio"}),
+            409,
+            8000,
+        ),
+        (json!({"id": 999_999, "name": "Doppio"}), 404, 6000),
+    ] {
+        let response = h
+            .request(Method::PUT, "/product/list")
+            .json(&json!([{"id": first, "version": 0, "name": "Ristretto"}, other]))
+            .send()
+            .await
+            .unwrap();
+        assert_api_error(response, status, code).await;
+        let product = get(&h, &format!("/product/{first}?fields=name,version")).await;
+        assert_eq!(product["value"], json!({"name": "Espresso", "version": 0}));
+    }
+    assert!(
+        queued(&h, updated_events).await.is_empty(),
+        "no event for the unchanged first object"
+    );
 }
 
 #[tokio::test]

@@ -5,7 +5,9 @@
 //! PostgreSQL ([`PgStore`]) lets several server processes share one database.
 //! Every write that changes an object also writes its outbox rows (one per
 //! matching ACTIVE subscription) in the same transaction, so a crash can
-//! never separate a change from its webhooks.
+//! never separate a change from its webhooks; the writes of one API call
+//! (an object with its new sub-objects, a bulk call's objects) are one
+//! transaction too ([`Store::write_objects`]).
 
 pub(crate) mod outbox;
 mod postgres;
@@ -166,19 +168,75 @@ pub(crate) struct Page<T> {
     pub(crate) digest: Option<String>,
 }
 
-/// The write side of a change: who made it, when, in which request, and
-/// which events it emits.
+/// The write side of a change: who made it, when, and in which request.
 #[derive(Debug, Clone)]
 pub(crate) struct WriteContext<'a> {
     /// The company.
     pub(crate) company: Company,
     /// Now, from the server clock, in ms.
     pub(crate) now_ms: i64,
-    /// Events this change emits (each becomes one outbox row per matching ACTIVE subscription).
-    pub(crate) emits: &'a [EventType],
     /// The `x-tlx-request-id` of the API call that made the change, kept on
     /// its outbox rows.
     pub(crate) request_id: Option<&'a str>,
+}
+
+/// One object's write in a batch ([`Store::write_objects`]).
+#[derive(Debug, Clone)]
+pub(crate) struct ObjectWrite {
+    /// The resource path of the object, e.g. `order`.
+    pub(crate) resource: &'static str,
+    /// What the write does.
+    pub(crate) kind: WriteKind,
+    /// Events it emits (each becomes one outbox row per matching ACTIVE
+    /// subscription).
+    pub(crate) emits: Vec<EventType>,
+}
+
+/// What a write does to its object.
+#[derive(Debug, Clone)]
+pub(crate) enum WriteKind {
+    /// Creates it (version 0).
+    Create(Fields),
+    /// Merges fields into a live object (version + 1); refused when
+    /// `expected_version` is stale.
+    Update {
+        /// The object's id.
+        id: i64,
+        /// The version the caller last saw, if it sent one.
+        expected_version: Option<i32>,
+        /// The fields merged in.
+        fields: Fields,
+    },
+    /// Deletes a live object (a tombstone at version + 1).
+    Delete {
+        /// The object's id.
+        id: i64,
+    },
+}
+
+/// The fields a create or update writes, with the sub-objects created with it.
+#[derive(Debug, Clone)]
+pub(crate) struct Fields {
+    /// The fields, without the new items of their lists.
+    pub(crate) values: Map<String, Value>,
+    /// The sub-objects to create; each one's stub goes into its list.
+    pub(crate) items: Vec<NewItem>,
+}
+
+/// A sub-object created with its parent (an order's new order line), which
+/// emits no events of its own.
+#[derive(Debug, Clone)]
+pub(crate) struct NewItem {
+    /// Its resource path, e.g. `order/orderline`.
+    pub(crate) resource: &'static str,
+    /// The parent's list field it is listed in, e.g. `orderLines`.
+    pub(crate) field: String,
+    /// Its position in that list, counting the other items.
+    pub(crate) index: usize,
+    /// Its field that points back to the parent, e.g. `order`.
+    pub(crate) back: &'static str,
+    /// Its fields.
+    pub(crate) body: Map<String, Value>,
 }
 
 /// Storage for the server.
@@ -229,13 +287,14 @@ pub(crate) trait Store: Send + Sync + 'static {
     /// Deletes subscriptions, all or none (and their pending deliveries).
     async fn delete_subscriptions(&self, company_id: i64, ids: &[i64]) -> StoreResult<()>;
 
-    /// Creates an object (version 0) and its outbox rows in one transaction.
-    async fn create_object(
+    /// Executes writes in one transaction, all or none: each one's new
+    /// sub-objects, its own change and its outbox rows. Returns each write's
+    /// object as stored, in order.
+    async fn write_objects(
         &self,
         ctx: WriteContext<'_>,
-        resource: &str,
-        body: Map<String, Value>,
-    ) -> StoreResult<ObjectRecord>;
+        writes: Vec<ObjectWrite>,
+    ) -> StoreResult<Vec<ObjectRecord>>;
     /// One live object.
     async fn get_object(
         &self,
@@ -243,23 +302,6 @@ pub(crate) trait Store: Send + Sync + 'static {
         resource: &str,
         id: i64,
     ) -> StoreResult<Option<ObjectRecord>>;
-    /// Merges `patch` into an object (version + 1) and writes its outbox rows,
-    /// in one transaction; refused when `expected_version` is stale.
-    async fn update_object(
-        &self,
-        ctx: WriteContext<'_>,
-        resource: &str,
-        id: i64,
-        expected_version: Option<i32>,
-        patch: Map<String, Value>,
-    ) -> StoreResult<ObjectRecord>;
-    /// Deletes an object (a tombstone at version + 1) and writes its outbox rows.
-    async fn delete_object(
-        &self,
-        ctx: WriteContext<'_>,
-        resource: &str,
-        id: i64,
-    ) -> StoreResult<ObjectRecord>;
     /// A page of a resource's live objects, by id.
     async fn list_objects(
         &self,
@@ -269,11 +311,12 @@ pub(crate) trait Store: Send + Sync + 'static {
         count: i64,
     ) -> StoreResult<Page<ObjectRecord>>;
 
-    /// Writes outbox rows for the events of `ctx` about an object that is
-    /// not stored (emulator API); returns how many messages it enqueued.
+    /// Writes outbox rows for `emits` about an object that is not stored
+    /// (emulator API); returns how many messages it enqueued.
     async fn emit_event(
         &self,
         ctx: WriteContext<'_>,
+        emits: &[EventType],
         object_id: i64,
         value: Option<&Value>,
     ) -> StoreResult<u64>;

@@ -24,10 +24,10 @@ use super::rows::{
     subscription_from_row, to_json,
 };
 use super::{
-    Company, ObjectRecord, Page, Session, Store, StoreError, StoreResult, SubscriptionRecord,
-    WriteContext,
+    Company, Fields, NewItem, ObjectRecord, ObjectWrite, Page, Session, Store, StoreError,
+    StoreResult, SubscriptionRecord, WriteContext, WriteKind,
 };
-use crate::domain::object::render;
+use crate::domain::object::{object_url, render};
 use crate::store::outbox::lease_now_ms;
 
 /// What differs between the engines the store runs on. Sealed: SQLite and
@@ -114,14 +114,6 @@ impl<DB: Backend> SqlStore<DB> {
             DB::after_enqueue(&self.hooks, &self.writer, queued);
         }
     }
-}
-
-/// How an object changes.
-enum Edit {
-    /// Merged into its fields.
-    Patch(Map<String, Value>),
-    /// Deleted: a tombstone.
-    Delete,
 }
 
 impl<DB: Backend> SqlStore<DB>
@@ -261,10 +253,11 @@ where
         &self,
         conn: &mut DB::Connection,
         ctx: &WriteContext<'_>,
+        emits: &[EventType],
         record: &ObjectRecord,
         deleted: bool,
     ) -> StoreResult<u64> {
-        if ctx.emits.is_empty() {
+        if emits.is_empty() {
             return Ok(0);
         }
         let payload = if deleted {
@@ -273,7 +266,7 @@ where
             Some(to_json(&render(record, &self.url_base))?)
         };
         let mut queued = 0;
-        for event in ctx.emits {
+        for event in emits {
             let version = Some(record.version);
             queued +=
                 Self::enqueue(conn, ctx, event, record.id, version, payload.as_deref()).await?;
@@ -281,35 +274,169 @@ where
         Ok(queued)
     }
 
-    /// Applies an edit to a live object (version + 1), checking the caller's
-    /// version, and writes its outbox rows, in one transaction.
-    async fn edit_object(
+    /// Executes one write of a batch on the batch's transaction; returns
+    /// the object as stored and how many messages it enqueued.
+    async fn write_object(
         &self,
+        conn: &mut DB::Connection,
+        ctx: &WriteContext<'_>,
+        write: ObjectWrite,
+    ) -> StoreResult<(ObjectRecord, u64)> {
+        let ObjectWrite {
+            resource,
+            kind,
+            emits,
+        } = write;
+        let (record, items, deleted) = match kind {
+            WriteKind::Create(fields) => {
+                let (values, items) = self.create_items(conn, ctx, fields).await?;
+                let record = Self::insert_object(conn, ctx, resource, values).await?;
+                (record, items, false)
+            }
+            WriteKind::Update {
+                id,
+                expected_version,
+                fields,
+            } => {
+                let mut record =
+                    Self::checked_live(conn, ctx, resource, id, expected_version).await?;
+                let (values, items) = self.create_items(conn, ctx, fields).await?;
+                record.body.extend(values);
+                Self::save_change(conn, ctx, &mut record, ChangeType::Update).await?;
+                (record, items, false)
+            }
+            WriteKind::Delete { id } => {
+                let mut record = Self::checked_live(conn, ctx, resource, id, None).await?;
+                Self::save_change(conn, ctx, &mut record, ChangeType::Delete).await?;
+                (record, Vec::new(), true)
+            }
+        };
+        self.link_back(conn, &record, items).await?;
+        let queued = self
+            .enqueue_change(conn, ctx, &emits, &record, deleted)
+            .await?;
+        Ok((record, queued))
+    }
+
+    /// Inserts a new object at version 0 with its first change, emitting nothing.
+    async fn insert_object(
+        conn: &mut DB::Connection,
+        ctx: &WriteContext<'_>,
+        resource: &str,
+        body: Map<String, Value>,
+    ) -> StoreResult<ObjectRecord> {
+        let changes = vec![change(
+            ctx.company.employee_id,
+            ctx.now_ms,
+            ChangeType::Create,
+        )];
+        let row = sqlx::query(
+            "INSERT INTO objects (company_id, resource, version, body, changes, updated_at_ms) \
+             VALUES ($1, $2, 0, $3, $4, $5) RETURNING id",
+        )
+        .bind(ctx.company.id)
+        .bind(resource)
+        .bind(to_json(&body)?.as_str())
+        .bind(to_json(&changes)?.as_str())
+        .bind(ctx.now_ms)
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(ObjectRecord {
+            id: row.int("id")?,
+            resource: resource.to_owned(),
+            version: 0,
+            body,
+            changes,
+        })
+    }
+
+    /// Inserts the new items of `fields` and puts their stubs into their
+    /// lists; returns the fields to write and the items, to point back at
+    /// their parent once it is written.
+    async fn create_items(
+        &self,
+        conn: &mut DB::Connection,
+        ctx: &WriteContext<'_>,
+        fields: Fields,
+    ) -> StoreResult<(Map<String, Value>, Vec<(ObjectRecord, &'static str)>)> {
+        let Fields {
+            mut values,
+            mut items,
+        } = fields;
+        // In order of position, so that each stub lands where its item was.
+        items.sort_by_key(|item| item.index);
+        let mut created = Vec::with_capacity(items.len());
+        for NewItem {
+            resource,
+            field,
+            index,
+            back,
+            body,
+        } in items
+        {
+            let record = Self::insert_object(conn, ctx, resource, body).await?;
+            insert_stub(&mut values, field, index, self.stub(resource, record.id));
+            created.push((record, back));
+        }
+        Ok((values, created))
+    }
+
+    /// Points each sub-object created with `parent` back at it: part of
+    /// their creation, so neither version nor change log moves.
+    async fn link_back(
+        &self,
+        conn: &mut DB::Connection,
+        parent: &ObjectRecord,
+        items: Vec<(ObjectRecord, &'static str)>,
+    ) -> StoreResult<()> {
+        for (mut item, back) in items {
+            let stub = self.stub(&parent.resource, parent.id);
+            item.body.insert(back.to_owned(), stub);
+            sqlx::query("UPDATE objects SET body = $1 WHERE id = $2")
+                .bind(to_json(&item.body)?.as_str())
+                .bind(item.id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The `{id, url}` reference to an object.
+    fn stub(&self, resource: &str, id: i64) -> Value {
+        serde_json::json!({"id": id, "url": object_url(&self.url_base, resource, id)})
+    }
+
+    /// A live object of the company, refused when `expected_version` is stale.
+    async fn checked_live(
+        conn: &mut DB::Connection,
         ctx: &WriteContext<'_>,
         resource: &str,
         id: i64,
         expected_version: Option<i32>,
-        edit: Edit,
     ) -> StoreResult<ObjectRecord> {
-        let mut tx = self.writer.begin().await?;
-        let mut record = Self::live_object(&mut tx, ctx.company.id, resource, id)
+        let record = Self::live_object(conn, ctx.company.id, resource, id)
             .await?
             .ok_or(StoreError::NotFound { what: "object", id })?;
-        if let Some(expected) = expected_version.filter(|v| *v != record.version) {
-            return Err(StoreError::Conflict {
+        match expected_version.filter(|v| *v != record.version) {
+            Some(expected) => Err(StoreError::Conflict {
                 what: "object",
                 id,
                 expected,
                 actual: record.version,
-            });
+            }),
+            None => Ok(record),
         }
-        let (change_type, deleted) = match edit {
-            Edit::Patch(patch) => {
-                record.body.extend(patch);
-                (ChangeType::Update, false)
-            }
-            Edit::Delete => (ChangeType::Delete, true),
-        };
+    }
+
+    /// Saves a change of an existing object (an update, or a delete, which
+    /// leaves a tombstone): version + 1 and one more entry in its log.
+    async fn save_change(
+        conn: &mut DB::Connection,
+        ctx: &WriteContext<'_>,
+        record: &mut ObjectRecord,
+        change_type: ChangeType,
+    ) -> StoreResult<()> {
+        let deleted = matches!(change_type, ChangeType::Delete);
         record.version += 1;
         record
             .changes
@@ -324,12 +451,9 @@ where
         .bind(i64::from(deleted))
         .bind(ctx.now_ms)
         .bind(record.id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-        let queued = self.enqueue_change(&mut tx, ctx, &record, deleted).await?;
-        tx.commit().await?;
-        self.after_enqueue(queued);
-        Ok(record)
+        Ok(())
     }
 
     /// Writes one subscription's partial update, refused when its `version` is stale.
@@ -390,6 +514,20 @@ where
             Self::close_if_inactive(tx, id, now_ms).await?;
         }
         Ok(record)
+    }
+}
+
+/// Puts a new item's stub into its parent's list at its position (at the
+/// end when the list is shorter), making the field a list if it is not one.
+fn insert_stub(values: &mut Map<String, Value>, field: String, index: usize, stub: Value) {
+    let list = values
+        .entry(field)
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if !list.is_array() {
+        *list = Value::Array(Vec::new());
+    }
+    if let Value::Array(items) = list {
+        items.insert(index.min(items.len()), stub);
     }
 }
 
@@ -589,40 +727,22 @@ where
         Ok(())
     }
 
-    async fn create_object(
+    async fn write_objects(
         &self,
         ctx: WriteContext<'_>,
-        resource: &str,
-        body: Map<String, Value>,
-    ) -> StoreResult<ObjectRecord> {
-        let changes = vec![change(
-            ctx.company.employee_id,
-            ctx.now_ms,
-            ChangeType::Create,
-        )];
+        writes: Vec<ObjectWrite>,
+    ) -> StoreResult<Vec<ObjectRecord>> {
         let mut tx = self.writer.begin().await?;
-        let row = sqlx::query(
-            "INSERT INTO objects (company_id, resource, version, body, changes, updated_at_ms) \
-             VALUES ($1, $2, 0, $3, $4, $5) RETURNING id",
-        )
-        .bind(ctx.company.id)
-        .bind(resource)
-        .bind(to_json(&body)?.as_str())
-        .bind(to_json(&changes)?.as_str())
-        .bind(ctx.now_ms)
-        .fetch_one(&mut *tx)
-        .await?;
-        let record = ObjectRecord {
-            id: row.int("id")?,
-            resource: resource.to_owned(),
-            version: 0,
-            body,
-            changes,
-        };
-        let queued = self.enqueue_change(&mut tx, &ctx, &record, false).await?;
+        let mut records = Vec::with_capacity(writes.len());
+        let mut queued = 0;
+        for write in writes {
+            let (record, enqueued) = self.write_object(&mut tx, &ctx, write).await?;
+            records.push(record);
+            queued += enqueued;
+        }
         tx.commit().await?;
         self.after_enqueue(queued);
-        Ok(record)
+        Ok(records)
     }
 
     async fn get_object(
@@ -633,28 +753,6 @@ where
     ) -> StoreResult<Option<ObjectRecord>> {
         let mut conn = self.reader.acquire().await?;
         Self::live_object(&mut conn, company_id, resource, id).await
-    }
-
-    async fn update_object(
-        &self,
-        ctx: WriteContext<'_>,
-        resource: &str,
-        id: i64,
-        expected_version: Option<i32>,
-        patch: Map<String, Value>,
-    ) -> StoreResult<ObjectRecord> {
-        self.edit_object(&ctx, resource, id, expected_version, Edit::Patch(patch))
-            .await
-    }
-
-    async fn delete_object(
-        &self,
-        ctx: WriteContext<'_>,
-        resource: &str,
-        id: i64,
-    ) -> StoreResult<ObjectRecord> {
-        self.edit_object(&ctx, resource, id, None, Edit::Delete)
-            .await
     }
 
     async fn list_objects(
@@ -700,6 +798,7 @@ where
     async fn emit_event(
         &self,
         ctx: WriteContext<'_>,
+        emits: &[EventType],
         object_id: i64,
         value: Option<&Value>,
     ) -> StoreResult<u64> {
@@ -710,7 +809,7 @@ where
             .and_then(|v| i32::try_from(v).ok());
         let mut tx = self.writer.begin().await?;
         let mut queued = 0;
-        for event in ctx.emits {
+        for event in emits {
             queued +=
                 Self::enqueue(&mut tx, &ctx, event, object_id, version, payload.as_deref()).await?;
         }
@@ -746,3 +845,6 @@ where
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,24 +1,27 @@
 //! The bulk endpoints of the official document (`POST /{path}/list`, `PUT
 //! /{path}/list`, `DELETE /{path}/list?ids=`), where it has them: every
-//! object is checked before any is written, so a body that fails for one
-//! object writes none; each object's write emits its own events. Messages of
-//! a failing object carry its index (`[1].name`).
+//! object is checked, then all are written in one transaction, so a call
+//! that fails for one object (in its body, or in the store: a stale
+//! `version`, a missing id) writes none; each object's write emits its own
+//! events. Messages of a failing object carry its index (`[1].name`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::MethodRouter;
 use axum::{Extension, Json, Router};
 use serde_json::{Map, Value};
+use tripletex_webhooks_types::fields::FieldsFilter;
 use tripletex_webhooks_types::{ApiValidationMessage, ListResponse};
 
 use crate::domain::resources::Resource;
 use crate::domain::resources::validate::{InvalidBody, check_create, check_update};
 use crate::http::api::resources::shape_record;
-use crate::http::api::writes::{self, not_found};
+use crate::http::api::writes;
 use crate::http::auth::Caller;
 use crate::http::error::ServerError;
 use crate::http::extract::{ApiJson, QueryParams};
 use crate::http::state::AppState;
+use crate::store::ObjectRecord;
 
 /// The `/list` route of a resource, with the methods the document has.
 pub(crate) fn routes(resource: &'static Resource, path: &str) -> Router<AppState> {
@@ -57,14 +60,13 @@ async fn create_list(
         .into_iter()
         .enumerate()
         .map(|(index, body)| {
-            check_create(resource, body, &state.url_base).map_err(|error| at_index(index, error))
+            check_create(resource, body, &state.url_base)
+                .map(|body| writes::create(resource, body))
+                .map_err(|error| at_index(index, error))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let mut values = Vec::with_capacity(checked.len());
-    for body in checked {
-        let record = writes::create(&state, &caller, resource, body).await?;
-        values.push(shape_record(&state, &caller, resource, &record, &filter).await?);
-    }
+    let records = writes::store(&state, &caller, resource, checked).await?;
+    let values = shape_all(&state, &caller, resource, &records, &filter).await?;
     let total = i64::try_from(values.len()).unwrap_or(i64::MAX);
     Ok((
         StatusCode::CREATED,
@@ -87,14 +89,11 @@ async fn update_list(
             let id = object_id(index, &body)?;
             let update = check_update(resource, body, &state.url_base)
                 .map_err(|error| at_index(index, error))?;
-            Ok((id, update))
+            Ok(writes::update(resource, id, update))
         })
         .collect::<Result<Vec<_>, ServerError>>()?;
-    let mut values = Vec::with_capacity(checked.len());
-    for (id, update) in checked {
-        let record = writes::update(&state, &caller, resource, id, update).await?;
-        values.push(shape_record(&state, &caller, resource, &record, &filter).await?);
-    }
+    let records = writes::store(&state, &caller, resource, checked).await?;
+    let values = shape_all(&state, &caller, resource, &records, &filter).await?;
     let total = i64::try_from(values.len()).unwrap_or(i64::MAX);
     Ok(Json(ListResponse::page(values, 0, total)))
 }
@@ -105,7 +104,7 @@ async fn delete_list(
     caller: Caller,
     query: QueryParams,
 ) -> Result<StatusCode, ServerError> {
-    let ids = query
+    let deletes = query
         .required("ids")?
         .split(',')
         .map(|id| {
@@ -113,19 +112,25 @@ async fn delete_list(
                 .parse::<i64>()
                 .map_err(|_| ServerError::Param(format!("'{id}' in ids is not an object id.")))
         })
+        .map(|id| id.map(|id| writes::delete(resource, id)))
         .collect::<Result<Vec<_>, _>>()?;
-    // Every object must exist before any is deleted.
-    for id in &ids {
-        state
-            .store
-            .get_object(caller.company().id, resource.path, *id)
-            .await?
-            .ok_or_else(|| not_found(resource, *id))?;
-    }
-    for id in ids {
-        writes::delete(&state, &caller, resource, id).await?;
-    }
+    writes::store(&state, &caller, resource, deletes).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The API values of the objects a bulk write stored, shaped by `filter`.
+async fn shape_all(
+    state: &AppState,
+    caller: &Caller,
+    resource: &'static Resource,
+    records: &[ObjectRecord],
+    filter: &FieldsFilter,
+) -> Result<Vec<Value>, ServerError> {
+    let mut values = Vec::with_capacity(records.len());
+    for record in records {
+        values.push(shape_record(state, caller, resource, record, filter).await?);
+    }
+    Ok(values)
 }
 
 /// The `id` an object of a bulk update must carry.

@@ -77,10 +77,13 @@ async fn emit(
     let ctx = WriteContext {
         company: caller.company(),
         now_ms: state.clock.now_ms(),
-        emits: std::slice::from_ref(&event),
         request_id: caller.request_id(),
     };
-    let queued = state.store.emit_event(ctx, request.id, value).await?;
+    let emits = std::slice::from_ref(&event);
+    let queued = state
+        .store
+        .emit_event(ctx, emits, request.id, value)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"value": {"event": event, "id": request.id, "deliveries": queued}})),

@@ -70,7 +70,8 @@ async fn create(
 ) -> Result<(StatusCode, Value200), ServerError> {
     let filter = query.fields()?;
     let body = check_create(resource, body, &state.url_base)?;
-    let record = writes::create(&state, &caller, resource, body).await?;
+    let write = writes::create(resource, body);
+    let record = writes::store_one(&state, &caller, resource, write).await?;
     let value = shape_record(&state, &caller, resource, &record, &filter).await?;
     Ok((StatusCode::CREATED, Json(ValueResponse::new(value))))
 }
@@ -104,7 +105,8 @@ async fn update(
     let id = parse_id(&id)?;
     let filter = query.fields()?;
     let update = check_update(resource, body, &state.url_base)?;
-    let record = writes::update(&state, &caller, resource, id, update).await?;
+    let write = writes::update(resource, id, update);
+    let record = writes::store_one(&state, &caller, resource, write).await?;
     let value = shape_record(&state, &caller, resource, &record, &filter).await?;
     Ok(Json(ValueResponse::new(value)))
 }
@@ -116,7 +118,7 @@ async fn delete(
     caller: Caller,
 ) -> Result<StatusCode, ServerError> {
     let id = parse_id(&id)?;
-    writes::delete(&state, &caller, resource, id).await?;
+    writes::store_one(&state, &caller, resource, writes::delete(resource, id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

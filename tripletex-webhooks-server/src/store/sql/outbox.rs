@@ -480,11 +480,16 @@ mod tests {
         let ctx = WriteContext {
             company,
             now_ms: NOW,
-            emits: std::slice::from_ref(&event),
             request_id: Some("request-1"),
         };
+        let emits = std::slice::from_ref(&event);
         store
-            .emit_event(ctx, 1, Some(&serde_json::json!({"id": 1, "version": 3})))
+            .emit_event(
+                ctx,
+                emits,
+                1,
+                Some(&serde_json::json!({"id": 1, "version": 3})),
+            )
             .await
             .unwrap();
         let policy = HealthPolicy {
