@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::clock::Clock;
 use crate::config::ServerConfig;
-use crate::delivery::{Dispatcher, DispatcherHandle};
+use crate::delivery::{Dispatcher, DispatcherHandle, retention};
 use crate::digest::token_digest;
 use crate::domain::object::url_base;
 use crate::http::rate_limit::RateLimiter;
@@ -76,6 +76,8 @@ pub struct RunningServer {
     task: Option<JoinHandle<()>>,
     dispatcher: Option<DispatcherHandle>,
     clock_saver: JoinHandle<()>,
+    /// Deletes old finished messages (`--keep-delivered`).
+    retention: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -122,6 +124,7 @@ impl RunningServer {
         )?
         .spawn();
         let clock_saver = save_clock_offsets(clock.clone(), Arc::clone(&store));
+        let retention = retention::spawn(Arc::clone(&outbox), clock.clone(), config.keep_delivered);
         let state = AppState {
             store,
             outbox,
@@ -148,6 +151,7 @@ impl RunningServer {
             task: Some(task),
             dispatcher: Some(dispatcher),
             clock_saver,
+            retention,
         })
     }
 
@@ -271,6 +275,7 @@ impl RunningServer {
 impl Drop for RunningServer {
     fn drop(&mut self) {
         self.clock_saver.abort();
+        self.retention.abort();
         if let Some(sender) = self.shutdown.take() {
             let _ = sender.send(());
         }
