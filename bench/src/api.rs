@@ -86,22 +86,32 @@ impl Api {
     }
 
     /// How many messages of the delivery log have exactly `attempts`
-    /// recorded attempts.
+    /// recorded attempts (read a page at a time).
     pub(crate) async fn messages_with_attempts(&self, attempts: i64) -> Res<usize> {
-        let log: Value = self
-            .http
-            .get(format!("{}/_emulator/deliveries", self.origin()))
-            .basic_auth("0", Some(&self.token))
-            .send()
-            .await?
-            .json()
-            .await?;
-        let messages = log["value"]
-            .as_array()
-            .ok_or_else(|| format!("no delivery log in {log}"))?;
-        Ok(messages
-            .iter()
-            .filter(|m| m["attempts"].as_i64() == Some(attempts))
-            .count())
+        let mut found = 0;
+        let mut from = 0;
+        loop {
+            let page: Value = self
+                .http
+                .get(format!("{}/_emulator/deliveries", self.origin()))
+                .query(&[("from", from), ("count", 1000)])
+                .basic_auth("0", Some(&self.token))
+                .send()
+                .await?
+                .json()
+                .await?;
+            let messages = page["values"]
+                .as_array()
+                .ok_or_else(|| format!("no delivery log in {page}"))?;
+            found += messages
+                .iter()
+                .filter(|m| m["attempts"].as_i64() == Some(attempts))
+                .count();
+            from += messages.len();
+            let total = page["fullResultSize"].as_u64().unwrap_or_default();
+            if messages.is_empty() || u64::try_from(from)? >= total {
+                return Ok(found);
+            }
+        }
     }
 }

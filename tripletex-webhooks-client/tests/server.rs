@@ -349,7 +349,7 @@ async fn a_subscription_the_server_disabled_is_reenabled() {
         let log = h
             .emulator(&format!("/deliveries?subscriptionId={id}"))
             .await;
-        (log["value"][0]["attempts"].as_i64()? >= 1).then_some(())
+        (log["values"][0]["attempts"].as_i64()? >= 1).then_some(())
     })
     .await;
     h.server.clock().advance(Duration::from_secs(120));

@@ -149,7 +149,7 @@ async fn the_bundled_server_delivers_into_the_layer() {
             .json()
             .await
             .unwrap();
-        let deliveries = log["value"].as_array()?.clone();
+        let deliveries = log["values"].as_array()?.clone();
         let settled = deliveries.iter().all(|delivery| {
             delivery["status"] == "delivered"
                 || (delivery["subscriptionId"] == refused

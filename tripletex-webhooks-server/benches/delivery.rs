@@ -267,6 +267,8 @@ async fn wait_until_recorded(setup: &Setup, n: usize) {
         let log: serde_json::Value = setup
             .http
             .get(&url)
+            // Every message on one page.
+            .query(&[("count", n)])
             .basic_auth("0", Some(&setup.token))
             .send()
             .await
@@ -274,7 +276,7 @@ async fn wait_until_recorded(setup: &Setup, n: usize) {
             .json()
             .await
             .unwrap();
-        let recorded = log["value"]
+        let recorded = log["values"]
             .as_array()
             .unwrap()
             .iter()

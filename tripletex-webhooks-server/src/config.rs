@@ -16,7 +16,8 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::delivery::target_policy::{ProxyUrl, TargetPolicy};
 use crate::delivery::{
     DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_DELAYS, DEFAULT_DISABLE_AFTER, DEFAULT_JITTER,
-    DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT_PER_TARGET, DeliveryConfig, RetrySchedule,
+    DEFAULT_KEEP_DELIVERED, DEFAULT_LOG_BODY_LIMIT, DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_MAX_IN_FLIGHT_PER_TARGET, DeliveryConfig, RetrySchedule,
 };
 use crate::server::StartError;
 
@@ -37,6 +38,8 @@ static DEFAULT_ATTEMPT_TIMEOUT_ARG: LazyLock<String> =
     LazyLock::new(|| duration_arg(DEFAULT_ATTEMPT_TIMEOUT));
 static DEFAULT_DISABLE_AFTER_ARG: LazyLock<String> =
     LazyLock::new(|| duration_arg(DEFAULT_DISABLE_AFTER));
+static DEFAULT_KEEP_DELIVERED_ARG: LazyLock<String> =
+    LazyLock::new(|| duration_arg(DEFAULT_KEEP_DELIVERED));
 
 fn duration_arg(duration: Duration) -> String {
     humantime::format_duration(duration).to_string()
@@ -119,6 +122,16 @@ pub struct ServerConfig {
     /// Delivery attempts in flight at once to one target (scheme, host, port).
     #[arg(long, env = "TRIPLETEX_MAX_IN_FLIGHT_PER_TARGET", default_value_t = DEFAULT_MAX_IN_FLIGHT_PER_TARGET)]
     pub max_in_flight_per_target: usize,
+
+    /// Keep finished (delivered, failed or superseded) messages in the delivery log this long
+    /// after they finished, on the server clock, such as `12h` or `30d`; pending ones stay.
+    #[arg(long, env = "TRIPLETEX_KEEP_DELIVERED", default_value = DEFAULT_KEEP_DELIVERED_ARG.as_str(), value_parser = parse_duration)]
+    pub keep_delivered: Duration,
+
+    /// How many bytes of each callback's body the delivery log keeps (the rest is cut, and the
+    /// attempt's request says `bodyTruncated`).
+    #[arg(long, env = "TRIPLETEX_DELIVERY_LOG_BODY_LIMIT", default_value_t = DEFAULT_LOG_BODY_LIMIT)]
+    pub delivery_log_body_limit: usize,
 }
 
 /// A comma-separated list of durations, such as a retry schedule.
@@ -154,6 +167,8 @@ impl ServerConfig {
             callback_proxy: None,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             max_in_flight_per_target: DEFAULT_MAX_IN_FLIGHT_PER_TARGET,
+            keep_delivered: DEFAULT_KEEP_DELIVERED,
+            delivery_log_body_limit: DEFAULT_LOG_BODY_LIMIT,
         }
     }
 
@@ -176,6 +191,7 @@ impl ServerConfig {
             targets: self.target_policy()?,
             max_in_flight: self.max_in_flight.max(1),
             max_in_flight_per_target: self.max_in_flight_per_target.max(1),
+            log_body_limit: self.delivery_log_body_limit,
             ..DeliveryConfig::default()
         })
     }
@@ -259,6 +275,8 @@ impl std::fmt::Debug for ServerConfig {
             callback_proxy,
             max_in_flight,
             max_in_flight_per_target,
+            keep_delivered,
+            delivery_log_body_limit,
         } = self;
         f.debug_struct("ServerConfig")
             .field("listen", listen)
@@ -277,6 +295,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("callback_proxy", callback_proxy)
             .field("max_in_flight", max_in_flight)
             .field("max_in_flight_per_target", max_in_flight_per_target)
+            .field("keep_delivered", keep_delivered)
+            .field("delivery_log_body_limit", delivery_log_body_limit)
             .finish()
     }
 }
@@ -461,6 +481,8 @@ mod tests {
             flags.max_in_flight_per_target,
             tests.max_in_flight_per_target
         );
+        assert_eq!(flags.keep_delivered, tests.keep_delivered);
+        assert_eq!(flags.delivery_log_body_limit, tests.delivery_log_body_limit);
         // What `for_tests` deliberately changes.
         assert_eq!(flags.listen, SocketAddr::from(([127, 0, 0, 1], 8080)));
         assert_eq!(tests.listen.port(), 0);
@@ -481,5 +503,7 @@ mod tests {
             engine.max_in_flight_per_target
         );
         assert_eq!(from_flags.poll_interval, engine.poll_interval);
+        assert_eq!(from_flags.log_body_limit, engine.log_body_limit);
+        assert_eq!(flags.keep_delivered, DEFAULT_KEEP_DELIVERED);
     }
 }

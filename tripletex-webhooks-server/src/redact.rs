@@ -14,7 +14,7 @@ use axum::http::Uri;
 pub(crate) const REDACTED: &str = "<redacted>";
 
 /// Query parameters whose values are logged as sent.
-const PLAIN_PARAMETERS: [&str; 9] = [
+const PLAIN_PARAMETERS: [&str; 13] = [
     "from",
     "count",
     "fields",
@@ -24,6 +24,10 @@ const PLAIN_PARAMETERS: [&str; 9] = [
     "subscriptionId",
     "status",
     "versionDigest",
+    "event",
+    "objectId",
+    "createdFrom",
+    "createdTo",
 ];
 
 /// Query parameters whose names are logged and values redacted.

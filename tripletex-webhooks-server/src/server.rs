@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::clock::Clock;
 use crate::config::ServerConfig;
-use crate::delivery::{Dispatcher, DispatcherHandle};
+use crate::delivery::{Dispatcher, DispatcherHandle, retention};
 use crate::digest::token_digest;
 use crate::domain::object::url_base;
 use crate::http::rate_limit::RateLimiter;
@@ -79,6 +79,8 @@ pub struct RunningServer {
     task: Option<JoinHandle<()>>,
     dispatcher: Option<DispatcherHandle>,
     clock_saver: JoinHandle<()>,
+    /// Deletes old finished messages (`--keep-delivered`).
+    retention: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -127,6 +129,7 @@ impl RunningServer {
         )?
         .spawn();
         let clock_saver = save_clock_offsets(clock.clone(), Arc::clone(&store));
+        let retention = retention::spawn(Arc::clone(&outbox), clock.clone(), config.keep_delivered);
         let state = AppState {
             store,
             outbox,
@@ -153,6 +156,7 @@ impl RunningServer {
             task: Some(task),
             dispatcher: Some(dispatcher),
             clock_saver,
+            retention,
         })
     }
 
@@ -276,6 +280,7 @@ impl RunningServer {
 impl Drop for RunningServer {
     fn drop(&mut self) {
         self.clock_saver.abort();
+        self.retention.abort();
         if let Some(sender) = self.shutdown.take() {
             let _ = sender.send(());
         }

@@ -61,7 +61,7 @@ async fn deliveries(h: &Harness, query: &str) -> Vec<Value> {
         .unwrap();
     let (status, body) = json(response).await;
     assert_eq!(status, 200, "{body}");
-    body["value"].as_array().unwrap().clone()
+    body["values"].as_array().unwrap().clone()
 }
 
 /// The delivery log once its newest message has `attempts` recorded attempts.

@@ -172,7 +172,7 @@ async fn no_secret_reaches_the_log_at_trace_level() {
             let body = api
                 .json(api.call(Method::GET, "/_emulator/deliveries", &token), 200)
                 .await;
-            let values = body["value"].as_array().cloned().unwrap_or_default();
+            let values = body["values"].as_array().cloned().unwrap_or_default();
             let failed = values
                 .iter()
                 .any(|d| d["subscriptionId"] == failing && d["attempts"].as_i64() >= Some(1));
@@ -211,7 +211,7 @@ async fn no_secret_reaches_the_log_at_trace_level() {
         let body = api
             .json(api.call(Method::GET, "/_emulator/deliveries", &token), 200)
             .await;
-        let values = body["value"].as_array().cloned().unwrap_or_default();
+        let values = body["values"].as_array().cloned().unwrap_or_default();
         values
             .iter()
             .all(|d| d["status"] == "delivered" || d["status"] == "failed")

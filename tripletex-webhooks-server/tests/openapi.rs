@@ -51,6 +51,7 @@ const EMULATOR: &[(&str, &[&str])] = &[
     ("/_emulator/clock", &["get"]),
     ("/_emulator/clock/advance", &["post"]),
     ("/_emulator/deliveries", &["get"]),
+    ("/_emulator/deliveries/{id}", &["get"]),
     ("/_emulator/deliveries/{id}/redeliver", &["post"]),
     ("/_emulator/reset", &["post"]),
 ];
@@ -151,7 +152,7 @@ fn schema_errors(doc: &Value, schema: &str, instance: &Value) -> Vec<String> {
         "no schema {schema}"
     );
     let root = json!({
-        "components": doc["components"],
+        "components": with_nulls(&doc["components"]),
         "$ref": format!("#/components/schemas/{schema}"),
     });
     let validator = jsonschema::validator_for(&root).unwrap();
@@ -159,6 +160,32 @@ fn schema_errors(doc: &Value, schema: &str, instance: &Value) -> Vec<String> {
         .iter_errors(instance)
         .map(|e| format!("{}: {e}", e.instance_path))
         .collect()
+}
+
+/// OpenAPI 3.0's `nullable: true` in JSON Schema's terms, which the
+/// validator speaks: `null` is one more value the schema accepts.
+fn with_nulls(schema: &Value) -> Value {
+    match schema {
+        Value::Object(map) => {
+            let mut converted: serde_json::Map<String, Value> = map
+                .iter()
+                .filter(|(key, _)| *key != "nullable")
+                .map(|(key, value)| (key.clone(), with_nulls(value)))
+                .collect();
+            if map.get("nullable") != Some(&Value::Bool(true)) {
+                return Value::Object(converted);
+            }
+            match converted.remove("type") {
+                Some(kind) => {
+                    converted.insert("type".to_owned(), json!([kind, "null"]));
+                    Value::Object(converted)
+                }
+                None => json!({"anyOf": [{"type": "null"}, converted]}),
+            }
+        }
+        Value::Array(items) => Value::Array(items.iter().map(with_nulls).collect()),
+        other => other.clone(),
+    }
 }
 
 /// Fails unless `instance`, its `null` fields left out, is valid: Tripletex's
@@ -309,7 +336,7 @@ async fn every_documented_operation_is_served_and_its_path_serves_no_other_metho
     // delete; invoice: get only) and the list's.
     assert_eq!(
         routes,
-        3 + 2 + 8 + 1 + 2 + 6 + 2 * RESOURCES.len() + 26 + 18,
+        3 + 2 + 8 + 1 + 2 + 7 + 2 * RESOURCES.len() + 26 + 18,
         "tokens, events, subscriptions, openapi, probes, emulator, resources"
     );
 
@@ -618,6 +645,20 @@ async fn live_responses_validate_against_the_document() {
         "ListResponseProduct",
         &reference::without_nulls(&products),
     );
+
+    let (status, log) = json(
+        h.emulator(Method::GET, "/_emulator/deliveries")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{log}");
+    assert_valid(&doc, "ListResponseEmulatorDelivery", &log);
+    let path = format!("/_emulator/deliveries/{}", log["values"][0]["id"]);
+    let (status, delivery) = json(h.emulator(Method::GET, &path).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{delivery}");
+    assert_valid(&doc, "ResponseWrapperEmulatorDelivery", &delivery);
 }
 
 #[tokio::test]

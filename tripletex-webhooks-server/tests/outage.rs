@@ -167,7 +167,7 @@ async fn a_database_outage_answers_503_and_delivery_resumes_after_it() {
             .json()
             .await
             .unwrap();
-        let log = log["value"].as_array()?.clone();
+        let log = log["values"].as_array()?.clone();
         (log.len() == 2 && log.iter().all(|m| m["status"] == "delivered")).then_some(())
     })
     .await;

@@ -138,7 +138,7 @@ impl Child {
                 let url = url.clone();
                 async move {
                     let log = self.request(Method::GET, url, None).await;
-                    let error = log["value"][0]["attemptLog"][0]["error"].as_str()?;
+                    let error = log["values"][0]["attemptLog"][0]["error"].as_str()?;
                     Some(error.to_owned())
                 }
             },
@@ -318,7 +318,7 @@ async fn ip_literals_that_carry_loopback_are_not_delivered() {
                 .unwrap();
             let (_, log) = json(response).await;
             Some(
-                log["value"][0]["attemptLog"][0]["error"]
+                log["values"][0]["attemptLog"][0]["error"]
                     .as_str()?
                     .to_owned(),
             )

@@ -48,7 +48,7 @@ async fn queued(h: &Harness, subscription: i64) -> Vec<i64> {
         .unwrap();
     let (status, body) = json(response).await;
     assert_eq!(status, 200, "{body}");
-    let mut ids: Vec<i64> = body["value"]
+    let mut ids: Vec<i64> = body["values"]
         .as_array()
         .unwrap()
         .iter()

@@ -192,7 +192,7 @@ impl Tripletex {
         let body = self
             .call(Method::GET, &format!("/_emulator/deliveries{query}"), None)
             .await;
-        body["value"].as_array().unwrap().clone()
+        body["values"].as_array().unwrap().clone()
     }
 
     /// Sends a message again, with the same idempotency key.

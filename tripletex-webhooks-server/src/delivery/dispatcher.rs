@@ -19,7 +19,7 @@ use crate::clock::Clock;
 use crate::domain::resources::shape;
 use crate::store::Store;
 use crate::store::outbox::{
-    AttemptOutcome, Claim, ClaimedMessage, HealthPolicy, NextStep, Outbox, target_key,
+    AttemptOutcome, Claim, ClaimedMessage, Exchange, HealthPolicy, NextStep, Outbox, target_key,
 };
 
 /// Outcomes are written in batches of up to this many per transaction.
@@ -395,7 +395,7 @@ impl Dispatcher {
                     if let Some(status) = result.status {
                         span.record("status", status);
                     }
-                    let outcome = this.outcome(&message, attempted_at_ms, &result);
+                    let outcome = this.outcome(&message, attempted_at_ms, result);
                     this.finish(&key, outcome);
                 }
                 .instrument(span),
@@ -440,7 +440,7 @@ impl Dispatcher {
             Err(error) => return AttemptResult::not_sent(error),
         };
         match self.sender.prepare(message, value) {
-            Ok(callback) => self.sender.send(callback).await,
+            Ok(callback) => self.sender.send(callback, self.config.log_body_limit).await,
             Err(error) => AttemptResult::not_sent(error),
         }
     }
@@ -476,7 +476,7 @@ impl Dispatcher {
         &self,
         message: &ClaimedMessage,
         attempted_at_ms: i64,
-        result: &AttemptResult,
+        result: AttemptResult,
     ) -> AttemptOutcome {
         let attempts_made = usize::try_from(message.attempts).unwrap_or(0) + 1;
         let next = if result.is_success() {
@@ -496,7 +496,7 @@ impl Dispatcher {
                 None => NextStep::GiveUp,
             }
         };
-        log_attempt(message, result, next);
+        log_attempt(message, &result, next);
         tracing::Span::current().record("outcome", outcome_name(next));
         AttemptOutcome {
             message_id: message.id,
@@ -506,6 +506,7 @@ impl Dispatcher {
             duration_ms: millis(result.duration),
             status_code: result.status,
             error: result.error.as_ref().map(ToString::to_string),
+            exchange: result.exchange,
             next,
         }
     }
@@ -543,6 +544,7 @@ fn release(message: &ClaimedMessage, now_ms: i64) -> AttemptOutcome {
         duration_ms: 0,
         status_code: None,
         error: None,
+        exchange: Exchange::default(),
         next: NextStep::Release,
     }
 }

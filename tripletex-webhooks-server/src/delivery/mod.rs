@@ -14,6 +14,8 @@
 mod attempt_error;
 mod attempt_log;
 mod dispatcher;
+mod exchange;
+pub(crate) mod retention;
 pub(crate) mod schedule;
 pub(crate) mod sendable;
 pub(crate) mod sender;
@@ -34,6 +36,10 @@ pub(crate) const DEFAULT_DISABLE_AFTER: Duration = Duration::from_secs(7 * 86_40
 pub(crate) const DEFAULT_MAX_IN_FLIGHT: usize = 256;
 /// Attempts in flight at once to one target, unless configured.
 pub(crate) const DEFAULT_MAX_IN_FLIGHT_PER_TARGET: usize = 32;
+/// How much of a callback's body the delivery log keeps, unless configured.
+pub(crate) const DEFAULT_LOG_BODY_LIMIT: usize = 64 * 1024;
+/// How long finished messages stay in the delivery log, unless configured.
+pub(crate) const DEFAULT_KEEP_DELIVERED: Duration = Duration::from_secs(7 * 86_400);
 
 /// How deliveries are made.
 #[derive(Debug, Clone)]
@@ -53,6 +59,8 @@ pub(crate) struct DeliveryConfig {
     /// How often to look for due work when nothing wakes the dispatcher
     /// (other processes sharing the database, leases expiring).
     pub(crate) poll_interval: Duration,
+    /// How much of a callback's body the delivery log keeps (bytes).
+    pub(crate) log_body_limit: usize,
 }
 
 impl Default for DeliveryConfig {
@@ -65,6 +73,7 @@ impl Default for DeliveryConfig {
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             max_in_flight_per_target: DEFAULT_MAX_IN_FLIGHT_PER_TARGET,
             poll_interval: Duration::from_secs(1),
+            log_body_limit: DEFAULT_LOG_BODY_LIMIT,
         }
     }
 }

@@ -16,8 +16,9 @@ use tripletex_webhooks_types::WebhookEnvelope;
 use tripletex_webhooks_types::signature::{self, IDEMPOTENCY_KEY_HEADER, SIGNATURE_HEADER};
 
 use super::attempt_error::AttemptError;
+use super::exchange::{Secrets, request_record, response_record};
 use super::target_policy::{PublicOnlyResolver, TargetPolicy, check_literal_host};
-use crate::store::outbox::ClaimedMessage;
+use crate::store::outbox::{ClaimedMessage, Exchange};
 
 /// The `User-Agent` of callbacks.
 pub(crate) const CALLBACK_USER_AGENT: &str =
@@ -39,6 +40,8 @@ pub(crate) struct Callback {
     url: url::Url,
     headers: HeaderMap,
     body: Bytes,
+    /// Kept out of what the delivery log shows of the response.
+    secrets: Secrets,
 }
 
 /// How an attempt went.
@@ -52,6 +55,8 @@ pub(crate) struct AttemptResult {
     pub(crate) retry_after: Option<Duration>,
     /// How long it took.
     pub(crate) duration: Duration,
+    /// What was sent and what came back, for the delivery log.
+    pub(crate) exchange: Exchange,
 }
 
 impl AttemptResult {
@@ -62,15 +67,12 @@ impl AttemptResult {
 
     /// An attempt that failed before anything was sent.
     pub(crate) fn not_sent(error: AttemptError) -> Self {
-        Self::failed(error, Duration::ZERO)
-    }
-
-    fn failed(error: AttemptError, duration: Duration) -> Self {
         Self {
             status: None,
             error: Some(error),
             retry_after: None,
-            duration,
+            duration: Duration::ZERO,
+            exchange: Exchange::default(),
         }
     }
 }
@@ -114,6 +116,8 @@ impl Sender {
         if self.block_private {
             check_literal_host(&url).map_err(|blocked| AttemptError::TargetBlocked(blocked.0))?;
         }
+        let mut secrets = Secrets::default();
+        secrets.add_query(&url);
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(USER_AGENT, HeaderValue::from_static(CALLBACK_USER_AGENT));
@@ -121,13 +125,16 @@ impl Sender {
             HeaderName::from_static(IDEMPOTENCY_KEY_HEADER),
             header_value(&message.idempotency_key, "idempotency key")?,
         );
-        if let Some(basic) = take_basic_auth(&mut url).map_err(AttemptError::InvalidRequest)? {
+        if let Some(basic) =
+            take_basic_auth(&mut url, &mut secrets).map_err(AttemptError::InvalidRequest)?
+        {
             headers.insert(AUTHORIZATION, basic);
         }
         if let (Some(name), Some(value)) = (&message.auth_header_name, &message.auth_header_value) {
             let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
                 AttemptError::InvalidRequest(format!("invalid auth header name {name:?}"))
             })?;
+            secrets.add(value.expose_secret());
             let mut value = header_value(value.expose_secret(), "auth header value")?;
             value.set_sensitive(true);
             headers.insert(name, value);
@@ -143,17 +150,25 @@ impl Sender {
                 .map_err(|e| AttemptError::Render(format!("encoding the envelope: {e}")))?,
         );
         if let Some(secret) = &message.hmac_shared_secret {
+            secrets.add(secret.expose_secret());
             let signature = signature::sign(secret, &message.idempotency_key, &body);
             headers.insert(
                 HeaderName::from_static(SIGNATURE_HEADER),
                 header_value(&signature, "signature")?,
             );
         }
-        Ok(Callback { url, headers, body })
+        Ok(Callback {
+            url,
+            headers,
+            body,
+            secrets,
+        })
     }
 
-    /// POSTs a callback once.
-    pub(crate) async fn send(&self, callback: Callback) -> AttemptResult {
+    /// POSTs a callback once; the delivery log keeps its body up to
+    /// `body_limit` bytes.
+    pub(crate) async fn send(&self, callback: Callback, body_limit: usize) -> AttemptResult {
+        let request = request_record(&callback.url, &callback.headers, &callback.body, body_limit);
         let started = Instant::now();
         let response = self
             .client
@@ -165,23 +180,33 @@ impl Sender {
         let response = match response {
             Ok(response) => response,
             Err(error) => {
-                return AttemptResult::failed(
-                    AttemptError::from_request(&error),
-                    started.elapsed(),
-                );
+                return AttemptResult {
+                    status: None,
+                    error: Some(AttemptError::from_request(&error)),
+                    retry_after: None,
+                    duration: started.elapsed(),
+                    exchange: Exchange {
+                        request: Some(request),
+                        response: None,
+                    },
+                };
             }
         };
         let status = response.status();
         let retry_after = matches!(status.as_u16(), 429 | 503)
             .then(|| retry_after(response.headers()))
             .flatten();
-        // Drain a little of the body so the connection can be reused; its content is not ours to judge.
-        let _ = tokio::time::timeout(Duration::from_millis(200), response.bytes()).await;
+        // Its content is not ours to judge; the log shows its start.
+        let response = response_record(response, &callback.secrets).await;
         AttemptResult {
             status: Some(status.as_u16()),
             error: AttemptError::from_status(status),
             retry_after,
             duration: started.elapsed(),
+            exchange: Exchange {
+                request: Some(request),
+                response: Some(response),
+            },
         }
     }
 }
@@ -216,20 +241,24 @@ pub(crate) fn url_credentials(url: &url::Url) -> Result<Option<(String, String)>
     Ok(Some((user, password)))
 }
 
-/// Moves `user:password@` out of the URL into a Basic `Authorization` header.
-fn take_basic_auth(url: &mut url::Url) -> Result<Option<HeaderValue>, String> {
+/// Moves `user:password@` out of the URL into a Basic `Authorization`
+/// header, adding the password and the encoded pair to `secrets`.
+fn take_basic_auth(
+    url: &mut url::Url,
+    secrets: &mut Secrets,
+) -> Result<Option<HeaderValue>, String> {
     let Some((user, password)) = url_credentials(url)? else {
         return Ok(None);
     };
+    let encoded = STANDARD.encode(format!("{user}:{password}"));
+    secrets.add(password);
+    secrets.add(encoded.as_str());
     url.set_username("")
         .map_err(|()| "cannot remove credentials from the target URL".to_owned())?;
     url.set_password(None)
         .map_err(|()| "cannot remove credentials from the target URL".to_owned())?;
-    let mut value = HeaderValue::from_str(&format!(
-        "Basic {}",
-        STANDARD.encode(format!("{user}:{password}"))
-    ))
-    .map_err(|_| "invalid credentials (not a valid header value)".to_owned())?;
+    let mut value = HeaderValue::from_str(&format!("Basic {encoded}"))
+        .map_err(|_| "invalid credentials (not a valid header value)".to_owned())?;
     value.set_sensitive(true);
     Ok(Some(value))
 }
@@ -258,7 +287,9 @@ mod tests {
     fn basic_credentials_leave_the_url() {
         let mut url =
             url::Url::parse("https://us%40er:p%3Ass+w@example.com/hook?token=abc").unwrap();
-        let header = take_basic_auth(&mut url).unwrap().unwrap();
+        let header = take_basic_auth(&mut url, &mut Secrets::default())
+            .unwrap()
+            .unwrap();
         assert_eq!(url.as_str(), "https://example.com/hook?token=abc");
         let encoded = header
             .to_str()
@@ -271,9 +302,17 @@ mod tests {
             "us@er:p:ss+w"
         );
         let mut plain = url::Url::parse("https://example.com/hook").unwrap();
-        assert!(take_basic_auth(&mut plain).unwrap().is_none());
+        assert!(
+            take_basic_auth(&mut plain, &mut Secrets::default())
+                .unwrap()
+                .is_none()
+        );
         let mut password_only = url::Url::parse("https://:pw@example.com/hook").unwrap();
-        assert!(take_basic_auth(&mut password_only).unwrap().is_some());
+        assert!(
+            take_basic_auth(&mut password_only, &mut Secrets::default())
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[test]

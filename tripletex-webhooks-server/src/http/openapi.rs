@@ -829,6 +829,7 @@ fn probe_paths(paths: &mut Paths) {
 /// The emulator API lives at the root, so its path items override `servers`.
 fn emulator_paths(paths: &mut Paths) {
     const TAG: &str = "emulator";
+    let int64 = || json!({"type": "integer", "format": "int64"});
     let clock = || Some(schema_ref("ResponseWrapperEmulatorClock"));
     let operations = [
         (
@@ -871,27 +872,78 @@ fn emulator_paths(paths: &mut Paths) {
         ),
         (
             "/_emulator/deliveries",
-            Operation::new("Emulator_deliveries", TAG, "Read the delivery log.")
-                .param(query(
-                    "subscriptionId",
-                    "Only this subscription's deliveries",
-                    false,
-                    json!({"type": "integer", "format": "int64"}),
-                ))
-                .param(query(
-                    "status",
-                    "Only deliveries with this status",
-                    false,
-                    json!({
-                        "type": "string",
-                        "enum": ["pending", "delivered", "failed", "superseded"],
-                    }),
-                ))
-                .response(
-                    200,
-                    "The caller's deliveries.",
-                    Some(schema_ref("ResponseWrapperListEmulatorDelivery")),
-                ),
+            Operation::new(
+                "Emulator_deliveries",
+                TAG,
+                "Read a page of the delivery log, newest first.",
+            )
+            .param(from_param())
+            .param(count_param())
+            .param(query(
+                "subscriptionId",
+                "Only this subscription's deliveries",
+                false,
+                int64(),
+            ))
+            .param(query(
+                "event",
+                "Only deliveries of this event",
+                false,
+                json!({"type": "string"}),
+            ))
+            .param(query(
+                "objectId",
+                "Only deliveries about this object",
+                false,
+                int64(),
+            ))
+            .param(query(
+                "status",
+                "Only deliveries with this status",
+                false,
+                json!({
+                    "type": "string",
+                    "enum": ["pending", "delivered", "failed", "superseded"],
+                }),
+            ))
+            .param(query(
+                "createdFrom",
+                "Only deliveries created at or after this time: ms since the epoch or RFC 3339",
+                false,
+                json!({"type": "string"}),
+            ))
+            .param(query(
+                "createdTo",
+                "Only deliveries created before this time: ms since the epoch or RFC 3339",
+                false,
+                json!({"type": "string"}),
+            ))
+            .param(query(
+                "sorting",
+                "-id (newest first, the default) or id (oldest first)",
+                false,
+                json!({"type": "string", "enum": ["-id", "id"]}),
+            ))
+            .response(
+                200,
+                "A page of the caller's deliveries; attempts without their request and response.",
+                Some(schema_ref("ListResponseEmulatorDelivery")),
+            ),
+            "get",
+        ),
+        (
+            "/_emulator/deliveries/{id}",
+            Operation::new(
+                "Emulator_delivery",
+                TAG,
+                "Read one delivery with every attempt's request and response.",
+            )
+            .param(path_param("id", "The delivery id", int64()))
+            .response(
+                200,
+                "The delivery.",
+                Some(schema_ref("ResponseWrapperEmulatorDelivery")),
+            ),
             "get",
         ),
         (
@@ -1334,13 +1386,12 @@ fn emulator_schemas() -> Vec<(&'static str, Value)> {
             }),
         ),
         (
-            "ResponseWrapperListEmulatorDelivery",
-            json!({
-                "type": "object",
-                "properties": {
-                    "value": {"type": "array", "items": schema_ref("EmulatorDelivery")},
-                },
-            }),
+            "ListResponseEmulatorDelivery",
+            list_response("EmulatorDelivery"),
+        ),
+        (
+            "ResponseWrapperEmulatorDelivery",
+            response_wrapper("EmulatorDelivery"),
         ),
         (
             "EmulatorDelivery",
@@ -1363,18 +1414,44 @@ fn emulator_schemas() -> Vec<(&'static str, Value)> {
                     "createdAtMs": int64(),
                     "finishedAtMs": nullable_int("int64"),
                     "lastError": nullable_string(),
-                    "attemptLog": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "attemptedAtMs": int64(),
-                                "durationMs": int64(),
-                                "statusCode": nullable_int("int32"),
-                                "error": nullable_string(),
-                            },
-                        },
+                    "attemptLog": {"type": "array", "items": schema_ref("EmulatorAttempt")},
+                },
+            }),
+        ),
+        (
+            "EmulatorAttempt",
+            json!({
+                "type": "object",
+                "properties": {
+                    "attemptedAtMs": int64(),
+                    "durationMs": int64(),
+                    "statusCode": nullable_int("int32"),
+                    "error": nullable_string(),
+                    "request": {
+                        "description": "Only in GET /_emulator/deliveries/{id}; null when no \
+                                        request was made. Secret values read <redacted>.",
+                        "nullable": true,
+                        "allOf": [schema_ref("EmulatorHttpMessage")],
                     },
+                    "response": {
+                        "description": "Only in GET /_emulator/deliveries/{id}; null when no \
+                                        response came.",
+                        "nullable": true,
+                        "allOf": [schema_ref("EmulatorHttpMessage")],
+                    },
+                },
+            }),
+        ),
+        (
+            "EmulatorHttpMessage",
+            json!({
+                "type": "object",
+                "properties": {
+                    "url": {"type": "string", "description": "Requests only."},
+                    "status": {"type": "integer", "format": "int32", "description": "Responses only."},
+                    "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "body": {"type": "string"},
+                    "bodyTruncated": {"type": "boolean"},
                 },
             }),
         ),

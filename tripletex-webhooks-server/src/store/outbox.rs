@@ -13,12 +13,14 @@
 //!   subscription's failure streak (disabling it after the configured period)
 //!   in one transaction.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use secrecy::SecretString;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tripletex_webhooks_types::EventType;
 
-use super::StoreResult;
+use super::{Page, StoreResult};
 
 /// A message claimed for delivery, with everything needed to send it.
 #[derive(Debug, Clone)]
@@ -117,6 +119,8 @@ pub(crate) struct AttemptOutcome {
     pub(crate) status_code: Option<u16>,
     /// What went wrong, for failures.
     pub(crate) error: Option<String>,
+    /// What was sent and what came back, for the delivery log.
+    pub(crate) exchange: Exchange,
     /// What to do next.
     pub(crate) next: NextStep,
 }
@@ -187,15 +191,70 @@ pub(crate) struct AttemptRecord {
     pub(crate) status_code: Option<u16>,
     /// The error, if any.
     pub(crate) error: Option<String>,
+    /// What was sent and what came back: in the log of one message only.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub(crate) exchange: Option<Exchange>,
 }
 
-/// A filter for the delivery log.
+/// An attempt's request and response as the delivery log keeps them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub(crate) struct Exchange {
+    /// The request, unless the attempt failed before one was made.
+    pub(crate) request: Option<RequestRecord>,
+    /// The response, if one came.
+    pub(crate) response: Option<ResponseRecord>,
+}
+
+/// A request as the delivery log keeps it: no credentials, no secret values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RequestRecord {
+    /// The URL, without `user:password@`, with query values `<redacted>`.
+    pub(crate) url: String,
+    /// Its headers and body.
+    #[serde(flatten)]
+    pub(crate) message: MessageRecord,
+}
+
+/// A response as the delivery log keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ResponseRecord {
+    /// The HTTP status.
+    pub(crate) status: u16,
+    /// Its headers and body.
+    #[serde(flatten)]
+    pub(crate) message: MessageRecord,
+}
+
+/// The headers and body of a request or response, secret values
+/// `<redacted>`, the body cut at a cap.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct MessageRecord {
+    /// Header names (lower case) and values; repeated ones joined by `, `.
+    pub(crate) headers: BTreeMap<String, String>,
+    /// The body as text (invalid UTF-8 replaced), up to the cap.
+    pub(crate) body: String,
+    /// Whether the body was longer than the cap, and cut.
+    pub(crate) body_truncated: bool,
+}
+
+/// Which messages the delivery log lists, and in which order.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct DeliveryFilter {
     /// Only this subscription's messages.
     pub(crate) subscription_id: Option<i64>,
+    /// Only messages of this event.
+    pub(crate) event: Option<String>,
+    /// Only messages about this object.
+    pub(crate) object_id: Option<i64>,
     /// Only messages in this status.
     pub(crate) status: Option<String>,
+    /// Only messages created at or after this time (ms, server clock).
+    pub(crate) created_from_ms: Option<i64>,
+    /// Only messages created before this time (ms, server clock).
+    pub(crate) created_to_ms: Option<i64>,
+    /// Oldest first rather than newest first.
+    pub(crate) oldest_first: bool,
 }
 
 /// The dispatcher's storage operations.
@@ -223,12 +282,23 @@ pub(crate) trait Outbox: Send + Sync + 'static {
     /// When the earliest pending message is due (ms), if any.
     async fn next_due_at(&self) -> StoreResult<Option<i64>>;
 
-    /// The delivery log of a company, newest first.
+    /// A page of a company's delivery log, in the filter's order; attempts
+    /// come without their exchanges.
     async fn deliveries(
         &self,
         company_id: i64,
         filter: &DeliveryFilter,
-    ) -> StoreResult<Vec<DeliveryRecord>>;
+        from: i64,
+        count: i64,
+    ) -> StoreResult<Page<DeliveryRecord>>;
+
+    /// One message of a company, with every attempt and its exchange.
+    async fn delivery(&self, company_id: i64, id: i64) -> StoreResult<Option<DeliveryRecord>>;
+
+    /// Deletes the finished (delivered, failed or superseded) messages that
+    /// finished before `before_ms`, with their attempts; never pending ones.
+    /// Returns how many messages went.
+    async fn delete_finished(&self, before_ms: i64) -> StoreResult<u64>;
 
     /// Notified whenever messages may have been enqueued (the dispatcher waits on it).
     fn enqueued(&self) -> std::sync::Arc<tokio::sync::Notify>;

@@ -7,7 +7,7 @@ use tripletex_webhooks_types::{
     Change, ChangeType, EventType, SubscriptionStatus, SubscriptionUpdate,
 };
 
-use super::outbox::{AttemptRecord, ClaimedMessage, DeliveryRecord};
+use super::outbox::{AttemptRecord, ClaimedMessage, DeliveryRecord, Exchange};
 use super::{ObjectRecord, StoreError, StoreResult, SubscriptionRecord};
 
 /// The subscription columns [`subscription_from_row`] reads.
@@ -189,6 +189,11 @@ pub(super) fn claimed_from_row(row: &impl Columns) -> StoreResult<ClaimedMessage
     })
 }
 
+/// The message columns [`delivery_from_row`] reads.
+pub(super) const DELIVERY_COLUMNS: &str = "id, subscription_id, event, object_id, object_version, \
+     idempotency_key, request_id, status, attempts, next_attempt_at_ms, created_at_ms, \
+     finished_at_ms, last_error";
+
 /// Decodes a message of the delivery log (its attempts come separately).
 pub(super) fn delivery_from_row(row: &impl Columns) -> StoreResult<DeliveryRecord> {
     let status = row.text("status")?.to_owned();
@@ -214,8 +219,17 @@ pub(super) fn delivery_from_row(row: &impl Columns) -> StoreResult<DeliveryRecor
     })
 }
 
-/// Decodes one attempt of the delivery log.
-pub(super) fn attempt_from_row(row: &impl Columns) -> StoreResult<AttemptRecord> {
+/// Decodes one attempt of the delivery log; with its exchange where the row
+/// has the `request` and `response` columns.
+pub(super) fn attempt_from_row(row: &impl Columns, exchange: bool) -> StoreResult<AttemptRecord> {
+    let exchange = if exchange {
+        Some(Exchange {
+            request: row.opt_text("request")?.map(from_json).transpose()?,
+            response: row.opt_text("response")?.map(from_json).transpose()?,
+        })
+    } else {
+        None
+    };
     Ok(AttemptRecord {
         attempted_at_ms: row.int("attempted_at_ms")?,
         duration_ms: row.int("duration_ms")?,
@@ -223,5 +237,6 @@ pub(super) fn attempt_from_row(row: &impl Columns) -> StoreResult<AttemptRecord>
             .opt_int32("status_code")?
             .and_then(|c| u16::try_from(c).ok()),
         error: owned(row.opt_text("error")?),
+        exchange,
     })
 }

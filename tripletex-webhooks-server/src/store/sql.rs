@@ -12,7 +12,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 use sqlx::query::Query;
-use sqlx::{Database, Encode, Executor, IntoArguments, Pool, Type};
+use sqlx::{Database, Encode, Executor, IntoArguments, Pool, Transaction, Type};
 use time::Date;
 use tokio::sync::Notify;
 use tripletex_webhooks_types::{
@@ -124,6 +124,15 @@ where
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB>,
 {
+    /// A read transaction on a reader whose statements see one snapshot.
+    async fn snapshot(&self) -> StoreResult<Transaction<'static, DB>> {
+        let mut tx = self.reader.begin().await?;
+        if let Some(snapshot) = DB::SNAPSHOT {
+            sqlx::query(snapshot).execute(&mut *tx).await?;
+        }
+        Ok(tx)
+    }
+
     /// The row `query` finds, if any, decoded.
     async fn optional<'q, T>(
         conn: &mut DB::Connection,

@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -44,6 +45,26 @@ pub enum Answer {
     /// A status with a `Retry-After` header.
     RetryAfter(u16, u64),
     Redirect,
+    /// 200 with `x-receiver: echo`, each request header repeated as
+    /// `x-echo-NAME`, and a body of the request line and headers padded past
+    /// 4 KiB, as an echo service answers.
+    Echo,
+}
+
+/// The answer [`Answer::Echo`] gives to a request.
+fn echo(uri: &Uri, headers: &HeaderMap) -> Response {
+    let mut body = format!("POST {uri}\n");
+    let mut answer = HeaderMap::new();
+    answer.insert("x-receiver", "echo".parse().unwrap());
+    for (name, value) in headers {
+        writeln!(body, "{name}: {}", value.to_str().unwrap()).unwrap();
+        answer.insert(
+            axum::http::HeaderName::try_from(format!("x-echo-{name}")).unwrap(),
+            value.clone(),
+        );
+    }
+    body.push_str(&"-".repeat(5000));
+    (StatusCode::OK, answer, body).into_response()
 }
 
 #[derive(Clone)]
@@ -152,6 +173,7 @@ async fn handle(
         .unwrap()
         .entry(peer)
         .or_insert_with(|| test_support::process::tcp_connection_owner(peer.port(), shared.port));
+    let request = (uri.clone(), headers.clone());
     shared.received.lock().unwrap().push(Received {
         sender_pid,
         uri,
@@ -173,6 +195,7 @@ async fn handle(
             [("location", "http://127.0.0.1:9/elsewhere")],
         )
             .into_response(),
+        Answer::Echo => echo(&request.0, &request.1),
     }
 }
 

@@ -10,7 +10,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tripletex_webhooks_types::{EventType, ValueResponse};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tripletex_webhooks_types::{EventType, ListResponse, ValueResponse};
 
 use crate::domain::catalog::is_catalogued;
 use crate::http::auth::Caller;
@@ -27,6 +29,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/_emulator/clock", get(clock))
         .route("/_emulator/clock/advance", post(advance))
         .route("/_emulator/deliveries", get(deliveries))
+        .route("/_emulator/deliveries/{id}", get(delivery))
         .route("/_emulator/deliveries/{id}/redeliver", post(redeliver))
         .route("/_emulator/reset", post(reset))
 }
@@ -134,17 +137,42 @@ async fn deliveries(
     State(state): State<AppState>,
     caller: Caller,
     query: QueryParams,
-) -> Result<Json<ValueResponse<Vec<DeliveryRecord>>>, ServerError> {
-    let subscription_id = match query.get("subscriptionId").filter(|v| !v.is_empty()) {
-        Some(raw) => Some(raw.parse().map_err(|_| {
-            ServerError::Param(format!("'subscriptionId' must be an integer, not '{raw}'."))
-        })?),
-        None => None,
-    };
-    let status = query
-        .get("status")
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned);
+) -> Result<Json<ListResponse<DeliveryRecord>>, ServerError> {
+    let (from, count) = query.paging()?;
+    let filter = delivery_filter(&query)?;
+    let page = state
+        .outbox
+        .deliveries(caller.company().id, &filter, from, count)
+        .await?;
+    Ok(Json(ListResponse::page(page.values, from, page.total)))
+}
+
+async fn delivery(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<ValueResponse<DeliveryRecord>>, ServerError> {
+    state
+        .outbox
+        .delivery(caller.company().id, id)
+        .await?
+        .map(|record| Json(ValueResponse::new(record)))
+        .ok_or_else(|| ServerError::NotFound(format!("No delivery {id}.")))
+}
+
+/// The delivery log's filter: `subscriptionId`, `event`, `objectId`,
+/// `status`, `createdFrom` (inclusive) and `createdTo` (exclusive) as ms
+/// since the epoch or RFC 3339 times on the server clock, and `sorting`:
+/// `-id` (the default, newest first) or `id`.
+fn delivery_filter(query: &QueryParams) -> Result<DeliveryFilter, ServerError> {
+    let event = present(query, "event")
+        .map(|raw| {
+            raw.parse::<EventType>()
+                .map(|event| event.to_string())
+                .map_err(|e| ServerError::Param(format!("'event': {e}")))
+        })
+        .transpose()?;
+    let status = present(query, "status").map(str::to_owned);
     if let Some(status) = &status {
         if !["pending", "delivered", "failed", "superseded"].contains(&status.as_str()) {
             return Err(ServerError::Param(format!(
@@ -152,15 +180,58 @@ async fn deliveries(
             )));
         }
     }
-    let filter = DeliveryFilter {
-        subscription_id,
-        status,
+    let oldest_first = match present(query, "sorting") {
+        None | Some("-id") => false,
+        Some("id") => true,
+        Some(other) => {
+            return Err(ServerError::Param(format!(
+                "'sorting' must be id or -id, not '{other}'."
+            )));
+        }
     };
-    let records = state
-        .outbox
-        .deliveries(caller.company().id, &filter)
-        .await?;
-    Ok(Json(ValueResponse::new(records)))
+    Ok(DeliveryFilter {
+        subscription_id: integer(query, "subscriptionId")?,
+        event,
+        object_id: integer(query, "objectId")?,
+        status,
+        created_from_ms: time_ms(query, "createdFrom")?,
+        created_to_ms: time_ms(query, "createdTo")?,
+        oldest_first,
+    })
+}
+
+/// A query parameter, unless absent or empty.
+fn present<'a>(query: &'a QueryParams, name: &str) -> Option<&'a str> {
+    query.get(name).filter(|v| !v.is_empty())
+}
+
+fn integer(query: &QueryParams, name: &str) -> Result<Option<i64>, ServerError> {
+    present(query, name)
+        .map(|raw| {
+            raw.parse().map_err(|_| {
+                ServerError::Param(format!("'{name}' must be an integer, not '{raw}'."))
+            })
+        })
+        .transpose()
+}
+
+/// A time as ms since the epoch, or as an RFC 3339 time.
+fn time_ms(query: &QueryParams, name: &str) -> Result<Option<i64>, ServerError> {
+    present(query, name)
+        .map(|raw| {
+            raw.parse::<i64>()
+                .ok()
+                .or_else(|| {
+                    let at = OffsetDateTime::parse(raw, &Rfc3339).ok()?;
+                    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()
+                })
+                .ok_or_else(|| {
+                    ServerError::Param(format!(
+                        "'{name}' must be ms since the epoch or an RFC 3339 time, not '{raw}'."
+                    ))
+                })
+        })
+        .transpose()
 }
 
 async fn redeliver(

@@ -3,16 +3,20 @@
 //! `SKIP LOCKED` so that processes never lease the same message. Outcomes are
 //! recorded a batch per statement, the batch travelling as one JSON parameter.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use sqlx::{Encode, Executor, Type};
 
 use super::{Backend, SqlStore};
-use crate::store::StoreResult;
 use crate::store::outbox::{
     AttemptOutcome, Claim, ClaimedMessage, DeliveryFilter, DeliveryRecord, HealthPolicy, NextStep,
     Outbox, lease_now_ms, target_key,
 };
-use crate::store::rows::{Columns, attempt_from_row, claimed_from_row, delivery_from_row};
+use crate::store::rows::{
+    Columns, DELIVERY_COLUMNS, attempt_from_row, claimed_from_row, delivery_from_row, to_json,
+};
+use crate::store::{Page, StoreResult};
 
 /// Due messages with no sibling (same subscription and object) in flight, no
 /// newer pending version, and no older pending unversioned message.
@@ -39,10 +43,22 @@ const CLAIMED_DETAILS: &str = "SELECT m.id, m.company_id, m.subscription_id, m.e
 
 /// The attempts of a batch, read from the JSON array `{rows}` stands for.
 const INSERT_ATTEMPTS: &str = "INSERT INTO attempts (message_id, attempted_at_ms, duration_ms, \
-         status_code, error) \
+         status_code, error, request, response) \
      SELECT CAST(value->>'id' AS BIGINT), CAST(value->>'at' AS BIGINT), \
-            CAST(value->>'dur' AS BIGINT), CAST(value->>'code' AS INTEGER), value->>'error' \
+            CAST(value->>'dur' AS BIGINT), CAST(value->>'code' AS INTEGER), value->>'error', \
+            value->>'request', value->>'response' \
      FROM {rows}";
+
+/// The messages of the delivery log that its filter lets through: `$1` the
+/// company, `$2` to `$7` the optional filters (each `NULL` when unset).
+const DELIVERY_FILTER: &str = "company_id = $1 AND ($2 IS NULL OR subscription_id = $2) \
+       AND ($3 IS NULL OR event = $3) AND ($4 IS NULL OR object_id = $4) \
+       AND ($5 IS NULL OR status = $5) AND ($6 IS NULL OR created_at_ms >= $6) \
+       AND ($7 IS NULL OR created_at_ms < $7)";
+
+/// Retention deletes this many messages per transaction, so that it never
+/// holds the writer long.
+const RETENTION_BATCH: u16 = 1_000;
 
 /// Only messages still holding the attempt's lease are updated: if the lease
 /// expired and another attempt claimed the message, that attempt decides.
@@ -152,14 +168,22 @@ fn accepted(
 }
 
 /// The attempted outcomes of a batch as the JSON array its statements read.
-fn outcome_rows(attempted: &[&AttemptOutcome]) -> String {
-    let rows = attempted.iter().map(|outcome| {
+fn outcome_rows(attempted: &[&AttemptOutcome]) -> StoreResult<String> {
+    let mut rows = Vec::with_capacity(attempted.len());
+    for outcome in attempted {
         let (status, next_at) = match outcome.next {
             NextStep::Delivered => ("delivered", None),
             NextStep::RetryAt(at) => ("pending", Some(at)),
             NextStep::GiveUp | NextStep::Release => ("failed", None),
         };
-        serde_json::json!({
+        let request = outcome.exchange.request.as_ref().map(to_json).transpose()?;
+        let response = outcome
+            .exchange
+            .response
+            .as_ref()
+            .map(to_json)
+            .transpose()?;
+        rows.push(serde_json::json!({
             "id": outcome.message_id,
             "sub": outcome.subscription_id,
             "lease": outcome.lease_until_ms,
@@ -170,9 +194,42 @@ fn outcome_rows(attempted: &[&AttemptOutcome]) -> String {
             "status": status,
             "next": next_at,
             "finished": outcome.attempted_at_ms + outcome.duration_ms,
-        })
-    });
-    serde_json::Value::Array(rows.collect()).to_string()
+            "request": request,
+            "response": response,
+        }));
+    }
+    Ok(serde_json::Value::Array(rows).to_string())
+}
+
+/// The SQL of the attempts of `ids`, oldest first, with their exchanges or not.
+fn attempts_sql(ids: &[i64], exchanges: bool) -> String {
+    let extra = if exchanges { ", request, response" } else { "" };
+    format!(
+        "SELECT message_id, attempted_at_ms, duration_ms, status_code, error{extra} \
+         FROM attempts WHERE message_id IN ({}) ORDER BY id",
+        id_list(ids)
+    )
+}
+
+/// Puts each attempt row into its message's log.
+fn attach_attempts(
+    records: &mut [DeliveryRecord],
+    rows: &[impl Columns],
+    exchanges: bool,
+) -> StoreResult<()> {
+    let position: HashMap<i64, usize> = records
+        .iter()
+        .enumerate()
+        .map(|(i, record)| (record.id, i))
+        .collect();
+    for row in rows {
+        if let Some(&i) = position.get(&row.int("message_id")?) {
+            records[i]
+                .attempt_log
+                .push(attempt_from_row(row, exchanges)?);
+        }
+    }
+    Ok(())
 }
 
 /// The statements recording attempted outcomes, in order, each with its
@@ -296,7 +353,7 @@ where
             .await?;
         }
         if !attempted.is_empty() {
-            let rows = outcome_rows(&attempted);
+            let rows = outcome_rows(&attempted)?;
             for (template, second) in record_steps(&attempted, policy) {
                 let sql = template.replace("{rows}", DB::JSON_ROWS);
                 let mut query = sqlx::query(&sql).bind(rows.as_str());
@@ -373,46 +430,105 @@ where
         &self,
         company_id: i64,
         filter: &DeliveryFilter,
-    ) -> StoreResult<Vec<DeliveryRecord>> {
-        // One snapshot: an attempt and its message's status are read together.
-        let mut tx = self.reader.begin().await?;
-        if let Some(snapshot) = DB::SNAPSHOT {
-            sqlx::query(snapshot).execute(&mut *tx).await?;
-        }
-        let mut records = sqlx::query(
-            "SELECT id, subscription_id, event, object_id, object_version, idempotency_key, \
-                 request_id, status, attempts, next_attempt_at_ms, created_at_ms, finished_at_ms, \
-                 last_error \
-             FROM messages WHERE company_id = $1 AND ($2 IS NULL OR subscription_id = $2) \
-               AND ($3 IS NULL OR status = $3) ORDER BY id DESC",
-        )
-        .bind(company_id)
-        .bind(filter.subscription_id)
-        .bind(filter.status.as_deref())
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(delivery_from_row)
-        .collect::<StoreResult<Vec<_>>>()?;
-        let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
-        if !ids.is_empty() {
-            let attempts = sqlx::query(&format!(
-                "SELECT message_id, attempted_at_ms, duration_ms, status_code, error \
-                 FROM attempts WHERE message_id IN ({}) ORDER BY id",
-                id_list(&ids)
-            ))
+        from: i64,
+        count: i64,
+    ) -> StoreResult<Page<DeliveryRecord>> {
+        // The count and the page in one statement: the count's one row
+        // carries the page's rows, or none past the end.
+        let order = if filter.oldest_first { "ASC" } else { "DESC" };
+        let sql = format!(
+            "SELECT c.full_size, m.* FROM (SELECT COUNT(*) AS full_size FROM messages \
+                 WHERE {DELIVERY_FILTER}) AS c \
+             LEFT JOIN (SELECT {DELIVERY_COLUMNS} FROM messages WHERE {DELIVERY_FILTER} \
+                 ORDER BY id {order} LIMIT $8 OFFSET $9) AS m ON 1 = 1 \
+             ORDER BY m.id {order}"
+        );
+        let mut tx = self.snapshot().await?;
+        let rows = sqlx::query(&sql)
+            .bind(company_id)
+            .bind(filter.subscription_id)
+            .bind(filter.event.as_deref())
+            .bind(filter.object_id)
+            .bind(filter.status.as_deref())
+            .bind(filter.created_from_ms)
+            .bind(filter.created_to_ms)
+            .bind(count)
+            .bind(from)
             .fetch_all(&mut *tx)
             .await?;
-            let position: std::collections::HashMap<i64, usize> =
-                ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-            for row in &attempts {
-                if let Some(&i) = position.get(&row.int("message_id")?) {
-                    records[i].attempt_log.push(attempt_from_row(row)?);
-                }
+        let total = rows.first().map_or(Ok(0), |row| row.int("full_size"))?;
+        let mut values = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if row.opt_int("id")?.is_some() {
+                values.push(delivery_from_row(row)?);
             }
         }
+        if !values.is_empty() {
+            let ids: Vec<i64> = values.iter().map(|record| record.id).collect();
+            let attempts = sqlx::query(&attempts_sql(&ids, false))
+                .fetch_all(&mut *tx)
+                .await?;
+            attach_attempts(&mut values, &attempts, false)?;
+        }
         tx.commit().await?;
-        Ok(records)
+        Ok(Page {
+            values,
+            total,
+            digest: None,
+        })
+    }
+
+    async fn delivery(&self, company_id: i64, id: i64) -> StoreResult<Option<DeliveryRecord>> {
+        let sql =
+            format!("SELECT {DELIVERY_COLUMNS} FROM messages WHERE company_id = $1 AND id = $2");
+        let mut tx = self.snapshot().await?;
+        let row = sqlx::query(&sql)
+            .bind(company_id)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let mut records = [delivery_from_row(&row)?];
+        let attempts = sqlx::query(&attempts_sql(&[id], true))
+            .fetch_all(&mut *tx)
+            .await?;
+        attach_attempts(&mut records, &attempts, true)?;
+        tx.commit().await?;
+        let [record] = records;
+        Ok(Some(record))
+    }
+
+    async fn delete_finished(&self, before_ms: i64) -> StoreResult<u64> {
+        let mut deleted = 0;
+        loop {
+            let mut tx = self.writer.begin().await?;
+            let ids = sqlx::query(
+                "DELETE FROM messages WHERE id IN (SELECT id FROM messages \
+                     WHERE status != 'pending' AND finished_at_ms < $1 ORDER BY id LIMIT $2) \
+                 RETURNING id",
+            )
+            .bind(before_ms)
+            .bind(i64::from(RETENTION_BATCH))
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|row| row.int("id"))
+            .collect::<StoreResult<Vec<_>>>()?;
+            if !ids.is_empty() {
+                let sql = format!(
+                    "DELETE FROM attempts WHERE message_id IN ({})",
+                    id_list(&ids)
+                );
+                sqlx::query(&sql).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            deleted += ids.len() as u64;
+            if ids.len() < usize::from(RETENTION_BATCH) {
+                return Ok(deleted);
+            }
+        }
     }
 
     fn enqueued(&self) -> std::sync::Arc<tokio::sync::Notify> {
@@ -435,6 +551,7 @@ mod tests {
     use tripletex_webhooks_types::{EventType, NewSubscription};
 
     use super::*;
+    use crate::store::outbox::Exchange;
     use crate::store::{SqliteStore, Store, WriteContext};
 
     const NOW: i64 = 1_700_000_000_000;
@@ -461,6 +578,7 @@ mod tests {
             duration_ms: 5,
             status_code: Some(200),
             error: None,
+            exchange: Exchange::default(),
             next: NextStep::Delivered,
         }
     }
@@ -514,9 +632,10 @@ mod tests {
 
         store.record(&[delivered(&first)], policy).await.unwrap();
         let log = store
-            .deliveries(company.id, &DeliveryFilter::default())
+            .deliveries(company.id, &DeliveryFilter::default(), 0, 10)
             .await
-            .unwrap();
+            .unwrap()
+            .values;
         assert_eq!(
             (log[0].status.as_str(), log[0].attempts),
             ("pending", 0),
@@ -524,9 +643,10 @@ mod tests {
         );
         store.record(&[delivered(&second)], policy).await.unwrap();
         let log = store
-            .deliveries(company.id, &DeliveryFilter::default())
+            .deliveries(company.id, &DeliveryFilter::default(), 0, 10)
             .await
-            .unwrap();
+            .unwrap()
+            .values;
         assert_eq!((log[0].status.as_str(), log[0].attempts), ("delivered", 1));
         assert_eq!(
             log[0].attempt_log.len(),
