@@ -106,9 +106,10 @@ async fn total(store: &SqliteStore, company: Company, resource: &str) -> i64 {
 
 async fn messages(store: &SqliteStore, company: Company) -> Vec<(String, i64, Option<i32>)> {
     store
-        .deliveries(company.id, &DeliveryFilter::default())
+        .deliveries(company.id, &DeliveryFilter::default(), 0, 1000)
         .await
         .unwrap()
+        .values
         .into_iter()
         .map(|d| (d.event, d.object_id, d.object_version))
         .collect()
