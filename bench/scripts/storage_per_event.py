@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Bytes of SQLite file per delivered event: the server binary on a fresh file,
+one product.create subscription to a local sink answering 200 "ok", N products
+created through the API, every message delivered, the server stopped (SIGTERM:
+the WAL is checkpointed on close), then the file's size.
+
+usage: storage_per_event.py SERVER_BINARY N  -> prints N, the live bytes of the
+file (pages in use after a TRUNCATE checkpoint) and the bytes per table and index
+(SQLite's dbstat, where the Python sqlite3 module has it).
+"""
+import http.server, json, os, signal, socket, subprocess, sys, tempfile, threading, time, urllib.request, base64
+from concurrent.futures import ThreadPoolExecutor
+
+
+class Sink(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.send_response(200)
+        self.send_header("content-length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(method, url, token=None, body=None):
+    request = urllib.request.Request(url, method=method)
+    if token:
+        request.add_header("Authorization", "Basic " + base64.b64encode(f"0:{token}".encode()).decode())
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, data, timeout=30) as response:
+        text = response.read()
+        return json.loads(text) if text else None
+
+
+def main():
+    binary, n = sys.argv[1], int(sys.argv[2])
+    sink = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    directory = tempfile.mkdtemp()
+    db = os.path.join(directory, "storage.db")
+    port = free_port()
+    server = subprocess.Popen([binary, "--database", f"sqlite://{db}", "--listen", f"127.0.0.1:{port}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    root = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    token = call("PUT", f"{root}/v2/token/session/:create?consumerToken=local-consumer-token"
+                 "&employeeToken=local-employee-token&expirationDate=2099-01-01")["value"]["token"]
+    sink_url = f"http://127.0.0.1:{sink.server_address[1]}/hook"
+    call("POST", f"{root}/v2/event/subscription", token, {"event": "product.create", "targetUrl": sink_url})
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: call("POST", f"{root}/v2/product", token,
+                                     {"name": f"Product {i}", "number": f"P-{i}"}), range(n)))
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        log = call("GET", f"{root}/_emulator/deliveries?status=delivered&count=1", token)
+        delivered = log.get("fullResultSize", len(log.get("value") or []))
+        if delivered >= n:
+            break
+        time.sleep(0.5)
+    else:
+        sys.exit(f"only {delivered} of {n} delivered")
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=60)
+    import sqlite3
+    connection = sqlite3.connect(db)
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    pages = connection.execute("PRAGMA page_count").fetchone()[0]
+    free = connection.execute("PRAGMA freelist_count").fetchone()[0]
+    page_size = connection.execute("PRAGMA page_size").fetchone()[0]
+    tables = {}
+    try:
+        for name, size in connection.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"):
+            tables[name] = size
+    except sqlite3.Error:
+        pass
+    connection.close()
+    print(n, (pages - free) * page_size, json.dumps(tables, sort_keys=True))
+
+
+main()
