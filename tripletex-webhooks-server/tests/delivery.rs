@@ -29,18 +29,6 @@ async fn subscribe(h: &Harness, body: Value) -> i64 {
     body["value"]["id"].as_i64().unwrap()
 }
 
-async fn create(h: &Harness, path: &str, body: Value) -> Value {
-    let response = h
-        .request(Method::POST, path)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = json(response).await;
-    assert_eq!(status, 201, "{body}");
-    body["value"].clone()
-}
-
 async fn update(h: &Harness, path: &str, body: Value) -> Value {
     let response = h
         .request(Method::PUT, path)
@@ -174,7 +162,9 @@ async fn callbacks_carry_every_auth_mechanism_and_a_verifiable_signature() {
                "hmacSharedSecret": "a-very-shared-secret"}),
     )
     .await;
-    let product = create(&h, "/product", json!({"name": "Espresso", "number": "E1"})).await;
+    let product = h
+        .create("/product", &json!({"name": "Espresso", "number": "E1"}))
+        .await;
 
     let callbacks = receiver.wait_for(1, WITHIN).await;
     let callback = &callbacks[0];
@@ -230,7 +220,7 @@ async fn deletes_send_null_and_no_secret_headers_without_configuration() {
         json!({"event": "product.delete", "targetUrl": receiver.url("/d")}),
     )
     .await;
-    let product = create(&h, "/product", json!({"name": "Gone"})).await;
+    let product = h.create("/product", &json!({"name": "Gone"})).await;
     let id = product["id"].as_i64().unwrap();
     let response = h
         .request(Method::DELETE, &format!("/product/{id}"))
@@ -266,7 +256,7 @@ async fn the_full_retry_schedule_runs_on_the_server_clock() {
         json!({"event": "customer.create", "targetUrl": probe.url("/probe")}),
     )
     .await;
-    create(&h, "/product", json!({"name": "Retry me"})).await;
+    h.create("/product", &json!({"name": "Retry me"})).await;
     let schedule = [60u64, 300, 900, 3600, 7200, 14_400, 28_800, 50_400];
     // Real time passes too (slowly, on a loaded machine): the clock is moved
     // to times read off the server clock, and stops `margin` short of a due
@@ -279,7 +269,8 @@ async fn the_full_retry_schedule_runs_on_the_server_clock() {
         // clock moved is delivered, the dispatcher has claimed what was due
         // (an early retry, due before the probe, with it or before it)...
         advance_to(&h, due - margin);
-        create(&h, "/customer", json!({"name": format!("probe {i}")})).await;
+        h.create("/customer", &json!({"name": format!("probe {i}")}))
+            .await;
         eventually("the probe to be delivered", || async {
             let log = deliveries(
                 &h,
@@ -350,7 +341,7 @@ async fn retry_after_is_honoured() {
         json!({"event": "product.create", "targetUrl": receiver.url("/r")}),
     )
     .await;
-    create(&h, "/product", json!({"name": "Busy"})).await;
+    h.create("/product", &json!({"name": "Busy"})).await;
     let log = wait_attempts(&h, subscription, 1).await;
     let first = log["attemptLog"][0]["attemptedAtMs"].as_i64().unwrap();
     assert_eq!(
@@ -372,11 +363,11 @@ async fn a_week_of_failures_disables_and_a_success_resets_the_streak() {
     .await;
 
     // Failing for 6 days, then one success: the streak resets.
-    create(&h, "/product", json!({"name": "a"})).await;
+    h.create("/product", &json!({"name": "a"})).await;
     wait_attempts(&h, subscription, 1).await;
     advance(&h, Duration::from_secs(6 * 86_400));
     receiver.answer(Answer::Status(200));
-    create(&h, "/product", json!({"name": "b"})).await;
+    h.create("/product", &json!({"name": "b"})).await;
     wait_attempts(&h, subscription, 1).await;
     eventually("the success", || async {
         let log = deliveries(
@@ -389,7 +380,7 @@ async fn a_week_of_failures_disables_and_a_success_resets_the_streak() {
     .await;
     receiver.answer(Answer::Status(500));
     advance(&h, Duration::from_secs(2 * 86_400));
-    create(&h, "/product", json!({"name": "c"})).await;
+    h.create("/product", &json!({"name": "c"})).await;
     wait_attempts(&h, subscription, 1).await;
     assert_eq!(
         subscription_status(&h, subscription).await,
@@ -399,7 +390,7 @@ async fn a_week_of_failures_disables_and_a_success_resets_the_streak() {
 
     // Seven days of nothing but failures: disabled.
     advance(&h, Duration::from_secs(7 * 86_400));
-    create(&h, "/product", json!({"name": "d"})).await;
+    h.create("/product", &json!({"name": "d"})).await;
     eventually("the subscription to be disabled", || async {
         (subscription_status(&h, subscription).await == "DISABLED_TOO_MANY_ERRORS").then_some(())
     })
@@ -407,7 +398,7 @@ async fn a_week_of_failures_disables_and_a_success_resets_the_streak() {
 
     // While disabled nothing is enqueued; pending messages are closed.
     let before = receiver.received().len();
-    let while_disabled = create(&h, "/product", json!({"name": "e"})).await;
+    let while_disabled = h.create("/product", &json!({"name": "e"})).await;
     advance(&h, Duration::from_secs(31 * 3600));
     let log = eventually("pending messages to close", || async {
         let log = deliveries(&h, &format!("?subscriptionId={subscription}")).await;
@@ -433,7 +424,7 @@ async fn a_week_of_failures_disables_and_a_success_resets_the_streak() {
         json!({"status": "ACTIVE"}),
     )
     .await;
-    let product = create(&h, "/product", json!({"name": "f"})).await;
+    let product = h.create("/product", &json!({"name": "f"})).await;
     let callbacks = receiver.wait_for(before + 1, WITHIN).await;
     assert_eq!(callbacks.last().unwrap().json()["id"], product["id"]);
     assert_eq!(subscription_status(&h, subscription).await, "ACTIVE");
@@ -455,7 +446,7 @@ async fn updates_made_while_one_is_in_flight_coalesce_to_the_newest() {
         json!({"event": "product.update", "targetUrl": receiver.url("/u")}),
     )
     .await;
-    let product = create(&h, "/product", json!({"name": "v0"})).await;
+    let product = h.create("/product", &json!({"name": "v0"})).await;
     let path = format!("/product/{}", product["id"]);
     receiver.hold();
     update(&h, &path, json!({"name": "v1"})).await;
@@ -499,7 +490,7 @@ async fn a_failed_older_version_is_never_sent_after_a_newer_one() {
         json!({"event": "product.update", "targetUrl": receiver.url("/u")}),
     )
     .await;
-    let product = create(&h, "/product", json!({"name": "v0"})).await;
+    let product = h.create("/product", &json!({"name": "v0"})).await;
     let path = format!("/product/{}", product["id"]);
     for version in 1..=3 {
         update(&h, &path, json!({"name": format!("v{version}")})).await;
@@ -549,7 +540,7 @@ async fn redirects_are_failures() {
         json!({"event": "product.create", "targetUrl": receiver.url("/r")}),
     )
     .await;
-    create(&h, "/product", json!({"name": "x"})).await;
+    h.create("/product", &json!({"name": "x"})).await;
     let log = wait_attempts(&h, subscription, 1).await;
     assert_eq!(log["status"], "pending");
     assert_eq!(log["attemptLog"][0]["statusCode"], 302);
@@ -583,7 +574,7 @@ async fn private_targets_are_blocked_under_the_flag() {
         json!({"event": "product.create", "targetUrl": format!("http://localhost:{port}/name")}),
     )
     .await;
-    create(&h, "/product", json!({"name": "x"})).await;
+    h.create("/product", &json!({"name": "x"})).await;
     for subscription in [by_ip, by_name] {
         let log = wait_attempts(&h, subscription, 1).await;
         let error = log["attemptLog"][0]["error"].as_str().unwrap();
@@ -613,7 +604,8 @@ async fn a_blackholed_target_does_not_delay_others() {
     )
     .await;
     for i in 0..20 {
-        create(&h, "/product", json!({"name": format!("p{i}")})).await;
+        h.create("/product", &json!({"name": format!("p{i}")}))
+            .await;
     }
     receiver.wait_for(20, WITHIN).await;
     // Every healthy delivery arrived while the blackholed attempts were still
@@ -635,7 +627,7 @@ async fn redeliver_sends_again_with_the_same_key() {
         json!({"event": "product.create", "targetUrl": receiver.url("/r")}),
     )
     .await;
-    create(&h, "/product", json!({"name": "x"})).await;
+    h.create("/product", &json!({"name": "x"})).await;
     let log = wait_attempts(&h, subscription, 1).await;
     let response = h
         .emulator(
@@ -700,12 +692,8 @@ async fn payload_fields_match_get_including_expanded_references() {
         json!({"event": "order.create", "targetUrl": receiver.url("/o"), "fields": fields}),
     )
     .await;
-    let customer = create(&h, "/customer", json!({"name": "Acme AS"})).await;
-    let order = create(
-        &h,
-        "/order",
-        json!({"customer": {"id": customer["id"]}, "orderDate": "2026-11-28", "deliveryDate": "2026-12-01"}),
-    )
+    let customer = h.create("/customer", &json!({"name": "Acme AS"})).await;
+    let order = h.create("/order", &json!({"customer": {"id": customer["id"]}, "orderDate": "2026-11-28", "deliveryDate": "2026-12-01"}))
     .await;
     let callback = &receiver.wait_for(1, WITHIN).await[0];
     let (_, got) = json(
@@ -736,7 +724,7 @@ async fn default_and_star_payloads_are_the_whole_model_as_get_gives_it() {
         )
         .await;
     }
-    let product = create(&h, "/product", json!({"name": "Espresso"})).await;
+    let product = h.create("/product", &json!({"name": "Espresso"})).await;
     let callbacks = receiver.wait_for(2, WITHIN).await;
     let (_, got) = json(
         h.request(Method::GET, &format!("/product/{}", product["id"]))
@@ -761,14 +749,14 @@ async fn advancing_the_clock_does_not_resend_an_attempt_in_flight() {
     )
     .await;
     receiver.hold();
-    let slow = create(&h, "/product", json!({"name": "slow"})).await;
+    let slow = h.create("/product", &json!({"name": "slow"})).await;
     receiver.wait_for(1, WITHIN).await;
     // The attempt is in flight; a minute on the server clock passes, well
     // beyond its lease (attempt timeout + 30 s), while no real time does.
     advance(&h, Duration::from_secs(60));
     // A message enqueued after the advance is claimed after anything the
     // advance made due: once it has arrived, a resend would have too.
-    let later = create(&h, "/product", json!({"name": "later"})).await;
+    let later = h.create("/product", &json!({"name": "later"})).await;
     let arrived = receiver.wait_for(2, WITHIN).await;
     receiver.open();
     eventually("both messages delivered", || async {
@@ -803,10 +791,12 @@ async fn idempotency_keys_are_unique_and_grow_with_enqueue_time() {
         json!({"event": "product.create", "targetUrl": receiver.url("/r")}),
     )
     .await;
-    create(&h, "/product", json!({"name": "first"})).await;
-    create(&h, "/product", json!({"name": "same millisecond, maybe"})).await;
+    h.create("/product", &json!({"name": "first"})).await;
+    h.create("/product", &json!({"name": "same millisecond, maybe"}))
+        .await;
     advance(&h, Duration::from_secs(1));
-    create(&h, "/product", json!({"name": "a second later"})).await;
+    h.create("/product", &json!({"name": "a second later"}))
+        .await;
     let callbacks = receiver.wait_for(3, WITHIN).await;
     let mut keys: Vec<(String, String)> = callbacks
         .iter()
@@ -845,7 +835,8 @@ async fn a_full_lane_that_drains_is_not_held_back() {
     )
     .await;
     for n in 0..300 {
-        create(&h, "/product", json!({"name": format!("p{n}")})).await;
+        h.create("/product", &json!({"name": format!("p{n}")}))
+            .await;
     }
     receiver.wait_for(300, WITHIN).await;
     eventually("every first attempt recorded", || async {
@@ -880,7 +871,7 @@ async fn failures_are_named_by_kind_in_the_delivery_log() {
     for (target, expected) in cases {
         let subscription =
             subscribe(&h, json!({"event": "customer.create", "targetUrl": target})).await;
-        create(&h, "/customer", json!({"name": "Acme AS"})).await;
+        h.create("/customer", &json!({"name": "Acme AS"})).await;
         let message = wait_attempts(&h, subscription, 1).await;
         let error = message["attemptLog"][0]["error"].as_str().unwrap();
         assert!(error.starts_with(expected), "{target}: {error}");

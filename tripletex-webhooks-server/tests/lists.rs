@@ -12,18 +12,6 @@ use reqwest::Method;
 use reqwest::header::IF_NONE_MATCH;
 use serde_json::{Value, json};
 
-async fn create(h: &Harness, path: &str, body: Value) -> Value {
-    let response = h
-        .request(Method::POST, path)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = json(response).await;
-    assert_eq!(status, 201, "POST {path}: {body}");
-    body["value"].clone()
-}
-
 async fn list(h: &Harness, query: &str) -> Value {
     let (status, body) = json(h.request(Method::GET, query).send().await.unwrap()).await;
     assert_eq!(status, 200, "GET {query}: {body}");
@@ -47,7 +35,7 @@ async fn products(h: &Harness) -> Vec<i64> {
         json!({"name": "Lungo", "ean": "7002", "costExcludingVatCurrency": 20, "isInactive": true}),
         json!({"name": "espresso doppio", "costExcludingVatCurrency": 30, "vatType": {"id": 5}}),
     ] {
-        ids.push(create(h, "/product", body).await["id"].as_i64().unwrap());
+        ids.push(h.create("/product", &body).await["id"].as_i64().unwrap());
     }
     ids
 }
@@ -84,13 +72,9 @@ async fn each_filter_kind_has_its_documented_meaning() {
     assert_eq!(names("name=esp&isInactive=false&colour=red").await.len(), 2);
     assert_eq!(names("name=esp&ean=7002").await.len(), 0);
     // Dates: From and including, To and excluding.
-    create(&h, "/customer", json!({"name": "Acme"})).await;
+    h.create("/customer", &json!({"name": "Acme"})).await;
     for (name, start) in [("Early", "2026-01-05"), ("Late", "2026-02-01")] {
-        create(
-            &h,
-            "/project",
-            json!({"name": name, "projectManager": {"id": 1}, "startDate": start, "isInternal": false}),
-        )
+        h.create("/project", &json!({"name": name, "projectManager": {"id": 1}, "startDate": start, "isInternal": false}))
         .await;
     }
     assert_eq!(
@@ -107,37 +91,27 @@ async fn each_filter_kind_has_its_documented_meaning() {
 #[tokio::test]
 async fn filters_follow_references_and_changes() {
     let h = Harness::start().await;
-    let manager = create(
-        &h,
-        "/employee",
-        json!({"firstName": "Kari", "lastName": "N"}),
-    )
-    .await;
-    let other = create(
-        &h,
-        "/employee",
-        json!({"firstName": "Ola", "lastName": "H"}),
-    )
-    .await;
-    let first_customer = create(
-        &h,
-        "/customer",
-        json!({"name": "Managed", "accountManager": {"id": manager["id"]}}),
-    )
-    .await;
-    let second_customer = create(
-        &h,
-        "/customer",
-        json!({"name": "Plain", "accountManager": {"id": other["id"]}}),
-    )
-    .await;
-    for customer in [&first_customer, &second_customer] {
-        create(
-            &h,
-            "/project",
-            json!({"name": customer["name"], "projectManager": {"id": manager["id"]},
-                   "customer": {"id": customer["id"]}, "startDate": "2026-01-05", "isInternal": false}),
+    let manager = h
+        .create("/employee", &json!({"firstName": "Kari", "lastName": "N"}))
+        .await;
+    let other = h
+        .create("/employee", &json!({"firstName": "Ola", "lastName": "H"}))
+        .await;
+    let first_customer = h
+        .create(
+            "/customer",
+            &json!({"name": "Managed", "accountManager": {"id": manager["id"]}}),
         )
+        .await;
+    let second_customer = h
+        .create(
+            "/customer",
+            &json!({"name": "Plain", "accountManager": {"id": other["id"]}}),
+        )
+        .await;
+    for customer in [&first_customer, &second_customer] {
+        h.create("/project", &json!({"name": customer["name"], "projectManager": {"id": manager["id"]},
+                   "customer": {"id": customer["id"]}, "startDate": "2026-01-05", "isInternal": false}))
         .await;
     }
     // "List of IDs" on a field of the referenced customer.
@@ -207,28 +181,21 @@ async fn sorting_by_fields_referenced_fields_and_several_keys() {
         [json!("espresso doppio"), json!("Espresso"), json!("Lungo")]
     );
     // A field of the referenced project.
-    let manager = create(
-        &h,
-        "/employee",
-        json!({"firstName": "Kari", "lastName": "N"}),
-    )
-    .await;
-    let customer = create(&h, "/customer", json!({"name": "Acme"})).await;
+    let manager = h
+        .create("/employee", &json!({"firstName": "Kari", "lastName": "N"}))
+        .await;
+    let customer = h.create("/customer", &json!({"name": "Acme"})).await;
     let mut orders = Vec::new();
     for project in ["Zulu", "Alpha"] {
-        let project = create(
-            &h,
-            "/project",
-            json!({"name": project, "projectManager": {"id": manager["id"]}, "startDate": "2026-01-05", "isInternal": false}),
-        )
+        let project = h.create("/project", &json!({"name": project, "projectManager": {"id": manager["id"]}, "startDate": "2026-01-05", "isInternal": false}))
         .await;
-        let order = create(
-            &h,
-            "/order",
-            json!({"customer": {"id": customer["id"]}, "project": {"id": project["id"]},
+        let order = h
+            .create(
+                "/order",
+                &json!({"customer": {"id": customer["id"]}, "project": {"id": project["id"]},
                    "orderDate": "2026-03-02", "deliveryDate": "2026-03-09"}),
-        )
-        .await;
+            )
+            .await;
         orders.push(order["id"].clone());
     }
     assert_eq!(
@@ -289,7 +256,7 @@ async fn paging_and_the_checksum_cover_the_selection() {
         .unwrap();
     assert_eq!(again.status().as_u16(), 304);
     // A product outside the selection leaves it unchanged; one inside changes it.
-    create(&h, "/product", json!({"name": "Cortado"})).await;
+    h.create("/product", &json!({"name": "Cortado"})).await;
     let unchanged = h
         .request(Method::GET, "/product?name=esp")
         .header(IF_NONE_MATCH, &digest)
@@ -297,7 +264,8 @@ async fn paging_and_the_checksum_cover_the_selection() {
         .await
         .unwrap();
     assert_eq!(unchanged.status().as_u16(), 304);
-    create(&h, "/product", json!({"name": "Espresso Romano"})).await;
+    h.create("/product", &json!({"name": "Espresso Romano"}))
+        .await;
     let changed = h
         .request(Method::GET, "/product?name=esp")
         .header(IF_NONE_MATCH, &digest)

@@ -33,10 +33,6 @@ fn minimal(path: &str) -> Value {
     }
 }
 
-async fn send(h: &Harness, method: Method, path: &str, body: &Value) -> (u16, Value) {
-    json(h.request(method, path).json(body).send().await.unwrap()).await
-}
-
 /// The official model's top-level fields, in its order, but `changes`
 /// (which only a `fields` filter naming it brings).
 fn official_fields(model: &str) -> Vec<String> {
@@ -53,13 +49,13 @@ fn official_fields(model: &str) -> Vec<String> {
 async fn a_minimal_object_has_every_field_of_the_official_model() {
     let h = Harness::start().await;
     for resource in RESOURCES {
-        let (status, created) = send(
-            &h,
-            Method::POST,
-            &format!("/{}", resource.path),
-            &minimal(resource.path),
-        )
-        .await;
+        let (status, created) = h
+            .send(
+                Method::POST,
+                &format!("/{}", resource.path),
+                &minimal(resource.path),
+            )
+            .await;
         assert_eq!(status, 201, "{}: {created}", resource.path);
         let id = created["value"]["id"].as_i64().unwrap();
         let (status, got) = json(
@@ -82,7 +78,9 @@ async fn a_minimal_object_has_every_field_of_the_official_model() {
 #[tokio::test]
 async fn unset_fields_have_tripletexs_values_and_read_only_ones_are_computed() {
     let h = Harness::start().await;
-    let (_, customer) = send(&h, Method::POST, "/customer", &json!({"name": "Acme AS"})).await;
+    let (_, customer) = h
+        .send(Method::POST, "/customer", &json!({"name": "Acme AS"}))
+        .await;
     let customer = &customer["value"];
     // As in a recorded `GET /customer`: text "", numbers 0, false, null
     // references, [] lists, enums at their defaults.
@@ -94,46 +92,42 @@ async fn unset_fields_have_tripletexs_values_and_read_only_ones_are_computed() {
     assert_eq!(customer["language"], "NO");
     assert_eq!(customer["invoicesDueIn"], 14);
     assert_eq!(customer["isCustomer"], true);
-    let (_, employee) = send(
-        &h,
-        Method::POST,
-        "/employee",
-        &json!({"firstName": "Kari", "lastName": "Nordmann", "displayName": "ignored"}),
-    )
-    .await;
+    let (_, employee) = h
+        .send(
+            Method::POST,
+            "/employee",
+            &json!({"firstName": "Kari", "lastName": "Nordmann", "displayName": "ignored"}),
+        )
+        .await;
     assert_eq!(employee["value"]["displayName"], "Kari Nordmann");
-    let (_, voucher) = send(
-        &h,
-        Method::POST,
-        "/ledger/voucher",
-        &minimal("ledger/voucher"),
-    )
-    .await;
+    let (_, voucher) = h
+        .send(Method::POST, "/ledger/voucher", &minimal("ledger/voucher"))
+        .await;
     assert_eq!(voucher["value"]["year"], 2026);
 }
 
 #[tokio::test]
 async fn read_only_fields_are_accepted_and_ignored_also_on_update() {
     let h = Harness::start().await;
-    let (status, product) = send(
-        &h,
-        Method::POST,
-        "/product",
-        &json!({"name": "Espresso", "stockOfGoods": 50, "costPrice": 3.5, "displayName": "x"}),
-    )
-    .await;
+    let (status, product) = h
+        .send(
+            Method::POST,
+            "/product",
+            &json!({"name": "Espresso", "stockOfGoods": 50, "costPrice": 3.5, "displayName": "x"}),
+        )
+        .await;
     assert_eq!(status, 201, "{product}");
     assert_eq!(product["value"]["stockOfGoods"], 0);
     assert_eq!(product["value"]["costPrice"], 0);
     assert_eq!(product["value"]["displayName"], "Espresso");
     let id = &product["value"]["id"];
-    let (status, updated) = send(
-        &h,
-        Method::PUT,
-        &format!("/product/{id}"),
-        &json!({"stockOfGoods": 7, "number": "1001"}),
-    )
-    .await;
+    let (status, updated) = h
+        .send(
+            Method::PUT,
+            &format!("/product/{id}"),
+            &json!({"stockOfGoods": 7, "number": "1001"}),
+        )
+        .await;
     assert_eq!(status, 200, "{updated}");
     assert_eq!(updated["value"]["stockOfGoods"], 0);
     assert_eq!(updated["value"]["displayName"], "1001 Espresso");
@@ -224,7 +218,9 @@ async fn unknown_fields_wrong_types_and_foreign_enum_values_are_mapping_errors()
         assert_eq!(named(&error), pairs(&expected), "{path} {body}");
     }
     // The same on a partial update, and nothing is stored.
-    let (_, product) = send(&h, Method::POST, "/product", &json!({"name": "Espresso"})).await;
+    let (_, product) = h
+        .send(Method::POST, "/product", &json!({"name": "Espresso"}))
+        .await;
     let item = format!("/product/{}", product["value"]["id"]);
     let response = h
         .request(Method::PUT, &item)

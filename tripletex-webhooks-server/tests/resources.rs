@@ -69,15 +69,7 @@ fn url_base(h: &Harness) -> String {
 }
 
 async fn create(h: &Harness, path: &str, body: &Value) -> Value {
-    let response = h
-        .request(Method::POST, &format!("/{path}"))
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = json(response).await;
-    assert_eq!(status, 201, "POST /{path}: {body}");
-    body["value"].clone()
+    h.create(&format!("/{path}"), body).await
 }
 
 async fn get(h: &Harness, path: &str) -> (u16, Value) {

@@ -12,10 +12,6 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use test_support::{WITHIN, reference};
 
-async fn send(h: &Harness, method: Method, path: &str, body: &Value) -> (u16, Value) {
-    json(h.request(method, path).json(body).send().await.unwrap()).await
-}
-
 async fn get(h: &Harness, path: &str) -> Value {
     let (status, body) = json(h.request(Method::GET, path).send().await.unwrap()).await;
     assert_eq!(status, 200, "GET {path}: {body}");
@@ -25,13 +21,13 @@ async fn get(h: &Harness, path: &str) -> Value {
 /// Subscribes to `event` (to an address nothing listens on: only the
 /// queued messages are counted).
 async fn subscribe(h: &Harness, event: &str) -> i64 {
-    let (status, body) = send(
-        h,
-        Method::POST,
-        "/event/subscription",
-        &json!({"event": event, "targetUrl": "https://127.0.0.1:9/hook"}),
-    )
-    .await;
+    let (status, body) = h
+        .send(
+            Method::POST,
+            "/event/subscription",
+            &json!({"event": event, "targetUrl": "https://127.0.0.1:9/hook"}),
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
     body["value"]["id"].as_i64().unwrap()
 }
@@ -70,16 +66,16 @@ async fn an_order_is_created_with_its_new_order_lines() {
     let h = Harness::start().await;
     let created_events = subscribe(&h, "order.create").await;
     let updated_events = subscribe(&h, "order.update").await;
-    let (status, created) = send(
-        &h,
-        Method::POST,
-        "/order",
-        &order(json!([
-            {"description": "Beans", "count": 2, "unitPriceExcludingVatCurrency": 80},
-            {"description": "Filters", "count": 1, "amountExcludingVatCurrency": 999},
-        ])),
-    )
-    .await;
+    let (status, created) = h
+        .send(
+            Method::POST,
+            "/order",
+            &order(json!([
+                {"description": "Beans", "count": 2, "unitPriceExcludingVatCurrency": 80},
+                {"description": "Filters", "count": 1, "amountExcludingVatCurrency": 999},
+            ])),
+        )
+        .await;
     assert_eq!(status, 201, "{created}");
     let order_id = created["value"]["id"].as_i64().unwrap();
     let lines = created["value"]["orderLines"].as_array().unwrap().clone();
@@ -114,13 +110,13 @@ async fn an_order_is_created_with_its_new_order_lines() {
     assert!(queued(&h, updated_events).await.is_empty());
     // An existing line by reference and a new one, on update too.
     let existing = lines[0]["id"].as_i64().unwrap();
-    let (status, updated) = send(
-        &h,
-        Method::PUT,
-        &format!("/order/{order_id}?fields=orderLines(description)"),
-        &json!({"orderLines": [{"id": existing}, {"description": "Cups"}]}),
-    )
-    .await;
+    let (status, updated) = h
+        .send(
+            Method::PUT,
+            &format!("/order/{order_id}?fields=orderLines(description)"),
+            &json!({"orderLines": [{"id": existing}, {"description": "Cups"}]}),
+        )
+        .await;
     assert_eq!(status, 200, "{updated}");
     assert_eq!(
         updated["value"]["orderLines"],
@@ -133,21 +129,21 @@ async fn an_order_and_its_new_lines_are_stored_together_and_its_webhook_equals_g
     let h = Harness::start().await;
     let receiver = Receiver::start().await;
     let fields = "*,orderLines(*)";
-    let (status, body) = send(
-        &h,
-        Method::POST,
-        "/event/subscription",
-        &json!({"event": "order.create", "targetUrl": receiver.url("/hook"), "fields": fields}),
-    )
-    .await;
+    let (status, body) = h
+        .send(
+            Method::POST,
+            "/event/subscription",
+            &json!({"event": "order.create", "targetUrl": receiver.url("/hook"), "fields": fields}),
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
-    let (status, created) = send(
-        &h,
-        Method::POST,
-        "/order",
-        &order(json!([{"description": "Beans"}, {"description": "Filters"}])),
-    )
-    .await;
+    let (status, created) = h
+        .send(
+            Method::POST,
+            "/order",
+            &order(json!([{"description": "Beans"}, {"description": "Filters"}])),
+        )
+        .await;
     assert_eq!(status, 201, "{created}");
     let order_id = created["value"]["id"].as_i64().unwrap();
     let got = get(&h, &format!("/order/{order_id}?fields={fields}")).await;
@@ -198,13 +194,13 @@ fn voucher(amounts: &[f64]) -> Value {
 #[tokio::test]
 async fn a_voucher_is_created_with_balanced_postings_and_refused_with_unbalanced_ones() {
     let h = Harness::start().await;
-    let (status, created) = send(
-        &h,
-        Method::POST,
-        "/ledger/voucher",
-        &voucher(&[125.0, -100.0, -25.0]),
-    )
-    .await;
+    let (status, created) = h
+        .send(
+            Method::POST,
+            "/ledger/voucher",
+            &voucher(&[125.0, -100.0, -25.0]),
+        )
+        .await;
     assert_eq!(status, 201, "{created}");
     let id = created["value"]["id"].as_i64().unwrap();
     let expanded = get(
@@ -251,13 +247,13 @@ async fn bulk_creates_and_updates_write_all_or_none_with_one_event_each() {
     assert_eq!(error["validationMessages"][0]["path"], "[1].colour");
     assert_eq!(get(&h, "/product").await["fullResultSize"], 0);
 
-    let (status, created) = send(
-        &h,
-        Method::POST,
-        "/product/list?fields=id,name",
-        &json!([{"name": "Espresso"}, {"name": "Lungo"}]),
-    )
-    .await;
+    let (status, created) = h
+        .send(
+            Method::POST,
+            "/product/list?fields=id,name",
+            &json!([{"name": "Espresso"}, {"name": "Lungo"}]),
+        )
+        .await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["fullResultSize"], 2);
     let ids: Vec<i64> = created["values"]
@@ -278,9 +274,7 @@ async fn bulk_creates_and_updates_write_all_or_none_with_one_event_each() {
         .unwrap();
     let error = assert_api_error(response, 422, 18000).await;
     assert_eq!(error["validationMessages"][0]["path"], "[1].id");
-    let (status, updated) = send(
-        &h,
-        Method::PUT,
+    let (status, updated) = h.send(Method::PUT,
         "/product/list",
         &json!([{"id": ids[0], "version": 0, "name": "Ristretto"}, {"id": ids[1], "number": "2"}]),
     )
@@ -295,13 +289,13 @@ async fn bulk_creates_and_updates_write_all_or_none_with_one_event_each() {
 async fn a_bulk_update_the_store_refuses_for_one_object_changes_none() {
     let h = Harness::start().await;
     let updated_events = subscribe(&h, "product.update").await;
-    let (status, created) = send(
-        &h,
-        Method::POST,
-        "/product/list",
-        &json!([{"name": "Espresso"}, {"name": "Lungo"}]),
-    )
-    .await;
+    let (status, created) = h
+        .send(
+            Method::POST,
+            "/product/list",
+            &json!([{"name": "Espresso"}, {"name": "Lungo"}]),
+        )
+        .await;
     assert_eq!(status, 201, "{created}");
     let first = created["values"][0]["id"].as_i64().unwrap();
     let second = created["values"][1]["id"].as_i64().unwrap();
@@ -335,7 +329,9 @@ async fn bulk_deletes_and_the_operations_tripletex_lacks() {
     let h = Harness::start().await;
     let mut ids = Vec::new();
     for name in ["Ola", "Kari"] {
-        let (_, contact) = send(&h, Method::POST, "/contact", &json!({"firstName": name})).await;
+        let (_, contact) = h
+            .send(Method::POST, "/contact", &json!({"firstName": name}))
+            .await;
         ids.push(contact["value"]["id"].as_i64().unwrap());
     }
     // An unknown id deletes nothing.

@@ -130,6 +130,18 @@ impl Harness {
         self.as_token(&self.token, method, path)
     }
 
+    /// Sends `body` to `/v2{path}` as company A: the status and JSON answer.
+    pub async fn send(&self, method: Method, path: &str, body: &Value) -> (u16, Value) {
+        json(self.request(method, path).json(body).send().await.unwrap()).await
+    }
+
+    /// Creates an object at `/v2{path}` as company A (201 required): its value.
+    pub async fn create(&self, path: &str, body: &Value) -> Value {
+        let (status, answer) = self.send(Method::POST, path, body).await;
+        assert_eq!(status, 201, "POST {path}: {answer}");
+        answer["value"].clone()
+    }
+
     /// A request to `/v2{path}` as company B.
     pub fn request_as_other(&self, method: Method, path: &str) -> RequestBuilder {
         self.as_token(&self.other_token, method, path)
