@@ -41,7 +41,6 @@ macro_rules! on_both_backends {
 }
 
 mod app;
-mod binary;
 mod tripletex;
 
 mod auth;

@@ -1,0 +1,82 @@
+//! `redeliver ID… | --failed [--since DURATION]`.
+
+use serde_json::json;
+
+use crate::cli::RedeliverArgs;
+use crate::emulator::{DeliveryFilter, Emulator};
+use crate::error::{CliError, exit};
+use crate::output::Output;
+use crate::progress::{self, Progress};
+
+/// The page size when collecting failed deliveries.
+const PAGE: u64 = 500;
+
+/// Sends the deliveries again.
+pub(crate) async fn run(
+    emulator: &Emulator,
+    args: &RedeliverArgs,
+    output: Output,
+) -> Result<u8, CliError> {
+    let ids = if args.failed {
+        failed(emulator, args.since, output).await?
+    } else {
+        args.ids.clone()
+    };
+    let progress = Progress::bar(
+        progress::enabled(output.is_json()) && ids.len() > 1,
+        ids.len(),
+        "redelivering",
+    );
+    for id in &ids {
+        emulator.redeliver(*id).await?;
+        progress.step();
+    }
+    drop(progress);
+    if output.is_json() {
+        output.json(&json!({ "redelivered": ids }))?;
+    } else if ids.is_empty() {
+        output.line("no failed deliveries to send again")?;
+    } else {
+        let list: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        output.line(&format!("redelivering {}: {}", ids.len(), list.join(", ")))?;
+    }
+    Ok(exit::OK)
+}
+
+/// The ids of every failed delivery, created within `since` of the server's now.
+async fn failed(
+    emulator: &Emulator,
+    since: Option<std::time::Duration>,
+    output: Output,
+) -> Result<Vec<i64>, CliError> {
+    let _progress = Progress::spinner(
+        progress::enabled(output.is_json()),
+        "finding failed deliveries",
+    );
+    let created_from_ms = match since {
+        Some(since) => {
+            let now = emulator.clock().await?.now_ms;
+            let since = i64::try_from(since.as_millis()).unwrap_or(i64::MAX);
+            Some(now.saturating_sub(since))
+        }
+        None => None,
+    };
+    let filter = DeliveryFilter {
+        status: Some("failed"),
+        created_from_ms,
+        ..DeliveryFilter::default()
+    };
+    let mut ids = Vec::new();
+    let mut from = 0;
+    loop {
+        let page = emulator.deliveries(&filter, from, PAGE).await?;
+        let received = page.values.len();
+        ids.extend(page.values.iter().map(|delivery| delivery.id));
+        from += u64::try_from(received).unwrap_or(u64::MAX);
+        if received == 0 || u64::try_from(received).unwrap_or(0) < PAGE {
+            break;
+        }
+    }
+    ids.sort_unstable();
+    Ok(ids)
+}

@@ -1,0 +1,69 @@
+//! A progress indicator for what takes more than a moment: on stderr, and
+//! only when stderr is a terminal (never in pipes, logs or `--json` runs).
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// A spinner or a bar; hidden when progress is not shown. Cleared when dropped.
+#[derive(Debug)]
+pub(crate) struct Progress {
+    bar: ProgressBar,
+}
+
+/// Whether progress is shown: stderr is a terminal and the output is not JSON.
+pub(crate) fn enabled(json: bool) -> bool {
+    !json && std::io::stderr().is_terminal()
+}
+
+impl Progress {
+    /// A spinner with a message.
+    pub(crate) fn spinner(shown: bool, message: &str) -> Self {
+        let bar = ProgressBar::with_draw_target(None, target(shown));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_message(message.to_owned());
+        bar.enable_steady_tick(Duration::from_millis(100));
+        Self { bar }
+    }
+
+    /// A bar over `total` steps.
+    pub(crate) fn bar(shown: bool, total: usize, message: &str) -> Self {
+        let total = u64::try_from(total).unwrap_or(u64::MAX);
+        let bar = ProgressBar::with_draw_target(Some(total), target(shown));
+        bar.set_style(
+            ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_message(message.to_owned());
+        Self { bar }
+    }
+
+    /// Changes the message.
+    pub(crate) fn message(&self, message: &str) {
+        self.bar.set_message(message.to_owned());
+    }
+
+    /// One step done.
+    pub(crate) fn step(&self) {
+        self.bar.inc(1);
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+fn target(shown: bool) -> ProgressDrawTarget {
+    if shown {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    }
+}
