@@ -1,5 +1,6 @@
 //! The errors of the tool, each with its exit code and a one-line message.
 
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 /// The documented exit codes (see the crate README and `--help`).
@@ -74,14 +75,14 @@ impl CliError {
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Self::Usage(_) => exit::USAGE,
-            Self::NoCredentials => exit::AUTH,
-            Self::Api(error) if error.is_auth() => exit::AUTH,
-            Self::Api(error) if error.is_rate_limited() => exit::RATE_LIMITED,
             Self::Api(error) if error.is_builder() || error.is_invalid_input() => exit::USAGE,
-            Self::Emulator {
+            Self::Api(error) if error.is_rate_limited() => exit::RATE_LIMITED,
+            Self::Emulator { status: 429, .. } => exit::RATE_LIMITED,
+            Self::NoCredentials
+            | Self::Emulator {
                 status: 401 | 403, ..
             } => exit::AUTH,
-            Self::Emulator { status: 429, .. } => exit::RATE_LIMITED,
+            Self::Api(error) if error.is_auth() => exit::AUTH,
             Self::NoEmulator(_) => exit::NO_EMULATOR,
             Self::Api(_)
             | Self::Emulator { .. }
@@ -142,7 +143,7 @@ fn describe_client_error(error: &tripletex_webhooks_client::Error) -> String {
     let mut message = error.to_string();
     if let Some(id) = error.request_id() {
         if !message.contains(id) {
-            message.push_str(&format!(" [request id {id}]"));
+            let _ = write!(message, " [request id {id}]");
         }
     }
     if error.is_auth() {

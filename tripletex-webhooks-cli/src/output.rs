@@ -102,6 +102,10 @@ impl Output {
     }
 
     /// Prints a line to stdout.
+    #[allow(
+        clippy::unused_self,
+        reason = "every print goes through the one Output of the run"
+    )]
     pub(crate) fn line(self, text: &str) -> Result<(), CliError> {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "{text}")?;

@@ -8,6 +8,7 @@
 
 mod wire;
 
+use std::fmt::Write as _;
 use std::sync::Mutex;
 
 use reqwest::{Method, StatusCode};
@@ -25,6 +26,9 @@ use crate::settings::{Credentials, Settings, USER_AGENT, is_tripletex};
 
 /// The header the server puts its request id in.
 const REQUEST_ID_HEADER: &str = "x-tlx-request-id";
+
+/// The bundled server's message for a route it does not have.
+const UNKNOWN_ROUTE: &str = "No such endpoint.";
 
 /// A handle on the emulator API.
 #[derive(Debug)]
@@ -181,9 +185,12 @@ impl Emulator {
         body: &[u8],
     ) -> CliError {
         let api = serde_json::from_slice::<ApiError>(body).ok();
-        let unknown_route = api
-            .as_ref()
-            .is_none_or(|api| api.message.as_deref() == Some("No such endpoint."));
+        // The bundled server answers an unknown route 404 "No such endpoint."
+        // (as the developer message); Tripletex answers it without an ApiError.
+        let unknown_route = api.as_ref().is_none_or(|api| {
+            [api.message.as_deref(), api.developer_message.as_deref()]
+                .contains(&Some(UNKNOWN_ROUTE))
+        });
         if status == StatusCode::NOT_FOUND && unknown_route {
             return CliError::NoEmulator(format!(
                 "{} has no emulator API ({method} {path} answered 404): is it the bundled server, \
@@ -194,8 +201,11 @@ impl Emulator {
         let message = match &api {
             Some(api) => {
                 let mut message = api.message.clone().unwrap_or_else(|| status.to_string());
+                if let Some(detail) = &api.developer_message {
+                    let _ = write!(message, " ({detail})");
+                }
                 for validation in api.validation_messages() {
-                    message.push_str(&format!("; {validation}"));
+                    let _ = write!(message, "; {validation}");
                 }
                 message
             }
@@ -300,7 +310,7 @@ fn transport(method: &Method, path: &str, error: &reqwest::Error) -> CliError {
     };
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
     while let Some(cause) = source {
-        message.push_str(&format!(": {cause}"));
+        let _ = write!(message, ": {cause}");
         source = cause.source();
     }
     CliError::EmulatorTransport {
