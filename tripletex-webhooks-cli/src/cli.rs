@@ -51,9 +51,9 @@ Examples:
     propagate_version = true
 )]
 pub(crate) struct Cli {
-    /// The API: `prod` (https://tripletex.no/v2), `test` (https://api-test.tripletex.tech/v2),
-    /// `local` (http://127.0.0.1:8080/v2, the bundled server's default), `local:PORT`, or a URL
-    /// ending in /v2.
+    /// The API: `prod` (`https://tripletex.no/v2`), `test` (`https://api-test.tripletex.tech/v2`),
+    /// `local` (`http://127.0.0.1:8080/v2`, the bundled server's default), `local:PORT`, or a URL
+    /// ending in `/v2`.
     #[arg(
         long,
         global = true,
