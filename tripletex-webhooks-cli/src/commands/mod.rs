@@ -15,11 +15,16 @@ use crate::cli::{Cli, Command, SubscriptionsCommand};
 use crate::emulator::Emulator;
 use crate::error::{CliError, exit};
 use crate::output::Output;
-use crate::settings::Settings;
+use crate::settings::{Settings, resolve_base_url};
 
 /// Runs the command and returns the exit code of a run that did not fail.
 pub(crate) async fn run(cli: Cli, output: Output) -> Result<u8, CliError> {
     let settings = || Settings::new(&cli.base_url, cli.company_id, cli.timeout);
+    // Refuses Tripletex itself before asking for credentials.
+    let emulator = || {
+        crate::emulator::refuse_tripletex(&resolve_base_url(&cli.base_url)?)?;
+        Emulator::new(&settings()?)
+    };
     match cli.command {
         Command::Completions { shell } => {
             let mut command = Cli::command();
@@ -38,18 +43,10 @@ pub(crate) async fn run(cli: Cli, output: Output) -> Result<u8, CliError> {
                 other => subscriptions::run(&client, other, output).await,
             }
         }
-        Command::Trigger(ref args) => {
-            trigger::run(&Emulator::new(&settings()?)?, args, output).await
-        }
-        Command::Deliveries(ref args) => {
-            deliveries::run(&Emulator::new(&settings()?)?, args, output).await
-        }
-        Command::Redeliver(ref args) => {
-            redeliver::run(&Emulator::new(&settings()?)?, args, output).await
-        }
-        Command::Clock { ref action } => {
-            clock::run(&Emulator::new(&settings()?)?, action.as_ref(), output).await
-        }
+        Command::Trigger(ref args) => trigger::run(&emulator()?, args, output).await,
+        Command::Deliveries(ref args) => deliveries::run(&emulator()?, args, output).await,
+        Command::Redeliver(ref args) => redeliver::run(&emulator()?, args, output).await,
+        Command::Clock { ref action } => clock::run(&emulator()?, action.as_ref(), output).await,
     }
 }
 

@@ -44,13 +44,7 @@ pub(crate) struct Emulator {
 impl Emulator {
     /// A handle for these settings; refuses Tripletex's own hosts.
     pub(crate) fn new(settings: &Settings) -> Result<Self, CliError> {
-        if is_tripletex(&settings.base_url) {
-            return Err(CliError::NoEmulator(format!(
-                "{} is Tripletex itself: trigger, deliveries, redeliver and clock work only against \
-                 the bundled server (--base-url local)",
-                settings.base_url.host_str().unwrap_or_default()
-            )));
-        }
+        refuse_tripletex(&settings.base_url)?;
         let mut root = settings.base_url.clone();
         if let Ok(mut segments) = root.path_segments_mut() {
             segments.pop_if_empty();
@@ -287,6 +281,18 @@ impl Emulator {
     fn cached_token(&self) -> Option<SecretString> {
         self.token.lock().ok().and_then(|token| token.clone())
     }
+}
+
+/// Refuses Tripletex's own hosts, which have no emulator API.
+pub(crate) fn refuse_tripletex(base_url: &Url) -> Result<(), CliError> {
+    if is_tripletex(base_url) {
+        return Err(CliError::NoEmulator(format!(
+            "{} is Tripletex itself: trigger, deliveries, redeliver and clock work only against \
+             the bundled server (--base-url local)",
+            base_url.host_str().unwrap_or_default()
+        )));
+    }
+    Ok(())
 }
 
 /// Decodes a JSON answer.
