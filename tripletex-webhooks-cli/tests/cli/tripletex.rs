@@ -140,3 +140,17 @@ async fn refused_credentials_are_one_clear_line_and_exit_3() {
     );
     run.never_prints(&["consumer-never-printed", "employee-never-printed"]);
 }
+
+#[tokio::test]
+async fn a_slow_answer_times_out_as_one_line() {
+    let (server, cli) = tripletex().await;
+    Mock::given(method("GET"))
+        .respond_with(empty_list().set_delay(std::time::Duration::from_secs(20)))
+        .mount(&server)
+        .await;
+    let run = cli
+        .run(&["--timeout", "200ms", "subscriptions", "list"])
+        .await;
+    let line = run.expect_code(1).one_line_error();
+    assert!(line.contains("timed out"), "{line}");
+}
