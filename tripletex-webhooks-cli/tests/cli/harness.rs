@@ -75,6 +75,7 @@ impl Run {
 }
 
 /// A command line for the tool, with a clean environment.
+#[derive(Clone)]
 pub(crate) struct Cli {
     base_url: String,
     env: BTreeMap<String, String>,
@@ -115,9 +116,41 @@ impl Cli {
         command
     }
 
+    /// Runs the tool with its stdout and stderr on a terminal (a pty made by
+    /// util-linux's `script`, both streams in `stdout`), or `None` with a
+    /// printed reason where `script` is missing.
+    pub(crate) async fn run_on_terminal(&self, args: &[&str]) -> Option<Run> {
+        let found = std::process::Command::new("script")
+            .arg("--version")
+            .output();
+        if !found.is_ok_and(|output| output.status.success()) {
+            eprintln!("SKIPPED a terminal run: util-linux `script` is not installed");
+            return None;
+        }
+        let quote = |arg: &str| format!("'{}'", arg.replace('\'', r"'\''"));
+        let line: Vec<String> = std::iter::once(CLI)
+            .chain(args.iter().copied())
+            .map(quote)
+            .collect();
+        let terminal = self.command(&[]);
+        let mut command = Command::new("script");
+        command.args(["-qec", &line.join(" "), "/dev/null"]);
+        for (name, value) in terminal.as_std().get_envs() {
+            match value {
+                Some(value) => command.env(name, value),
+                None => command.env_remove(name),
+            };
+        }
+        Some(self.finish(command, args).await)
+    }
+
     /// Runs the tool to its end (bounded by [`WITHIN`]).
     pub(crate) async fn run(&self, args: &[&str]) -> Run {
-        let mut command = self.command(args);
+        let command = self.command(args);
+        self.finish(command, args).await
+    }
+
+    async fn finish(&self, mut command: Command, args: &[&str]) -> Run {
         command
             .stdin(if self.stdin.is_some() {
                 Stdio::piped()

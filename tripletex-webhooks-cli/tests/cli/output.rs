@@ -142,3 +142,60 @@ async fn no_credentials_for_a_remote_host_is_one_line_and_exit_3() {
     let bad_url = Cli::new("tripletex.no").run(&["events"]).await;
     bad_url.expect_code(64).one_line_error();
 }
+
+#[tokio::test]
+async fn on_a_terminal_a_slow_command_shows_progress_and_colour_unless_no_color_or_json() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let tripletex = MockServer::start().await;
+    let page = serde_json::json!({"fullResultSize": 1, "from": 0, "count": 1, "values": [
+        {"id": 4, "version": 0, "event": "product.create", "targetUrl": "https://example.com/h", "status": "ACTIVE"},
+    ]});
+    Mock::given(method("GET"))
+        .and(path("/v2/event/subscription"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(page)
+                .set_delay(std::time::Duration::from_secs(1)),
+        )
+        .mount(&tripletex)
+        .await;
+    let cli = Cli::new(&format!("{}/v2", tripletex.uri()))
+        .env("TRIPLETEX_SESSION_TOKEN", "session-never-printed");
+    let Some(run) = cli.run_on_terminal(&["subscriptions", "list"]).await else {
+        return;
+    };
+    run.ok().never_prints(&["session-never-printed"]);
+    assert!(
+        run.stdout.contains("listing"),
+        "a spinner on the terminal: {run:#?}"
+    );
+    assert!(
+        run.stdout.contains("\u{1b}[1mID"),
+        "a bold header: {run:#?}"
+    );
+    assert!(
+        run.stdout.contains("\u{1b}[32mACTIVE"),
+        "a green status: {run:#?}"
+    );
+
+    let plain = cli
+        .clone()
+        .env("NO_COLOR", "1")
+        .run_on_terminal(&["subscriptions", "list"])
+        .await
+        .unwrap();
+    assert!(
+        !plain.ok().stdout.contains("\u{1b}[1mID") && !plain.stdout.contains("\u{1b}[32m"),
+        "{plain:#?}"
+    );
+    let json = cli
+        .run_on_terminal(&["--json", "subscriptions", "list"])
+        .await
+        .unwrap();
+    assert!(
+        !json.ok().stdout.contains('\u{1b}') && !json.stdout.contains("listing"),
+        "{json:#?}"
+    );
+}
