@@ -27,6 +27,7 @@ mod delivery;
 mod digest;
 mod domain;
 mod http;
+mod live;
 mod redact;
 mod server;
 mod store;

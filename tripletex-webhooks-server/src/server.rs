@@ -18,6 +18,7 @@ use crate::http::rate_limit::RateLimiter;
 use crate::http::router::router;
 use crate::http::serve::serve;
 use crate::http::state::AppState;
+use crate::live::{self, Live};
 use crate::store::{Company, Outbox, PgStore, SqliteStore, Store, StoreError};
 
 /// Why the server could not start.
@@ -81,6 +82,8 @@ pub struct RunningServer {
     clock_saver: JoinHandle<()>,
     /// Deletes old finished messages (`--keep-delivered`).
     retention: JoinHandle<()>,
+    /// Turns recorded attempts into live stream events.
+    publisher: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -120,12 +123,22 @@ impl RunningServer {
                 "messages in flight when the last process stopped are due again"
             );
         }
+        let live = Live::new(first_event_id());
+        let publisher = live::spawn_publisher(
+            &live,
+            live::Sources {
+                store: Arc::clone(&store),
+                outbox: Arc::clone(&outbox),
+                url_base: url_base.clone(),
+            },
+        );
         let dispatcher = Dispatcher::new(
             Arc::clone(&outbox),
             Arc::clone(&store),
             url_base.clone(),
             clock.clone(),
             delivery,
+            live.clone(),
         )?
         .spawn();
         let clock_saver = save_clock_offsets(clock.clone(), Arc::clone(&store));
@@ -141,11 +154,15 @@ impl RunningServer {
             body_limit: config.body_limit,
             emulator_api: !config.no_emulator_api,
             delivery: dispatcher.status(),
+            live,
         };
         let (shutdown, signal) = oneshot::channel::<()>();
         let app = router(state.clone());
-        let task = tokio::spawn(serve(listener, app, async {
+        let live = state.live.clone();
+        let task = tokio::spawn(serve(listener, app, async move {
             let _ = signal.await;
+            // Open streams end, so that their connections can finish.
+            live.close();
         }));
         tracing::info!(%addr, "tripletex-webhooks-server listening");
         Ok(Self {
@@ -157,6 +174,7 @@ impl RunningServer {
             dispatcher: Some(dispatcher),
             clock_saver,
             retention,
+            publisher,
         })
     }
 
@@ -281,10 +299,19 @@ impl Drop for RunningServer {
     fn drop(&mut self) {
         self.clock_saver.abort();
         self.retention.abort();
+        self.publisher.abort();
         if let Some(sender) = self.shutdown.take() {
             let _ = sender.send(());
         }
     }
+}
+
+/// The id of this process's first stream event: real time in µs, so that
+/// ids never repeat across restarts (a resume from an earlier process's id
+/// is then told it lagged rather than replayed wrong events).
+fn first_event_id() -> u64 {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000;
+    u64::try_from(now).unwrap_or(1)
 }
 
 /// Saves the clock's offset whenever it is advanced, so a restart continues

@@ -2,6 +2,8 @@
 
 pub(crate) mod bulk;
 pub(crate) mod emulator;
+pub(crate) mod stream;
+pub(crate) mod wire;
 pub(crate) mod events;
 pub(crate) mod health;
 pub(crate) mod resources;
