@@ -34,5 +34,5 @@ mod store;
 
 pub use clock::Clock;
 pub use config::{DurationList, RateLimit, ServerConfig};
-pub use server::{RunningServer, StartError};
+pub use server::{EmulatorHandleError, RunningServer, StartError};
 pub use store::StoreError;

@@ -8,6 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tripletex_webhooks_client::emulator::EmulatorClient;
 
 use crate::clock::Clock;
 use crate::config::ServerConfig;
@@ -56,6 +57,17 @@ pub enum StartError {
     /// The database URL (shown without its password) names an unsupported engine.
     #[error("unsupported database URL {0:?}: use sqlite://FILE, sqlite::memory: or postgres://…")]
     UnsupportedDatabase(String),
+}
+
+/// Why [`RunningServer::emulator`] could not make a handle.
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorHandleError {
+    /// The session could not be created.
+    #[error("cannot create a session for the emulator handle: {0}")]
+    Session(#[from] StoreError),
+    /// The client could not be built.
+    #[error("cannot build the emulator handle: {0}")]
+    Client(#[from] tripletex_webhooks_client::Error),
 }
 
 /// A running server.
@@ -236,6 +248,45 @@ impl RunningServer {
             )
             .await?;
         Ok(token)
+    }
+
+    /// A typed handle on this server's emulator API, as the company of the
+    /// first employee token (a session valid for a year of server time).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    ///
+    /// use tripletex_webhooks_client::emulator::DeliveryFilter;
+    /// use tripletex_webhooks_client::types::NewSubscription;
+    /// use tripletex_webhooks_server::{RunningServer, ServerConfig};
+    ///
+    /// let server = RunningServer::start(ServerConfig::for_tests()).await?;
+    /// let emulator = server.emulator().await?;
+    /// // A target that refuses connections: the attempt fails, and is logged.
+    /// let closed = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    /// emulator
+    ///     .client()
+    ///     .subscriptions()
+    ///     .create(&NewSubscription::new("product.delete".parse()?, format!("http://{closed}/hook")))
+    ///     .await?;
+    /// emulator.emit("product.delete", 42, serde_json::Value::Null).await?;
+    /// let log = emulator
+    ///     .wait_for_deliveries(
+    ///         &DeliveryFilter::new().object(42),
+    ///         |log| log.iter().any(|d| d.attempts > 0),
+    ///         Duration::from_secs(30),
+    ///     )
+    ///     .await?;
+    /// assert!(log[0].attempt_log[0].error.is_some());
+    /// assert!(log[0].next_attempt_at_ms.is_some(), "retried later");
+    /// server.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn emulator(&self) -> Result<EmulatorClient, EmulatorHandleError> {
+        let token = self.create_session_token(0).await?;
+        Ok(EmulatorClient::new(self.base_url(), token)?)
     }
 
     /// Stops accepting requests, finishes those in flight, and waits.
