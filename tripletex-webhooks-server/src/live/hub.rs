@@ -229,3 +229,90 @@ impl Live {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(n: u32) -> StreamEvent {
+        StreamEvent::Unknown {
+            event: "test".to_owned(),
+            data: n.to_string(),
+        }
+    }
+
+    async fn next_data(listener: &mut Listener) -> (Option<u64>, StreamEvent) {
+        let published = listener.next().await.unwrap();
+        (published.id, published.event.clone())
+    }
+
+    #[tokio::test]
+    async fn a_listener_that_falls_behind_is_told_how_many_it_missed() {
+        let live = Live::new(1);
+        let mut listener = live.subscribe(7, None);
+        for n in 0..CHANNEL as u32 + 10 {
+            live.publish(Some(7), event(n));
+        }
+        let (id, lagged) = next_data(&mut listener).await;
+        assert_eq!(id, None);
+        assert_eq!(lagged, StreamEvent::Lagged(Lagged { skipped: Some(10) }));
+        assert_eq!(next_data(&mut listener).await.1, event(10), "then it goes on");
+    }
+
+    #[tokio::test]
+    async fn a_resume_replays_the_recent_events_of_its_company_only() {
+        let live = Live::new(100);
+        let _listening = live.subscribe(7, None);
+        live.publish(Some(7), event(0));
+        live.publish(Some(8), event(1));
+        live.publish(Some(7), event(2));
+        live.publish(None, StreamEvent::Lagged(Lagged { skipped: Some(1) }));
+
+        let mut resumed = live.subscribe(7, Some(100));
+        assert_eq!(next_data(&mut resumed).await, (Some(102), event(2)));
+        assert_eq!(next_data(&mut resumed).await.0, Some(103));
+        live.publish(Some(7), event(4));
+        assert_eq!(next_data(&mut resumed).await, (Some(104), event(4)));
+    }
+
+    #[tokio::test]
+    async fn a_resume_from_before_the_recent_events_is_told_it_lagged() {
+        let live = Live::new(1);
+        let _listening = live.subscribe(7, None);
+        for n in 0..RECENT as u32 + 5 {
+            live.publish(Some(7), event(n));
+        }
+        let mut resumed = live.subscribe(7, Some(1));
+        assert_eq!(
+            next_data(&mut resumed).await.1,
+            StreamEvent::Lagged(Lagged { skipped: Some(4) })
+        );
+        assert_eq!(next_data(&mut resumed).await.0, Some(6));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn events_are_built_while_anyone_listens_and_a_while_after() {
+        let live = Live::new(1);
+        assert!(!live.is_listening());
+        let listener = live.subscribe(7, None);
+        assert!(live.is_listening());
+        drop(listener);
+        assert!(live.is_listening(), "a reconnecting listener resumes");
+        tokio::time::advance(LINGER).await;
+        assert!(!live.is_listening());
+        // Whatever happened meanwhile was never built: a resume lags.
+        let mut resumed = live.subscribe(7, Some(0));
+        assert_eq!(
+            next_data(&mut resumed).await.1,
+            StreamEvent::Lagged(Lagged { skipped: None })
+        );
+    }
+
+    #[tokio::test]
+    async fn listeners_end_when_the_server_stops() {
+        let live = Live::new(1);
+        let mut listener = live.subscribe(7, None);
+        live.close();
+        assert!(listener.next().await.is_none());
+    }
+}

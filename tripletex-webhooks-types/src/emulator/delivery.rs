@@ -88,8 +88,43 @@ pub struct AttemptRecord {
     pub error: Option<String>,
     /// What was sent and what came back: only in the log of one message
     /// (`GET /_emulator/deliveries/{id}`), not in lists or the stream.
-    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        flatten,
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "exchange_if_present"
+    )]
     pub exchange: Option<Exchange>,
+}
+
+/// An attempt's `request` and `response` keys, each absent, `null` or a value.
+#[derive(Deserialize)]
+struct PresentKeys {
+    #[serde(default, deserialize_with = "present")]
+    request: Option<Option<RequestRecord>>,
+    #[serde(default, deserialize_with = "present")]
+    response: Option<Option<ResponseRecord>>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
+}
+
+/// The exchange of an attempt that has the keys (even as `null`), `None`
+/// for one without them (as lists show attempts).
+fn exchange_if_present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Exchange>, D::Error> {
+    let keys = PresentKeys::deserialize(deserializer)?;
+    Ok(match (keys.request, keys.response) {
+        (None, None) => None,
+        (request, response) => Some(Exchange {
+            request: request.flatten(),
+            response: response.flatten(),
+        }),
+    })
 }
 
 impl AttemptRecord {
@@ -144,4 +179,30 @@ pub struct MessageRecord {
     /// Whether the body was longer than the cap, and cut.
     #[serde(default)]
     pub body_truncated: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_attempt_has_an_exchange_only_where_it_has_the_keys() {
+        let listed = r#"{"attemptedAtMs":1,"durationMs":2,"statusCode":null,"error":"refused"}"#;
+        let attempt: AttemptRecord = serde_json::from_str(listed).unwrap();
+        assert_eq!(attempt.exchange, None);
+        assert_eq!(serde_json::to_string(&attempt).unwrap(), listed);
+
+        let one = r#"{"attemptedAtMs":1,"durationMs":2,"statusCode":null,"error":"refused","request":null,"response":null}"#;
+        let attempt: AttemptRecord = serde_json::from_str(one).unwrap();
+        assert_eq!(attempt.exchange, Some(Exchange::default()));
+        assert_eq!(serde_json::to_string(&attempt).unwrap(), one);
+    }
+
+    #[test]
+    fn statuses_keep_unknown_values() {
+        let status: DeliveryStatus = serde_json::from_str(r#""parked""#).unwrap();
+        assert_eq!(status, DeliveryStatus::Unknown("parked".to_owned()));
+        assert!(!status.is_final() && DeliveryStatus::Superseded.is_final());
+        assert_eq!(serde_json::to_string(&status).unwrap(), r#""parked""#);
+    }
 }
