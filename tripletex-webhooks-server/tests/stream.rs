@@ -150,13 +150,21 @@ async fn a_subscription_disabled_by_failures_and_reenabled_shows_both_changes() 
         Some(receiver.url("/hook").as_str())
     );
 
-    emulator.client().subscriptions().reenable(subscription).await.unwrap();
+    emulator
+        .client()
+        .subscriptions()
+        .reenable(subscription)
+        .await
+        .unwrap();
     let reenabled = loop {
         if let StreamEvent::Subscription(change) = next(&mut stream).await.event {
             break change;
         }
     };
-    assert_eq!(reenabled.subscription.status, Some(SubscriptionStatus::Active));
+    assert_eq!(
+        reenabled.subscription.status,
+        Some(SubscriptionStatus::Active)
+    );
     assert_eq!(
         reenabled.previous_status,
         SubscriptionStatus::DisabledTooManyErrors
@@ -215,7 +223,8 @@ async fn a_consumer_that_does_not_read_holds_no_delivery_up() {
 
     const PRODUCTS: usize = 60;
     for i in 0..PRODUCTS {
-        h.create("/product", &json!({"name": format!("p{i}")})).await;
+        h.create("/product", &json!({"name": format!("p{i}")}))
+            .await;
     }
     let delivered = emulator
         .wait_for_deliveries(
@@ -252,7 +261,10 @@ async fn a_resumed_stream_replays_what_it_missed() {
     assert!(
         matches!(next(&mut stale).await.event, StreamEvent::Lagged(lagged) if lagged.skipped.is_none())
     );
-    let url = format!("http://{}/_emulator/stream?after=soon", h.server.local_addr());
+    let url = format!(
+        "http://{}/_emulator/stream?after=soon",
+        h.server.local_addr()
+    );
     let response = h
         .http
         .get(&url)

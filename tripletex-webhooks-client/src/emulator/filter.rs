@@ -101,11 +101,19 @@ impl DeliveryFilter {
     /// Whether a change to `record` can change what this filter lists: every
     /// condition but the status (which a change moves into or out of it).
     pub fn concerns(&self, record: &DeliveryRecord) -> bool {
-        self.subscription_id.is_none_or(|id| id == record.subscription_id)
-            && self.event.as_ref().is_none_or(|event| *event == record.event)
+        self.subscription_id
+            .is_none_or(|id| id == record.subscription_id)
+            && self
+                .event
+                .as_ref()
+                .is_none_or(|event| *event == record.event)
             && self.object_id.is_none_or(|id| id == record.object_id)
-            && self.created_from_ms.is_none_or(|from| record.created_at_ms >= from)
-            && self.created_to_ms.is_none_or(|to| record.created_at_ms < to)
+            && self
+                .created_from_ms
+                .is_none_or(|from| record.created_at_ms >= from)
+            && self
+                .created_to_ms
+                .is_none_or(|to| record.created_at_ms < to)
     }
 
     /// The request's query.

@@ -62,10 +62,10 @@ use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::Value;
 use tokio::time::{Instant, timeout_at};
+use tripletex_webhooks_types::ListResponse;
 use tripletex_webhooks_types::emulator::{
     AdvanceRequest, DeliveryRecord, EmitRequest, Emitted, EmulatorClock, StreamEvent,
 };
-use tripletex_webhooks_types::ListResponse;
 
 pub use filter::DeliveryFilter;
 pub use stream::{EventStream, StreamItem};
@@ -153,7 +153,10 @@ impl EmulatorClient {
     }
 
     /// One page of the delivery log (`GET /_emulator/deliveries`).
-    pub async fn deliveries(&self, filter: &DeliveryFilter) -> Result<ListResponse<DeliveryRecord>> {
+    pub async fn deliveries(
+        &self,
+        filter: &DeliveryFilter,
+    ) -> Result<ListResponse<DeliveryRecord>> {
         let spec = filter.apply(emulator(Method::GET, &["deliveries"]));
         self.client.json(&spec).await
     }
@@ -265,14 +268,15 @@ fn affects(filter: &DeliveryFilter, event: &StreamEvent) -> bool {
     match event {
         StreamEvent::Attempt(attempt) => filter.concerns(&attempt.delivery),
         // A subscription's status closes its pending messages; a lag may hide anything.
-        StreamEvent::Subscription(_) | StreamEvent::Lagged(_) | StreamEvent::Unknown { .. } => {
-            true
-        }
+        StreamEvent::Subscription(_) | StreamEvent::Lagged(_) | StreamEvent::Unknown { .. } => true,
     }
 }
 
 /// A request to `/_emulator/{segments}`.
 fn emulator(method: Method, segments: &[&str]) -> RequestSpec {
-    RequestSpec::new(method, std::iter::once("_emulator").chain(segments.iter().copied())).at_root()
+    RequestSpec::new(
+        method,
+        std::iter::once("_emulator").chain(segments.iter().copied()),
+    )
+    .at_root()
 }
-

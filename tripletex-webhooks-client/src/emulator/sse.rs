@@ -109,7 +109,8 @@ mod tests {
     #[test]
     fn events_comments_and_ids() {
         let mut parser = SseParser::default();
-        let events = parser.feed(b": keep-alive\n\nevent: attempt\nid: 7\ndata: {\"a\":1}\n\ndata:x\n\n");
+        let events =
+            parser.feed(b": keep-alive\n\nevent: attempt\nid: 7\ndata: {\"a\":1}\n\ndata:x\n\n");
         assert_eq!(
             events,
             [

@@ -84,9 +84,10 @@ impl EventStream {
 
 fn decode(event: &SseEvent) -> Result<StreamItem> {
     let id = match event.id.as_deref().filter(|id| !id.is_empty()) {
-        Some(id) => Some(id.parse::<u64>().map_err(|error| {
-            Error::stream_decode(STREAM_PATH, id, error)
-        })?),
+        Some(id) => Some(
+            id.parse::<u64>()
+                .map_err(|error| Error::stream_decode(STREAM_PATH, id, error))?,
+        ),
         None => None,
     };
     let event = StreamEvent::from_sse(&event.event, &event.data)

@@ -127,7 +127,11 @@ impl Live {
         let receiver = self.inner.sender.subscribe();
         let mut backlog = VecDeque::new();
         if let Some(after) = after {
-            let oldest = recent.events.front().and_then(|p| p.id).unwrap_or(recent.next_id);
+            let oldest = recent
+                .events
+                .front()
+                .and_then(|p| p.id)
+                .unwrap_or(recent.next_id);
             let skipped = if was_silent {
                 // Nothing was built while nobody listened: whatever happened
                 // then is unknown.
@@ -215,9 +219,7 @@ impl Live {
             return;
         };
         let announced = lock(&self.inner.statuses).insert(id, current.clone());
-        let previous = previous
-            .or(announced)
-            .unwrap_or(SubscriptionStatus::Active);
+        let previous = previous.or(announced).unwrap_or(SubscriptionStatus::Active);
         if previous != current {
             self.publish(
                 Some(company_id),
@@ -256,7 +258,11 @@ mod tests {
         let (id, lagged) = next_data(&mut listener).await;
         assert_eq!(id, None);
         assert_eq!(lagged, StreamEvent::Lagged(Lagged { skipped: Some(10) }));
-        assert_eq!(next_data(&mut listener).await.1, event(10), "then it goes on");
+        assert_eq!(
+            next_data(&mut listener).await.1,
+            event(10),
+            "then it goes on"
+        );
     }
 
     #[tokio::test]

@@ -17,12 +17,12 @@ use tripletex_webhooks_types::emulator::{
 use tripletex_webhooks_types::{EventType, ListResponse, ValueResponse};
 
 use crate::domain::catalog::is_catalogued;
+use crate::http::api::wire;
 use crate::http::auth::Caller;
 use crate::http::error::ServerError;
 use crate::http::extract::{ApiJson, QueryParams};
 use crate::http::state::AppState;
 use crate::store::WriteContext;
-use crate::http::api::wire;
 use crate::store::outbox::DeliveryFilter;
 
 /// The routes of this module.
@@ -101,7 +101,10 @@ fn clock_value(state: &AppState) -> ValueResponse<EmulatorClock> {
     })
 }
 
-async fn clock(State(state): State<AppState>, _caller: Caller) -> Json<ValueResponse<EmulatorClock>> {
+async fn clock(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> Json<ValueResponse<EmulatorClock>> {
     Json(clock_value(&state))
 }
 

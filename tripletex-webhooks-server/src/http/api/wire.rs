@@ -65,12 +65,12 @@ pub(crate) fn attempt(record: AttemptRecord) -> wire::AttemptRecord {
                 url,
                 message: message(m),
             }),
-            response: response.map(|ResponseRecord { status, message: m }| {
-                wire::ResponseRecord {
+            response: response.map(
+                |ResponseRecord { status, message: m }| wire::ResponseRecord {
                     status,
                     message: message(m),
-                }
-            }),
+                },
+            ),
         }),
     }
 }
