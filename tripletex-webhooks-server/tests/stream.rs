@@ -88,7 +88,7 @@ async fn an_attempt_is_streamed_after_a_product_is_created() {
         .deliveries(&DeliveryFilter::new().subscription(subscription))
         .await
         .unwrap();
-    assert_eq!(listed.values, [event.delivery.clone()]);
+    assert_eq!(listed.values, std::slice::from_ref(&event.delivery));
 }
 
 #[tokio::test]
@@ -214,6 +214,7 @@ async fn another_companys_events_are_not_seen() {
 
 #[tokio::test]
 async fn a_consumer_that_does_not_read_holds_no_delivery_up() {
+    const PRODUCTS: usize = 60;
     let h = Harness::start().await;
     let receiver = Receiver::start().await;
     let subscription = subscribe(&h, &h.token, "product.create", &receiver.url("/hook")).await;
@@ -221,7 +222,6 @@ async fn a_consumer_that_does_not_read_holds_no_delivery_up() {
     // Opened and never read.
     let _stalled = emulator.stream().await.unwrap();
 
-    const PRODUCTS: usize = 60;
     for i in 0..PRODUCTS {
         h.create("/product", &json!({"name": format!("p{i}")}))
             .await;

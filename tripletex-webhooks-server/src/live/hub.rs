@@ -236,7 +236,7 @@ impl Live {
 mod tests {
     use super::*;
 
-    fn event(n: u32) -> StreamEvent {
+    fn event(n: usize) -> StreamEvent {
         StreamEvent::Unknown {
             event: "test".to_owned(),
             data: n.to_string(),
@@ -252,7 +252,7 @@ mod tests {
     async fn a_listener_that_falls_behind_is_told_how_many_it_missed() {
         let live = Live::new(1);
         let mut listener = live.subscribe(7, None);
-        for n in 0..CHANNEL as u32 + 10 {
+        for n in 0..CHANNEL + 10 {
             live.publish(Some(7), event(n));
         }
         let (id, lagged) = next_data(&mut listener).await;
@@ -285,7 +285,7 @@ mod tests {
     async fn a_resume_from_before_the_recent_events_is_told_it_lagged() {
         let live = Live::new(1);
         let _listening = live.subscribe(7, None);
-        for n in 0..RECENT as u32 + 5 {
+        for n in 0..RECENT + 5 {
             live.publish(Some(7), event(n));
         }
         let mut resumed = live.subscribe(7, Some(1));

@@ -97,8 +97,10 @@ pub struct AttemptRecord {
     pub exchange: Option<Exchange>,
 }
 
-/// An attempt's `request` and `response` keys, each absent, `null` or a value.
+/// An attempt's `request` and `response` keys, each absent, `null` or a value
+/// (the three cases are the point here).
 #[derive(Deserialize)]
+#[allow(clippy::option_option)]
 struct PresentKeys {
     #[serde(default, deserialize_with = "present")]
     request: Option<Option<RequestRecord>>,
