@@ -9,6 +9,7 @@ use secrecy::SecretString;
 use crate::clock::Clock;
 use crate::delivery::DeliveryStatus;
 use crate::http::rate_limit::RateLimiter;
+use crate::live::Live;
 use crate::store::{Company, Outbox, Store};
 
 /// What every handler shares.
@@ -34,6 +35,8 @@ pub(crate) struct AppState {
     pub(crate) emulator_api: bool,
     /// Whether the dispatcher runs (for `GET /ready`).
     pub(crate) delivery: DeliveryStatus,
+    /// The live stream (`GET /_emulator/stream`).
+    pub(crate) live: Live,
 }
 
 impl std::fmt::Debug for AppState {
