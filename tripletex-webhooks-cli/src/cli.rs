@@ -122,12 +122,14 @@ Examples:
   tripletex-webhooks trigger product.delete --id 7")]
     Trigger(TriggerArgs),
 
-    /// The bundled server's delivery log: one line per message, or a live tail.
+    /// The bundled server's delivery log: one line per message, or a live tail (--follow).
     #[command(after_help = "\
 Examples:
   tripletex-webhooks deliveries
   tripletex-webhooks deliveries --subscription 3 --status failed
-  tripletex-webhooks deliveries --event product.update --limit 10 --json")]
+  tripletex-webhooks deliveries --event product.update --limit 10 --json
+  tripletex-webhooks deliveries --follow
+  tripletex-webhooks deliveries --follow --subscription 3 --json")]
     Deliveries(DeliveriesArgs),
 
     /// Send deliveries of the bundled server again.
@@ -316,8 +318,12 @@ pub(crate) struct DeliveriesArgs {
     #[arg(long)]
     pub(crate) event: Option<String>,
     /// At most this many, newest first.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, conflicts_with = "follow")]
     pub(crate) limit: u32,
+    /// A live tail instead: one line per attempt as it happens (and per subscription status
+    /// change), until interrupted; with --json one JSON object per line.
+    #[arg(long, short = 'f')]
+    pub(crate) follow: bool,
 }
 
 /// A message's status in the delivery log.
@@ -333,14 +339,13 @@ pub(crate) enum DeliveryStatus {
     Superseded,
 }
 
-impl DeliveryStatus {
-    /// The wire name.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Delivered => "delivered",
-            Self::Failed => "failed",
-            Self::Superseded => "superseded",
+impl From<DeliveryStatus> for tripletex_webhooks_client::types::emulator::DeliveryStatus {
+    fn from(status: DeliveryStatus) -> Self {
+        match status {
+            DeliveryStatus::Pending => Self::Pending,
+            DeliveryStatus::Delivered => Self::Delivered,
+            DeliveryStatus::Failed => Self::Failed,
+            DeliveryStatus::Superseded => Self::Superseded,
         }
     }
 }

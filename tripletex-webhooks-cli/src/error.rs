@@ -35,33 +35,12 @@ pub(crate) enum CliError {
     /// A call of the Tripletex API failed.
     #[error("{}", describe_client_error(.0))]
     Api(#[from] tripletex_webhooks_client::Error),
-    /// A call of the emulator API failed with an answer.
-    #[error("{method} {path}: the server answered {status}: {message}{}", request_id_suffix(.request_id.as_deref()))]
-    Emulator {
-        /// The request's method.
-        method: String,
-        /// The request's path (never its query).
-        path: String,
-        /// The HTTP status.
-        status: u16,
-        /// The `ApiError` message, or the start of the body.
-        message: String,
-        /// The `x-tlx-request-id`, when there was one.
-        request_id: Option<String>,
-    },
-    /// A call of the emulator API got no answer, or one that does not decode.
-    #[error("{method} {path}: {message}")]
-    EmulatorTransport {
-        /// The request's method.
-        method: String,
-        /// The request's path.
-        path: String,
-        /// What went wrong, with its causes.
-        message: String,
-    },
     /// The server has no emulator API.
     #[error("{0}")]
     NoEmulator(String),
+    /// `deliveries --follow`: the server ended the live stream (it stopped).
+    #[error("the server ended the live stream of deliveries")]
+    StreamEnded,
     /// `verify`: the callback does not verify.
     #[error("not verified: {0}")]
     NotVerified(String),
@@ -77,18 +56,12 @@ impl CliError {
             Self::Usage(_) => exit::USAGE,
             Self::Api(error) if error.is_builder() || error.is_invalid_input() => exit::USAGE,
             Self::Api(error) if error.is_rate_limited() => exit::RATE_LIMITED,
-            Self::Emulator { status: 429, .. } => exit::RATE_LIMITED,
-            Self::NoCredentials
-            | Self::Emulator {
-                status: 401 | 403, ..
-            } => exit::AUTH,
+            Self::NoCredentials => exit::AUTH,
             Self::Api(error) if error.is_auth() => exit::AUTH,
             Self::NoEmulator(_) => exit::NO_EMULATOR,
-            Self::Api(_)
-            | Self::Emulator { .. }
-            | Self::EmulatorTransport { .. }
-            | Self::NotVerified(_)
-            | Self::Output(_) => exit::FAILED,
+            Self::Api(_) | Self::StreamEnded | Self::NotVerified(_) | Self::Output(_) => {
+                exit::FAILED
+            }
         }
     }
 
@@ -100,9 +73,7 @@ impl CliError {
             Self::Api(error) if error.is_auth() => "unauthorized",
             Self::Api(error) if error.is_rate_limited() => "rate_limited",
             Self::Api(error) if error.is_not_found() => "not_found",
-            Self::Api(_) | Self::Emulator { .. } | Self::EmulatorTransport { .. } => {
-                "request_failed"
-            }
+            Self::Api(_) | Self::StreamEnded => "request_failed",
             Self::NoEmulator(_) => "no_emulator",
             Self::NotVerified(_) => "not_verified",
             Self::Output(_) => "output",
@@ -113,7 +84,6 @@ impl CliError {
     pub(crate) fn request_id(&self) -> Option<&str> {
         match self {
             Self::Api(error) => error.request_id(),
-            Self::Emulator { request_id, .. } => request_id.as_deref(),
             _ => None,
         }
     }
@@ -155,10 +125,6 @@ fn describe_client_error(error: &tripletex_webhooks_client::Error) -> String {
     message
 }
 
-fn request_id_suffix(request_id: Option<&str>) -> String {
-    request_id.map_or_else(String::new, |id| format!(" [request id {id}]"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,31 +138,14 @@ mod tests {
             exit::NO_EMULATOR
         );
         assert_eq!(CliError::NotVerified("x".into()).exit_code(), exit::FAILED);
-        let emulator = |status| CliError::Emulator {
-            method: "GET".into(),
-            path: "/_emulator/clock".into(),
-            status,
-            message: "m".into(),
-            request_id: Some("r-1".into()),
-        };
-        assert_eq!(emulator(401).exit_code(), exit::AUTH);
-        assert_eq!(emulator(429).exit_code(), exit::RATE_LIMITED);
-        assert_eq!(emulator(500).exit_code(), exit::FAILED);
-        assert_eq!(emulator(500).request_id(), Some("r-1"));
     }
 
     #[test]
-    fn messages_are_one_line_with_the_request_id() {
-        let error = CliError::Emulator {
-            method: "POST".into(),
-            path: "/_emulator/events".into(),
-            status: 422,
-            message: "line one\nline two".into(),
-            request_id: Some("r-9".into()),
-        };
-        assert_eq!(
-            error.one_line(),
-            "POST /_emulator/events: the server answered 422: line one line two [request id r-9]"
-        );
+    fn messages_are_one_line() {
+        let error = CliError::NotVerified("line one\nline two".into());
+        assert_eq!(error.one_line(), "not verified: line one line two");
+        assert!(!CliError::StreamEnded.is_broken_pipe());
+        let pipe = CliError::Output(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        assert!(pipe.is_broken_pipe());
     }
 }

@@ -144,6 +144,16 @@ impl Cell {
     }
 }
 
+impl Cell {
+    /// The text, painted when the output is coloured.
+    pub(crate) fn render(&self, output: Output) -> String {
+        match self.tone {
+            Some(tone) => output.paint(&self.text, tone),
+            None => self.text.clone(),
+        }
+    }
+}
+
 impl From<String> for Cell {
     fn from(text: String) -> Self {
         Self::plain(text)
@@ -203,11 +213,7 @@ impl Table {
             for (index, width) in widths.iter().enumerate() {
                 let cell = row.get(index).cloned().unwrap_or_else(|| Cell::plain(""));
                 let padding = width.saturating_sub(cell.text.chars().count());
-                let shown = match cell.tone {
-                    Some(tone) => output.paint(&cell.text, tone),
-                    None => cell.text,
-                };
-                line.push_str(&shown);
+                line.push_str(&cell.render(output));
                 if index + 1 < columns {
                     line.push_str(&" ".repeat(padding + 2));
                 }

@@ -1,7 +1,9 @@
 //! `clock [advance DURATION]`.
 
 use crate::cli::ClockCommand;
-use crate::emulator::{ClockState, Emulator};
+use tripletex_webhooks_client::types::emulator::EmulatorClock;
+
+use crate::emulator::Emulator;
 use crate::error::{CliError, exit};
 use crate::output::Output;
 
@@ -23,7 +25,7 @@ pub(crate) async fn run(
     Ok(exit::OK)
 }
 
-fn describe(state: &ClockState) -> String {
+fn describe(state: &EmulatorClock) -> String {
     let offset = std::time::Duration::from_millis(state.offset_ms.unsigned_abs());
     let sign = if state.offset_ms < 0 { "-" } else { "+" };
     format!(
@@ -37,7 +39,7 @@ fn describe(state: &ClockState) -> String {
 mod tests {
     #[test]
     fn the_offset_reads_as_a_duration() {
-        let state = super::ClockState {
+        let state = super::EmulatorClock {
             now: "2026-01-01T01:00:00Z".to_owned(),
             now_ms: 0,
             offset_ms: 3_600_000,

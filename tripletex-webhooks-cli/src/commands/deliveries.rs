@@ -1,37 +1,39 @@
-//! `deliveries [--subscription ID] [--status S] [--event E] [--limit N]`.
+//! `deliveries [--subscription ID] [--status S] [--event E] [--limit N] [--follow]`.
 
+use tripletex_webhooks_client::emulator::DeliveryFilter;
 use tripletex_webhooks_client::types::EventType;
+use tripletex_webhooks_client::types::emulator::{DeliveryRecord, DeliveryStatus};
 
-use super::format_ms;
+use super::{follow, format_ms};
 use crate::cli::DeliveriesArgs;
-use crate::emulator::{Delivery, DeliveryFilter, Emulator};
+use crate::emulator::Emulator;
 use crate::error::{CliError, exit};
 use crate::output::{Cell, Output, Table, Tone};
 
-/// Prints the newest messages of the delivery log.
+/// Prints the newest messages of the delivery log, or follows it.
 pub(crate) async fn run(
     emulator: &Emulator,
     args: &DeliveriesArgs,
     output: Output,
 ) -> Result<u8, CliError> {
-    let event = args
-        .event
-        .as_deref()
-        .map(|raw| {
-            raw.parse::<EventType>()
-                .map(|event| event.to_string())
-                .map_err(|error| CliError::Usage(format!("--event {raw:?}: {error}")))
-        })
-        .transpose()?;
-    let filter = DeliveryFilter {
-        subscription_id: args.subscription,
-        status: args.status.map(crate::cli::DeliveryStatus::as_str),
-        event,
-        created_from_ms: None,
-    };
-    let page = emulator
-        .deliveries(&filter, 0, u64::from(args.limit))
-        .await?;
+    let mut filter = DeliveryFilter::new();
+    if let Some(raw) = args.event.as_deref() {
+        let event = raw
+            .parse::<EventType>()
+            .map_err(|error| CliError::Usage(format!("--event {raw:?}: {error}")))?;
+        filter = filter.event(event);
+    }
+    if let Some(id) = args.subscription {
+        filter = filter.subscription(id);
+    }
+    if let Some(status) = args.status {
+        filter = filter.status(status.into());
+    }
+    if args.follow {
+        return follow::run(emulator, &filter, output).await;
+    }
+    let filter = filter.page(0, i64::from(args.limit));
+    let page = emulator.deliveries(&filter).await?;
     if output.is_json() {
         output.json(&page.values)?;
         return Ok(exit::OK);
@@ -58,7 +60,7 @@ pub(crate) async fn run(
 }
 
 /// The cells of one message.
-pub(crate) fn row(delivery: &Delivery) -> Vec<Cell> {
+fn row(delivery: &DeliveryRecord) -> Vec<Cell> {
     vec![
         delivery.id.to_string().into(),
         delivery.subscription_id.to_string().into(),
@@ -71,19 +73,19 @@ pub(crate) fn row(delivery: &Delivery) -> Vec<Cell> {
     ]
 }
 
-/// The tone of a message status.
-pub(crate) fn status_cell(status: &str) -> Cell {
+/// A message status, toned.
+pub(crate) fn status_cell(status: &DeliveryStatus) -> Cell {
     let tone = match status {
-        "delivered" => Tone::Good,
-        "failed" => Tone::Bad,
-        "pending" => Tone::Warn,
-        _ => Tone::Dim,
+        DeliveryStatus::Delivered => Tone::Good,
+        DeliveryStatus::Failed => Tone::Bad,
+        DeliveryStatus::Pending => Tone::Warn,
+        DeliveryStatus::Superseded | DeliveryStatus::Unknown(_) => Tone::Dim,
     };
-    Cell::toned(status, tone)
+    Cell::toned(status.to_string(), tone)
 }
 
 /// The last attempt's status code or error, or why there was none.
-fn last_outcome(delivery: &Delivery) -> String {
+fn last_outcome(delivery: &DeliveryRecord) -> String {
     match delivery.attempt_log.last() {
         Some(attempt) => match (attempt.status_code, &attempt.error) {
             (Some(code), _) => code.to_string(),

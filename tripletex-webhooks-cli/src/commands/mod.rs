@@ -4,6 +4,7 @@ mod apply;
 mod clock;
 mod deliveries;
 mod events;
+mod follow;
 mod redeliver;
 mod subscriptions;
 mod trigger;

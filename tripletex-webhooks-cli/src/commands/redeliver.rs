@@ -1,15 +1,17 @@
 //! `redeliver ID… | --failed [--since DURATION]`.
 
 use serde_json::json;
+use tripletex_webhooks_client::emulator::DeliveryFilter;
+use tripletex_webhooks_client::types::emulator::DeliveryStatus;
 
 use crate::cli::RedeliverArgs;
-use crate::emulator::{DeliveryFilter, Emulator};
+use crate::emulator::Emulator;
 use crate::error::{CliError, exit};
 use crate::output::Output;
 use crate::progress::{self, Progress};
 
 /// The page size when collecting failed deliveries.
-const PAGE: u64 = 500;
+const PAGE: i64 = 500;
 
 /// Sends the deliveries again.
 pub(crate) async fn run(
@@ -61,22 +63,22 @@ async fn failed(
         }
         None => None,
     };
-    let filter = DeliveryFilter {
-        status: Some("failed"),
-        created_from_ms,
-        ..DeliveryFilter::default()
-    };
+    let filter = DeliveryFilter::new()
+        .status(DeliveryStatus::Failed)
+        .created_between(created_from_ms, None)
+        .oldest_first();
     let mut ids = Vec::new();
     let mut from = 0;
     loop {
-        let page = emulator.deliveries(&filter, from, PAGE).await?;
-        let received = page.values.len();
+        let page = emulator
+            .deliveries(&filter.clone().page(from, PAGE))
+            .await?;
+        let received = i64::try_from(page.values.len()).unwrap_or(i64::MAX);
         ids.extend(page.values.iter().map(|delivery| delivery.id));
-        from += u64::try_from(received).unwrap_or(u64::MAX);
-        if received == 0 || u64::try_from(received).unwrap_or(0) < PAGE {
+        from = from.saturating_add(received);
+        if received < PAGE {
             break;
         }
     }
-    ids.sort_unstable();
     Ok(ids)
 }

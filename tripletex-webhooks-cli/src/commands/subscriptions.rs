@@ -177,14 +177,21 @@ pub(crate) fn view(subscription: &Subscription) -> Value {
     serde_json::to_value(&shown).unwrap_or(Value::Null)
 }
 
-/// The tone of a status.
+/// The tone of a subscription status: active good, disabled by Tripletex bad.
+pub(crate) fn status_tone(status: &SubscriptionStatus) -> Tone {
+    if status.is_active() {
+        Tone::Good
+    } else if status.is_disabled_by_system() {
+        Tone::Bad
+    } else {
+        Tone::Warn
+    }
+}
+
+/// A subscription status, toned.
 pub(crate) fn status_cell(status: Option<&SubscriptionStatus>) -> Cell {
     match status {
-        Some(status) if status.is_active() => Cell::toned(status.to_string(), Tone::Good),
-        Some(status) if status.is_disabled_by_system() => {
-            Cell::toned(status.to_string(), Tone::Bad)
-        }
-        Some(status) => Cell::toned(status.to_string(), Tone::Warn),
+        Some(status) => Cell::toned(status.to_string(), status_tone(status)),
         None => Cell::plain("-"),
     }
 }

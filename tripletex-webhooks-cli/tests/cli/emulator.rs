@@ -277,3 +277,85 @@ async fn emulator_commands_refuse_tripletex_and_servers_without_the_emulator() {
     assert_eq!(error["error"]["kind"], "no_emulator");
     assert_eq!(error["error"]["exitCode"], 5);
 }
+
+#[tokio::test]
+async fn deliveries_follow_prints_a_delivery_made_while_it_runs() {
+    let server = Server::start().await;
+    let receiver = receiver().await;
+    let cli = server.cli();
+    let target = format!("{}/hooks", receiver.uri());
+    let creates = subscribe(&cli, "product.create", &target).await;
+    subscribe(&cli, "product.update", &target).await;
+
+    let follow = cli.spawn(&[
+        "deliveries",
+        "--follow",
+        "--subscription",
+        &creates.to_string(),
+    ]);
+    let json = cli.spawn(&["--json", "deliveries", "--follow"]);
+    for process in [&follow, &json] {
+        process
+            .wait_for_line("that it follows", |line| {
+                line.contains("following the delivery log").then_some(())
+            })
+            .await;
+    }
+    let attempt_of = |event: &'static str| {
+        move |line: &str| {
+            let value: Value = serde_json::from_str(line).ok()?;
+            (value["event"] == "attempt" && value["data"]["delivery"]["event"] == event)
+                .then_some(value)
+        }
+    };
+
+    // Another subscription's delivery: in the unfiltered tail only.
+    cli.run(&["trigger", "product.update", "--id", "8"])
+        .await
+        .ok();
+    let update = json
+        .wait_for_line("the update's attempt", attempt_of("product.update"))
+        .await;
+    assert_eq!(update["data"]["attempt"]["statusCode"], 200, "{update:#}");
+    assert!(update["id"].is_u64(), "{update:#}");
+
+    cli.run(&["trigger", "product.create", "--id", "7"])
+        .await
+        .ok();
+    let line = follow
+        .wait_for_line("the create's attempt", |line| {
+            line.contains("product.create").then(|| line.to_owned())
+        })
+        .await;
+    for part in [
+        "product.create  object 7".to_owned(),
+        format!("subscription {creates}"),
+        "attempt 1  200 (".to_owned(),
+    ] {
+        assert!(line.contains(&part), "{part:?} in {line:?}");
+    }
+    assert!(line.ends_with("  delivered"), "{line:?}");
+    assert!(
+        !follow.output().contains("product.update"),
+        "filtered: {}",
+        follow.output()
+    );
+    json.wait_for_line("the create's attempt", attempt_of("product.create"))
+        .await;
+
+    // A status change of the followed subscription.
+    cli.run(&["subscriptions", "disable", &creates.to_string()])
+        .await
+        .ok();
+    let change = follow
+        .wait_for_line("the status change", |line| {
+            line.starts_with(&format!("subscription {creates} "))
+                .then(|| line.to_owned())
+        })
+        .await;
+    assert_eq!(
+        change,
+        format!("subscription {creates} product.create is now DISABLED (was ACTIVE)")
+    );
+    assert!(!follow.output().contains('\u{1b}'), "no colour in a pipe");
+}

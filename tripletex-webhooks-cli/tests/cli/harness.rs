@@ -144,6 +144,11 @@ impl Cli {
         Some(self.finish(command, args).await)
     }
 
+    /// Starts the tool and leaves it running (for `--follow`); killed when dropped.
+    pub(crate) fn spawn(&self, args: &[&str]) -> Process {
+        Process::spawn("tripletex-webhooks", self.command(args))
+    }
+
     /// Runs the tool to its end (bounded by [`WITHIN`]).
     pub(crate) async fn run(&self, args: &[&str]) -> Run {
         let command = self.command(args);
