@@ -13,7 +13,8 @@ use crate::error::CliError;
 pub(crate) const FORMAT_HELP: &str = r#"The file (TOML) lists the desired subscriptions; each [[subscription]] has one or more events:
 
   # Optional: only existing subscriptions whose target URL starts with this are
-  # compared, and deleted with --prune (when the employee token is shared).
+  # compared, and deleted with --prune (when the employee token is shared);
+# every target below must start with it.
   scope = "https://example.com/"
 
   [[subscription]]
@@ -102,6 +103,15 @@ pub(crate) fn parse(text: &str, var: impl Fn(&str) -> Option<String>) -> Result<
             return Err(CliError::Usage(format!(
                 "{at}: `target` is not an absolute URL"
             )));
+        }
+        if let Some(scope) = &file.scope {
+            if !entry.target.starts_with(scope.as_str()) {
+                // Out of scope, its existing subscription would not be seen,
+                // and every run would create it again.
+                return Err(CliError::Usage(format!(
+                    "{at}: `target` does not start with `scope` ({scope:?})"
+                )));
+            }
         }
         let auth = match (&entry.auth_header, &entry.auth_value_env) {
             (Some(header), Some(env)) => Some((header.clone(), secret(env, "auth header value")?)),
@@ -228,6 +238,10 @@ mod tests {
             (
                 "[[subscription]]\nevents = [\"product.create\"]\ntarget = \"https://x\"\ntypo = 1\n",
                 "typo",
+            ),
+            (
+                "scope = \"https://a/\"\n[[subscription]]\nevents = [\"product.create\"]\ntarget = \"https://b/h\"\n",
+                "does not start with `scope`",
             ),
         ];
         for (text, expected) in cases {

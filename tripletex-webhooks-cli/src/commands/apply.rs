@@ -24,6 +24,13 @@ pub(crate) async fn run(client: &Client, args: &ApplyArgs, output: Output) -> Re
             }
             other => other,
         })?;
+    if args.prune && desired.subscriptions.is_empty() && desired.scope.is_none() {
+        return Err(CliError::Usage(format!(
+            "{} lists no subscriptions and no scope: --prune would delete every subscription of \
+             the company (use `subscriptions delete` for that)",
+            args.file.display()
+        )));
+    }
     let progress = Progress::spinner(progress::enabled(output.is_json()), "planning");
     let mut reconcile = client
         .subscriptions()
