@@ -14,7 +14,7 @@ pub(crate) const FORMAT_HELP: &str = r#"The file (TOML) lists the desired subscr
 
   # Optional: only existing subscriptions whose target URL starts with this are
   # compared, and deleted with --prune (when the employee token is shared);
-# every target below must start with it.
+  # every target below must start with it.
   scope = "https://example.com/"
 
   [[subscription]]
