@@ -14,6 +14,7 @@ mod output;
 mod progress;
 mod settings;
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -64,9 +65,14 @@ fn report(error: &CliError, json: bool) -> ExitCode {
             "requestId": error.request_id(),
             "exitCode": error.exit_code(),
         }});
-        eprintln!("{value}");
+        stderr(&value.to_string());
     } else {
-        eprintln!("error: {message}");
+        stderr(&format!("error: {message}"));
     }
     error.exit()
+}
+
+/// A line on stderr; a closed stderr is ignored (never a panic, unlike `eprintln!`).
+pub(crate) fn stderr(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }

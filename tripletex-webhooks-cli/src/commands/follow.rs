@@ -23,7 +23,7 @@ pub(crate) async fn run(
 ) -> Result<u8, CliError> {
     let mut stream = emulator.stream().await?;
     // On stderr: stdout carries only the events.
-    eprintln!("following the delivery log (Ctrl-C to stop)");
+    crate::stderr("following the delivery log (Ctrl-C to stop)");
     while let Some(item) = stream.next().await {
         let item = item.map_err(|error| emulator.error(error))?;
         if let Some(line) = line(&item, filter, output) {

@@ -1,7 +1,7 @@
 //! `verify`: a captured callback checked offline with the receiver's own
 //! verification (the HMAC over the exact bytes, then the decoding).
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 
 use bytes::Bytes;
 use serde_json::{Value, json};
@@ -128,6 +128,11 @@ fn read_body(path: Option<&std::path::Path>) -> Result<Bytes, CliError> {
             })?;
         }
         _ => {
+            if std::io::stdin().is_terminal() {
+                return Err(CliError::Usage(
+                    "give the callback's body as a file, or pipe it on stdin".to_owned(),
+                ));
+            }
             std::io::stdin()
                 .take(u64::try_from(BODY_LIMIT).unwrap_or(u64::MAX) + 1)
                 .read_to_end(&mut body)

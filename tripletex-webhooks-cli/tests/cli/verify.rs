@@ -153,6 +153,14 @@ async fn a_tampered_body_a_wrong_secret_or_a_malformed_signature_does_not_verify
     let error: serde_json::Value = serde_json::from_str(json.stderr.trim()).unwrap();
     assert_eq!(error["error"]["kind"], "not_verified");
 
+    // No file, and stdin a terminal: a hint instead of waiting for input.
+    if let Some(run) = cli().run_on_terminal(&args(&signature, &[])).await {
+        assert!(
+            run.expect_code(64).stdout.contains("pipe it on stdin"),
+            "{run:#?}"
+        );
+    }
+
     let unset = Cli::new("local")
         .stdin(BODY.as_bytes())
         .run(&args(&signature, &[]))
