@@ -358,4 +358,13 @@ async fn deliveries_follow_prints_a_delivery_made_while_it_runs() {
         format!("subscription {creates} product.create is now DISABLED (was ACTIVE)")
     );
     assert!(!follow.output().contains('\u{1b}'), "no colour in a pipe");
+
+    // The server goes away: one line, not a hang.
+    drop(server);
+    let end = follow
+        .wait_for_line("the end of the stream", |line| {
+            line.starts_with("error: ").then(|| line.to_owned())
+        })
+        .await;
+    assert!(end.contains("stream"), "{end}");
 }
