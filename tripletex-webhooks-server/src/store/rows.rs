@@ -67,20 +67,16 @@ where
     }
 }
 
-/// `YYYY-MM-DDThh:mm:ss`, Tripletex's DateTime format, in UTC.
-pub(super) fn timestamp(ms: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(format).ok())
-        .unwrap_or_default()
-}
-
-/// One entry of a change log.
+/// One entry of a change log, stamped `YYYY-MM-DDThh:mm:ss` (Tripletex's
+/// DateTime format, in UTC).
 pub(super) fn change(employee_id: i64, now_ms: i64, change_type: ChangeType) -> Change {
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    let timestamp = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(now_ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(format).ok());
     Change {
         employee_id: Some(employee_id),
-        timestamp: Some(timestamp(now_ms)),
+        timestamp: Some(timestamp.unwrap_or_default()),
         change_type: Some(change_type),
     }
 }

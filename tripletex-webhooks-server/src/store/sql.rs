@@ -24,8 +24,8 @@ use super::rows::{
     subscription_from_row, to_json,
 };
 use super::{
-    Company, Fields, NewItem, ObjectRecord, ObjectWrite, Page, Session, Store, StoreError,
-    StoreResult, SubscriptionRecord, WriteContext, WriteKind,
+    Company, Fields, ObjectRecord, ObjectWrite, Page, Session, Store, StoreError, StoreResult,
+    SubscriptionRecord, WriteContext, WriteKind,
 };
 use crate::domain::object::{object_url, render};
 use crate::store::outbox::lease_now_ms;
@@ -56,8 +56,9 @@ pub(crate) trait Backend:
 
     /// How many rows a statement changed.
     fn rows_affected(result: &Self::QueryResult) -> u64;
-    /// Runs after a commit that enqueued `queued` (> 0) messages.
-    fn after_enqueue(hooks: &Self::Hooks, writer: &Pool<Self>, queued: u64);
+    /// Runs after a commit that enqueued `queued` (> 0) messages; by default
+    /// nothing.
+    fn after_enqueue(_hooks: &Self::Hooks, _writer: &Pool<Self>, _queued: u64) {}
 }
 
 /// Every `'q` of a backend's arguments can be passed to a query. A
@@ -89,7 +90,14 @@ pub(crate) struct SqlStore<DB: Backend> {
     enqueued: Arc<Notify>,
 }
 
-impl<DB: Backend> SqlStore<DB> {
+impl<DB: Backend> SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+{
     /// A store over migrated pools. `url_base` is the scheme-less base of
     /// `url` fields, e.g. `tripletex.no/v2`.
     pub(super) fn new(
@@ -114,16 +122,7 @@ impl<DB: Backend> SqlStore<DB> {
             DB::after_enqueue(&self.hooks, &self.writer, queued);
         }
     }
-}
 
-impl<DB: Backend> SqlStore<DB>
-where
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<i64>: Encode<'q, DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB>,
-{
     /// A read transaction on a reader whose statements see one snapshot.
     async fn snapshot(&self) -> StoreResult<Transaction<'static, DB>> {
         let mut tx = self.reader.begin().await?;
@@ -175,7 +174,8 @@ where
         Self::optional(conn, query, object_from_row).await
     }
 
-    /// Writes one outbox row per ACTIVE subscription of the company to `event`.
+    /// Writes one outbox row per ACTIVE subscription of the company to each
+    /// of `emits`; returns how many.
     ///
     /// Idempotency keys grow with time: they land at the right edge of their
     /// unique index, where fully random ones would touch a random page of it
@@ -184,7 +184,7 @@ where
     async fn enqueue(
         conn: &mut DB::Connection,
         ctx: &WriteContext<'_>,
-        event: &EventType,
+        emits: &[EventType],
         object_id: i64,
         object_version: Option<i32>,
         payload: Option<&str>,
@@ -198,39 +198,43 @@ where
             DB::IDEMPOTENCY_KEY
         );
         let (company_id, now_ms) = (ctx.company.id, ctx.now_ms);
-        let event_name = event.to_string();
-        let result = sqlx::query(&sql)
-            .bind(company_id)
-            .bind(event_name.as_str())
-            .bind(event.subject().as_str())
-            .bind(object_id)
-            .bind(object_version.map(i64::from))
-            .bind(payload)
-            .bind(now_ms)
-            .bind(ctx.request_id)
-            .execute(&mut *conn)
-            .await?;
-        // The older pending versions for the same subscriptions that are
-        // not in flight are replaced by the new one.
-        if object_version.is_some_and(|v| v > 0) {
-            sqlx::query(
-                "UPDATE messages SET status = 'superseded', finished_at_ms = $1 \
-                 WHERE subscription_id IN (SELECT id FROM subscriptions \
-                                           WHERE company_id = $2 AND event = $3) \
-                   AND subject = $6 AND object_id = $4 AND status = 'pending' \
-                   AND object_version < $5 AND (lease_until_ms IS NULL OR lease_until_ms <= $7)",
-            )
-            .bind(now_ms)
-            .bind(company_id)
-            .bind(event_name.as_str())
-            .bind(object_id)
-            .bind(object_version.map(i64::from))
-            .bind(event.subject().as_str())
-            .bind(lease_now_ms())
-            .execute(&mut *conn)
-            .await?;
+        let mut queued = 0;
+        for event in emits {
+            let event_name = event.to_string();
+            let result = sqlx::query(&sql)
+                .bind(company_id)
+                .bind(event_name.as_str())
+                .bind(event.subject().as_str())
+                .bind(object_id)
+                .bind(object_version.map(i64::from))
+                .bind(payload)
+                .bind(now_ms)
+                .bind(ctx.request_id)
+                .execute(&mut *conn)
+                .await?;
+            queued += DB::rows_affected(&result);
+            // The older pending versions for the same subscriptions that are
+            // not in flight are replaced by the new one.
+            if object_version.is_some_and(|v| v > 0) {
+                sqlx::query(
+                    "UPDATE messages SET status = 'superseded', finished_at_ms = $1 \
+                     WHERE subscription_id IN (SELECT id FROM subscriptions \
+                                               WHERE company_id = $2 AND event = $3) \
+                       AND subject = $6 AND object_id = $4 AND status = 'pending' \
+                       AND object_version < $5 AND (lease_until_ms IS NULL OR lease_until_ms <= $7)",
+                )
+                .bind(now_ms)
+                .bind(company_id)
+                .bind(event_name.as_str())
+                .bind(object_id)
+                .bind(object_version.map(i64::from))
+                .bind(event.subject().as_str())
+                .bind(lease_now_ms())
+                .execute(&mut *conn)
+                .await?;
+            }
         }
-        Ok(DB::rows_affected(&result))
+        Ok(queued)
     }
 
     /// Closes the pending, unleased messages of a subscription that is no
@@ -257,32 +261,6 @@ where
         Ok(())
     }
 
-    /// Writes the outbox rows of an object change.
-    async fn enqueue_change(
-        &self,
-        conn: &mut DB::Connection,
-        ctx: &WriteContext<'_>,
-        emits: &[EventType],
-        record: &ObjectRecord,
-        deleted: bool,
-    ) -> StoreResult<u64> {
-        if emits.is_empty() {
-            return Ok(0);
-        }
-        let payload = if deleted {
-            None
-        } else {
-            Some(to_json(&render(record, &self.url_base))?)
-        };
-        let mut queued = 0;
-        for event in emits {
-            let version = Some(record.version);
-            queued +=
-                Self::enqueue(conn, ctx, event, record.id, version, payload.as_deref()).await?;
-        }
-        Ok(queued)
-    }
-
     /// Executes one write of a batch on the batch's transaction; returns
     /// the object as stored and how many messages it enqueued.
     async fn write_object(
@@ -291,16 +269,12 @@ where
         ctx: &WriteContext<'_>,
         write: ObjectWrite,
     ) -> StoreResult<(ObjectRecord, u64)> {
-        let ObjectWrite {
-            resource,
-            kind,
-            emits,
-        } = write;
-        let (record, items, deleted) = match kind {
+        let deleted = matches!(write.kind, WriteKind::Delete { .. });
+        let (record, items) = match write.kind {
             WriteKind::Create(fields) => {
                 let (values, items) = self.create_items(conn, ctx, fields).await?;
-                let record = Self::insert_object(conn, ctx, resource, values).await?;
-                (record, items, false)
+                let record = Self::insert_object(conn, ctx, write.resource, values).await?;
+                (record, items)
             }
             WriteKind::Update {
                 id,
@@ -308,22 +282,27 @@ where
                 fields,
             } => {
                 let mut record =
-                    Self::checked_live(conn, ctx, resource, id, expected_version).await?;
+                    Self::checked_live(conn, ctx, write.resource, id, expected_version).await?;
                 let (values, items) = self.create_items(conn, ctx, fields).await?;
                 record.body.extend(values);
                 Self::save_change(conn, ctx, &mut record, ChangeType::Update).await?;
-                (record, items, false)
+                (record, items)
             }
             WriteKind::Delete { id } => {
-                let mut record = Self::checked_live(conn, ctx, resource, id, None).await?;
+                let mut record = Self::checked_live(conn, ctx, write.resource, id, None).await?;
                 Self::save_change(conn, ctx, &mut record, ChangeType::Delete).await?;
-                (record, Vec::new(), true)
+                (record, Vec::new())
             }
         };
         self.link_back(conn, &record, items).await?;
-        let queued = self
-            .enqueue_change(conn, ctx, &emits, &record, deleted)
-            .await?;
+        let payload = if deleted || write.emits.is_empty() {
+            None
+        } else {
+            Some(to_json(&render(&record, &self.url_base))?)
+        };
+        let (id, version) = (record.id, Some(record.version));
+        let queued =
+            Self::enqueue(conn, ctx, &write.emits, id, version, payload.as_deref()).await?;
         Ok((record, queued))
     }
 
@@ -368,24 +347,15 @@ where
         ctx: &WriteContext<'_>,
         fields: Fields,
     ) -> StoreResult<(Map<String, Value>, Vec<(ObjectRecord, &'static str)>)> {
-        let Fields {
-            mut values,
-            mut items,
-        } = fields;
+        let (mut values, mut items) = (fields.values, fields.items);
         // In order of position, so that each stub lands where its item was.
         items.sort_by_key(|item| item.index);
         let mut created = Vec::with_capacity(items.len());
-        for NewItem {
-            resource,
-            field,
-            index,
-            back,
-            body,
-        } in items
-        {
-            let record = Self::insert_object(conn, ctx, resource, body).await?;
-            insert_stub(&mut values, field, index, self.stub(resource, record.id));
-            created.push((record, back));
+        for item in items {
+            let record = Self::insert_object(conn, ctx, item.resource, item.body).await?;
+            let stub = self.stub(item.resource, record.id);
+            insert_stub(&mut values, item.field, item.index, stub);
+            created.push((record, item.back));
         }
         Ok((values, created))
     }
@@ -423,18 +393,14 @@ where
         id: i64,
         expected_version: Option<i32>,
     ) -> StoreResult<ObjectRecord> {
-        let record = Self::live_object(conn, ctx.company.id, resource, id)
-            .await?
-            .ok_or(StoreError::NotFound { what: "object", id })?;
-        match expected_version.filter(|v| *v != record.version) {
-            Some(expected) => Err(StoreError::Conflict {
-                what: "object",
-                id,
-                expected,
-                actual: record.version,
-            }),
-            None => Ok(record),
-        }
+        let found = Self::live_object(conn, ctx.company.id, resource, id).await?;
+        current(
+            "object",
+            id,
+            found,
+            |record| record.version,
+            expected_version,
+        )
     }
 
     /// Saves a change of an existing object (an update, or a delete, which
@@ -473,21 +439,8 @@ where
         id: i64,
         update: SubscriptionUpdate,
     ) -> StoreResult<SubscriptionRecord> {
-        let mut record =
-            Self::subscription(tx, company.id, id)
-                .await?
-                .ok_or(StoreError::NotFound {
-                    what: "subscription",
-                    id,
-                })?;
-        if let Some(expected) = update.version.filter(|v| *v != record.version) {
-            return Err(StoreError::Conflict {
-                what: "subscription",
-                id,
-                expected,
-                actual: record.version,
-            });
-        }
+        let found = Self::subscription(tx, company.id, id).await?;
+        let mut record = current("subscription", id, found, |s| s.version, update.version)?;
         let reactivated = update
             .status
             .as_ref()
@@ -523,6 +476,28 @@ where
             Self::close_if_inactive(tx, id, now_ms).await?;
         }
         Ok(record)
+    }
+}
+
+/// The stored `found`, refused when missing or when `expected` is not its
+/// `version`; `what` names it in the error.
+fn current<T>(
+    what: &'static str,
+    id: i64,
+    found: Option<T>,
+    version: fn(&T) -> i32,
+    expected: Option<i32>,
+) -> StoreResult<T> {
+    let found = found.ok_or(StoreError::NotFound { what, id })?;
+    let actual = version(&found);
+    match expected.filter(|v| *v != actual) {
+        Some(expected) => Err(StoreError::Conflict {
+            what,
+            id,
+            expected,
+            actual,
+        }),
+        None => Ok(found),
     }
 }
 
@@ -817,11 +792,8 @@ where
             .and_then(Value::as_i64)
             .and_then(|v| i32::try_from(v).ok());
         let mut tx = self.writer.begin().await?;
-        let mut queued = 0;
-        for event in emits {
-            queued +=
-                Self::enqueue(&mut tx, &ctx, event, object_id, version, payload.as_deref()).await?;
-        }
+        let queued =
+            Self::enqueue(&mut tx, &ctx, emits, object_id, version, payload.as_deref()).await?;
         tx.commit().await?;
         self.after_enqueue(queued);
         Ok(queued)

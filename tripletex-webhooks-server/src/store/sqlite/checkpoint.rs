@@ -29,7 +29,7 @@ use tokio::task::JoinHandle;
 
 /// How often the WAL is checkpointed: often enough that it stays a few
 /// megabytes at thousands of commits a second.
-pub(super) const INTERVAL: Duration = Duration::from_millis(100);
+const INTERVAL: Duration = Duration::from_millis(100);
 
 /// The WAL size above which a checkpoint empties the file.
 pub(super) const TRUNCATE_ABOVE: u64 = 32 << 20;
@@ -54,18 +54,13 @@ pub(crate) struct Checkpointer {
 
 impl Checkpointer {
     /// Checkpoints through `pool` (one writable connection of its own) every
-    /// `interval`, emptying the WAL at `wal_path` once it is larger than
+    /// [`INTERVAL`], emptying the WAL at `wal_path` once it is larger than
     /// `truncate_above` bytes.
-    pub(super) fn spawn(
-        pool: SqlitePool,
-        wal_path: PathBuf,
-        interval: Duration,
-        truncate_above: u64,
-    ) -> Self {
+    pub(super) fn spawn(pool: SqlitePool, wal_path: PathBuf, truncate_above: u64) -> Self {
         let completed = Arc::new(AtomicU64::new(0));
         let count = Arc::clone(&completed);
         let task = tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(interval);
+            let mut ticks = tokio::time::interval(INTERVAL);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await;
@@ -155,7 +150,6 @@ mod tests {
         let checkpointer = Checkpointer::spawn(
             pool(options).await.unwrap(),
             path.with_extension("db-wal"),
-            INTERVAL,
             TRUNCATE_ABOVE,
         );
         // Bounded wait for the first checkpoint.
@@ -226,7 +220,6 @@ mod tests {
                 .await
                 .unwrap(),
             wal.clone(),
-            INTERVAL,
             TRUNCATE_AT,
         );
         // A drop from above the threshold to at most it is a TRUNCATE: the
