@@ -20,8 +20,8 @@ use tripletex_webhooks_types::{
 };
 
 use super::rows::{
-    Columns, OBJECT_COLUMNS, SUBSCRIPTION_COLUMNS, apply_update, change, expose, object_from_row,
-    subscription_from_row, to_json,
+    Column, Columns, OBJECT_COLUMNS, SUBSCRIPTION_COLUMNS, apply_update, change, expose,
+    object_from_row, subscription_from_row, to_json,
 };
 use super::{
     Company, Fields, ObjectRecord, ObjectWrite, Page, Session, Store, StoreError, StoreResult,
@@ -330,7 +330,7 @@ where
         .fetch_one(&mut *conn)
         .await?;
         Ok(ObjectRecord {
-            id: row.int("id")?,
+            id: row.read("id")?,
             resource: resource.to_owned(),
             version: 0,
             body,
@@ -504,9 +504,7 @@ fn current<T>(
 /// Puts a new item's stub into its parent's list at its position (at the
 /// end when the list is shorter), making the field a list if it is not one.
 fn insert_stub(values: &mut Map<String, Value>, field: String, index: usize, stub: Value) {
-    let list = values
-        .entry(field)
-        .or_insert_with(|| Value::Array(Vec::new()));
+    let list = values.entry(field).or_insert(Value::Null);
     if !list.is_array() {
         *list = Value::Array(Vec::new());
     }
@@ -549,8 +547,8 @@ where
         .fetch_one(&self.writer)
         .await?;
         Ok(Company {
-            id: row.int("id")?,
-            employee_id: row.int("employee_id")?,
+            id: row.read("id")?,
+            employee_id: row.read("employee_id")?,
         })
     }
 
@@ -572,7 +570,7 @@ where
         .fetch_one(&self.writer)
         .await?;
         Ok(Session {
-            id: row.int("id")?,
+            id: row.read("id")?,
             company,
             expiration_date,
             expires_at_ms,
@@ -591,14 +589,14 @@ where
         let date = row.text("expiration_date")?;
         let format = time::macros::format_description!("[year]-[month]-[day]");
         Ok(Some(Session {
-            id: row.int("id")?,
+            id: row.read("id")?,
             company: Company {
-                id: row.int("company_id")?,
-                employee_id: row.int("employee_id")?,
+                id: row.read("company_id")?,
+                employee_id: row.read("employee_id")?,
             },
             expiration_date: Date::parse(date, format)
                 .map_err(|e| StoreError::Backend(format!("stored date {date:?}: {e}")))?,
-            expires_at_ms: row.int("expires_at_ms")?,
+            expires_at_ms: row.read("expires_at_ms")?,
         }))
     }
 
@@ -756,7 +754,10 @@ where
         .fetch_all(&mut *conn)
         .await?
         .iter()
-        .map(|row| Ok(format!("{}:{}", row.int("id")?, row.int32("version")?)))
+        .map(|row| {
+            let (id, version): (i64, i32) = (row.read("id")?, row.read("version")?);
+            Ok(format!("{id}:{version}"))
+        })
         .collect::<StoreResult<Vec<_>>>()?;
         let sql = format!(
             "SELECT {OBJECT_COLUMNS} FROM objects \
@@ -815,7 +816,7 @@ where
         let row = sqlx::query("SELECT offset_ms FROM emulator_clock WHERE id = 1")
             .fetch_one(&self.writer)
             .await?;
-        row.int("offset_ms")
+        row.read("offset_ms")
     }
 
     async fn save_clock_offset(&self, offset_ms: i64) -> StoreResult<()> {

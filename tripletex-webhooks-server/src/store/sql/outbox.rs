@@ -4,9 +4,11 @@
 //! recorded a batch per statement, the batch travelling as one JSON parameter.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use sqlx::{Encode, Executor, Type};
+use tokio::sync::Notify;
 
 use super::{Backend, SqlStore};
 use crate::store::outbox::{
@@ -14,7 +16,8 @@ use crate::store::outbox::{
     Outbox, lease_now_ms, target_key,
 };
 use crate::store::rows::{
-    Columns, DELIVERY_COLUMNS, attempt_from_row, claimed_from_row, delivery_from_row, to_json,
+    Column, Columns, DELIVERY_COLUMNS, attempt_from_row, claimed_from_row, delivery_from_row,
+    to_json,
 };
 use crate::store::{Page, StoreResult};
 
@@ -180,32 +183,33 @@ fn outcome_rows(attempted: &[&AttemptOutcome]) -> StoreResult<String> {
     Ok(serde_json::Value::Array(rows).to_string())
 }
 
-/// The SQL of the attempts of `ids`, oldest first, with their exchanges or not.
-fn attempts_sql(ids: &[i64], exchanges: bool) -> String {
+/// Puts the attempts of `records` into their logs, oldest first, with their
+/// exchanges or not.
+async fn attach_attempts<DB: Backend>(
+    conn: &mut DB::Connection,
+    records: &mut [DeliveryRecord],
+    exchanges: bool,
+) -> StoreResult<()>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    if records.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = records.iter().map(|record| record.id).collect();
     let extra = if exchanges { ", request, response" } else { "" };
-    format!(
+    let sql = format!(
         "SELECT message_id, attempted_at_ms, duration_ms, status_code, error{extra} \
          FROM attempts WHERE message_id IN ({}) ORDER BY id",
-        id_list(ids)
-    )
-}
-
-/// Puts each attempt row into its message's log.
-fn attach_attempts(
-    records: &mut [DeliveryRecord],
-    rows: &[impl Columns],
-    exchanges: bool,
-) -> StoreResult<()> {
-    let position: HashMap<i64, usize> = records
-        .iter()
-        .enumerate()
-        .map(|(i, record)| (record.id, i))
-        .collect();
-    for row in rows {
-        if let Some(&i) = position.get(&row.int("message_id")?) {
+        id_list(&ids)
+    );
+    let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    for row in sqlx::query(&sql).fetch_all(conn).await? {
+        let message_id: i64 = row.read("message_id")?;
+        if let Some(&i) = position.get(&message_id) {
             records[i]
                 .attempt_log
-                .push(attempt_from_row(row, exchanges)?);
+                .push(attempt_from_row(&row, exchanges)?);
         }
     }
     Ok(())
@@ -272,7 +276,7 @@ where
         let mut ids = Vec::new();
         for row in &rows {
             if (claim.accept)(target_key(row.text("target_url")?)) {
-                ids.push(row.int("id")?);
+                ids.push(row.read("id")?);
             }
         }
         if ids.is_empty() {
@@ -302,7 +306,7 @@ where
         .fetch_all(&mut *tx)
         .await?
         .iter()
-        .map(|row| row.int("id"))
+        .map(|row| row.read("id"))
         .collect::<StoreResult<Vec<_>>>()?;
         let claimed = if leased.is_empty() {
             Vec::new()
@@ -409,7 +413,7 @@ where
         )
         .fetch_one(&self.writer)
         .await?;
-        row.opt_int("due")
+        row.read("due")
     }
 
     async fn deliveries(
@@ -442,20 +446,15 @@ where
             .bind(from)
             .fetch_all(&mut *tx)
             .await?;
-        let total = rows.first().map_or(Ok(0), |row| row.int("full_size"))?;
+        let total = rows.first().map_or(Ok(0), |row| row.read("full_size"))?;
         let mut values = Vec::with_capacity(rows.len());
         for row in &rows {
-            if row.opt_int("id")?.is_some() {
+            let id: Option<i64> = row.read("id")?;
+            if id.is_some() {
                 values.push(delivery_from_row(row)?);
             }
         }
-        if !values.is_empty() {
-            let ids: Vec<i64> = values.iter().map(|record| record.id).collect();
-            let attempts = sqlx::query(&attempts_sql(&ids, false))
-                .fetch_all(&mut *tx)
-                .await?;
-            attach_attempts(&mut values, &attempts, false)?;
-        }
+        attach_attempts::<DB>(&mut tx, &mut values, false).await?;
         tx.commit().await?;
         Ok(Page {
             values,
@@ -477,10 +476,7 @@ where
             return Ok(None);
         };
         let mut records = [delivery_from_row(&row)?];
-        let attempts = sqlx::query(&attempts_sql(&[id], true))
-            .fetch_all(&mut *tx)
-            .await?;
-        attach_attempts(&mut records, &attempts, true)?;
+        attach_attempts::<DB>(&mut tx, &mut records, true).await?;
         tx.commit().await?;
         let [record] = records;
         Ok(Some(record))
@@ -500,7 +496,7 @@ where
             .fetch_all(&mut *tx)
             .await?
             .iter()
-            .map(|row| row.int("id"))
+            .map(|row| row.read("id"))
             .collect::<StoreResult<Vec<_>>>()?;
             if !ids.is_empty() {
                 let sql = format!(
@@ -517,14 +513,20 @@ where
         }
     }
 
-    fn enqueued(&self) -> std::sync::Arc<tokio::sync::Notify> {
-        std::sync::Arc::clone(&self.enqueued)
+    fn enqueued(&self) -> Arc<Notify> {
+        Arc::clone(&self.enqueued)
     }
 
     async fn redeliver(&self, company_id: i64, message_id: i64, now_ms: i64) -> StoreResult<bool> {
-        let result = sqlx::query("UPDATE messages SET status = 'pending', next_attempt_at_ms = $1, lease_until_ms = NULL, \
-                 finished_at_ms = NULL, last_error = NULL \
-             WHERE id = $2 AND company_id = $3 AND (status != 'pending' OR lease_until_ms IS NULL)").bind(now_ms).bind(message_id).bind(company_id)
+        let result = sqlx::query(
+            "UPDATE messages SET status = 'pending', next_attempt_at_ms = $1, \
+                 lease_until_ms = NULL, finished_at_ms = NULL, last_error = NULL \
+             WHERE id = $2 AND company_id = $3 \
+               AND (status != 'pending' OR lease_until_ms IS NULL)",
+        )
+        .bind(now_ms)
+        .bind(message_id)
+        .bind(company_id)
         .execute(&self.writer)
         .await?;
         self.enqueued.notify_one();
