@@ -73,8 +73,7 @@ pub(super) mod sealed {
 }
 
 /// The SQL store of one engine (see [`SqliteStore`](super::SqliteStore) and
-/// [`PgStore`](super::PgStore)). Every write that changes an object also
-/// writes its outbox rows in the same transaction.
+/// [`PgStore`](super::PgStore)).
 #[derive(Debug)]
 pub(crate) struct SqlStore<DB: Backend> {
     /// Every write goes through this pool (on SQLite one connection, so
@@ -98,8 +97,7 @@ where
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB>,
 {
-    /// A store over migrated pools. `url_base` is the scheme-less base of
-    /// `url` fields, e.g. `tripletex.no/v2`.
+    /// A store over migrated pools (`url_base` as its engine's `connect` takes it).
     pub(super) fn new(
         writer: Pool<DB>,
         reader: Pool<DB>,

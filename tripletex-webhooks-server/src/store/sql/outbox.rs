@@ -36,7 +36,7 @@ const CLAIMABLE: &str = "SELECT m.id, s.target_url FROM messages m \
                                         AND o.id < m.id))) \
                               OR (o.status IN ('pending', 'delivered') \
                                   AND o.object_version > m.object_version))) \
-     ORDER BY m.next_attempt_at_ms, m.id LIMIT $2";
+     ORDER BY m.next_attempt_at_ms, m.id LIMIT $2 {lock}";
 
 const CLAIMED_DETAILS: &str = "SELECT m.id, m.company_id, m.subscription_id, m.event, \
          m.object_id, m.object_version, m.request_id, m.payload, m.idempotency_key, m.attempts, \
@@ -138,7 +138,8 @@ fn id_list(ids: &[i64]) -> String {
     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
 
-/// The claim's candidate query, without the skipped subscriptions.
+/// The claim's candidate query, without the skipped subscriptions, locking
+/// where the engine does.
 fn claimable<DB: Backend>(skip_subscriptions: &[i64]) -> String {
     let skip = if skip_subscriptions.is_empty() {
         String::new()
@@ -148,11 +149,9 @@ fn claimable<DB: Backend>(skip_subscriptions: &[i64]) -> String {
             id_list(skip_subscriptions)
         )
     };
-    let sql = CLAIMABLE.replace("{skip}", &skip);
-    match DB::CLAIM_LOCK {
-        Some(lock) => format!("{sql} {lock}"),
-        None => sql,
-    }
+    CLAIMABLE
+        .replace("{skip}", &skip)
+        .replace("{lock}", DB::CLAIM_LOCK.unwrap_or_default())
 }
 
 /// The attempted outcomes of a batch as the JSON array its statements read.
