@@ -5,11 +5,14 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
+use tripletex_webhooks_client::emulator::DeliveryFilter;
 use tripletex_webhooks_client::types::NewSubscription;
+use tripletex_webhooks_client::types::emulator::{DeliveryRecord, DeliveryStatus};
 use tripletex_webhooks_receiver::WebhookConfig;
 use tripletex_webhooks_types::{EventPayload, ObjectChange};
 
+use crate::WITHIN;
 use crate::app::{App, Log, route};
 use crate::tripletex::{Backend, Tripletex};
 
@@ -124,28 +127,30 @@ async fn run(backend: Backend) {
 
     // The wrong secret: refused with 401, nothing handled, the attempts logged.
     let refused = |attempts: usize| {
-        move |log: &[Value]| {
+        move |log: &[DeliveryRecord]| {
             log.len() == 2
-                && log.iter().all(|m| {
-                    m["status"] == "pending"
-                        && m["attemptLog"]
-                            .as_array()
-                            .is_some_and(|a| a.len() == attempts)
-                })
+                && log
+                    .iter()
+                    .all(|m| m.status == DeliveryStatus::Pending && m.attempt_log.len() == attempts)
         }
     };
+    let wrong_log = DeliveryFilter::new().subscription(wrong_subscription);
     let messages = t
-        .wait_for_deliveries("two refused attempts", Some(wrong_subscription), refused(1))
-        .await;
+        .emulator
+        .wait_for_deliveries(&wrong_log, refused(1), WITHIN)
+        .await
+        .expect("two refused attempts");
     assert_refused(&messages, 1);
     assert!(log.on("/wrong").is_empty());
     assert!(wrong.snapshot().unauthorized >= 2, "{:?}", wrong.snapshot());
 
     // The retry a minute later (±10%) is refused and recorded too.
-    t.advance(Duration::from_secs(120)).await;
+    t.emulator.advance(Duration::from_secs(120)).await.unwrap();
     let messages = t
-        .wait_for_deliveries("the refused retries", Some(wrong_subscription), refused(2))
-        .await;
+        .emulator
+        .wait_for_deliveries(&wrong_log, refused(2), WITHIN)
+        .await
+        .expect("the refused retries");
     assert_refused(&messages, 2);
     assert!(log.on("/wrong").is_empty());
     assert_eq!(log.all().len(), 6, "nothing else was handled");
@@ -153,23 +158,27 @@ async fn run(backend: Backend) {
     // The accepted ones were delivered at the first attempt.
     for id in &ids[..3] {
         let messages = t
-            .wait_for_deliveries("the deliveries", Some(*id), |log| {
-                log.len() == 2 && log.iter().all(|m| m["status"] == "delivered")
-            })
-            .await;
+            .emulator
+            .wait_for_deliveries(
+                &DeliveryFilter::new().subscription(*id),
+                |log| log.len() == 2 && log.iter().all(|m| m.status == DeliveryStatus::Delivered),
+                WITHIN,
+            )
+            .await
+            .expect("the deliveries");
         for message in messages {
-            assert_eq!(message["attemptLog"][0]["statusCode"], 200, "{message}");
+            assert_eq!(message.attempt_log[0].status_code, Some(200), "{message:?}");
         }
     }
 }
 
-fn assert_refused(messages: &[Value], attempts: usize) {
+fn assert_refused(messages: &[DeliveryRecord], attempts: usize) {
     for message in messages {
-        let log = message["attemptLog"].as_array().unwrap();
-        assert_eq!(log.len(), attempts, "{message}");
+        let log = &message.attempt_log;
+        assert_eq!(log.len(), attempts, "{message:?}");
         assert!(
-            log.iter().all(|attempt| attempt["statusCode"] == 401),
-            "every attempt refused with 401: {message}"
+            log.iter().all(|attempt| attempt.status_code == Some(401)),
+            "every attempt refused with 401: {message:?}"
         );
     }
 }

@@ -5,9 +5,12 @@
 use std::time::Duration;
 
 use serde_json::json;
+use tripletex_webhooks_client::emulator::DeliveryFilter;
+use tripletex_webhooks_client::types::emulator::DeliveryStatus;
 use tripletex_webhooks_client::types::{NewSubscription, SubscriptionStatus};
 use tripletex_webhooks_receiver::WebhookConfig;
 
+use crate::WITHIN;
 use crate::app::{App, Log, route};
 use crate::tripletex::{Backend, Tripletex};
 
@@ -52,12 +55,19 @@ async fn run(backend: Backend) {
     // The receiver goes away for a week: every attempt fails.
     app.stop().await;
     let during = created("during the outage").await;
-    t.wait_for_deliveries("a failed attempt", Some(id), |log| {
-        log.iter()
-            .any(|m| m["objectId"] == during && m["attempts"].as_i64() >= Some(1))
-    })
-    .await;
-    t.advance(Duration::from_secs(7 * 86_400 + 3600)).await;
+    let its_log = DeliveryFilter::new().subscription(id);
+    t.emulator
+        .wait_for_deliveries(
+            &its_log,
+            |log| log.iter().any(|m| m.object_id == during && m.attempts >= 1),
+            WITHIN,
+        )
+        .await
+        .expect("a failed attempt");
+    t.emulator
+        .advance(Duration::from_secs(7 * 86_400 + 3600))
+        .await
+        .unwrap();
     let status = crate::eventually("the subscription to be disabled", || async {
         let status = subscriptions.get(id).await.unwrap().status.unwrap();
         (status != SubscriptionStatus::Active).then_some(status)
@@ -75,17 +85,25 @@ async fn run(backend: Backend) {
     // While disabled nothing is queued, and the pending message was closed.
     let ignored = created("while disabled").await;
     let messages = t
-        .wait_for_deliveries("the pending message to close", Some(id), |log| {
-            log.iter().all(|m| m["status"] != "pending")
-        })
-        .await;
+        .emulator
+        .wait_for_deliveries(
+            &its_log,
+            |log| log.iter().all(|m| m.status != DeliveryStatus::Pending),
+            WITHIN,
+        )
+        .await
+        .expect("the pending message to close");
     assert!(
-        messages.iter().all(|m| m["objectId"] != ignored),
+        messages.iter().all(|m| m.object_id != ignored),
         "{messages:#?}"
     );
-    let closed = messages.iter().find(|m| m["objectId"] == during).unwrap();
-    assert_eq!(closed["status"], "failed", "{closed}");
-    assert_eq!(closed["lastError"], "subscription not active", "{closed}");
+    let closed = messages.iter().find(|m| m.object_id == during).unwrap();
+    assert_eq!(closed.status, DeliveryStatus::Failed, "{closed:?}");
+    assert_eq!(
+        closed.last_error.as_deref(),
+        Some("subscription not active"),
+        "{closed:?}"
+    );
 
     // Back up and re-enabled: new events flow.
     app.start_again(route("/hooks", &config, &log)).await;

@@ -5,8 +5,10 @@
 //! (`RunningServer`, in-memory SQLite) and against the built
 //! `tripletex-webhooks-server` binary in a child process (SQLite file), both
 //! on ephemeral loopback ports (see `test_support::binary` for how the binary is found).
-//! Time-based behaviour (retries, disabling) is driven through the emulator's
-//! clock; waits are bounded polls or watch channels, never fixed sleeps.
+//! Events without an object endpoint, the delivery log and time-based
+//! behaviour (retries, disabling) go through the typed emulator handle
+//! (`EmulatorClient`), whose waits follow the server's live stream; other
+//! waits are bounded polls or watch channels, never fixed sleeps.
 //!
 //! - `every_event`: each of the 35 catalogue events reaches a subscriber,
 //!   typed, with the subscription's `fields` applied; deletes carry only the id.

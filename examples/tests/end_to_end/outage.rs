@@ -10,9 +10,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use tripletex_webhooks_client::emulator::DeliveryFilter;
 use tripletex_webhooks_client::types::NewSubscription;
+use tripletex_webhooks_client::types::emulator::{DeliveryRecord, DeliveryStatus};
 use tripletex_webhooks_receiver::{SqliteStore, WebhookConfig};
 
+use crate::WITHIN;
 use crate::app::{App, Handled, Log, route};
 use crate::tripletex::{Backend, Tripletex};
 
@@ -65,10 +68,15 @@ async fn run(backend: Backend) {
     let first = t.create("product", json!({"name": "p0 v0"})).await;
     log.wait_until("the first product", |all| !all.is_empty())
         .await;
-    t.wait_for_deliveries("both deliveries of the first product", None, |log| {
-        log.len() == 2 && log.iter().all(|m| m["status"] == "delivered")
-    })
-    .await;
+    let everything = DeliveryFilter::new();
+    t.emulator
+        .wait_for_deliveries(
+            &everything,
+            |log| log.len() == 2 && log.iter().all(|m| m.status == DeliveryStatus::Delivered),
+            WITHIN,
+        )
+        .await
+        .expect("both deliveries of the first product");
     let id = |object: &Value| object["id"].as_i64().unwrap();
     let mut ids = vec![id(&first)];
 
@@ -96,25 +104,23 @@ async fn run(backend: Backend) {
     ids.push(late);
 
     // Every message still to send has failed once (the connection refused).
+    let pending = |m: &&DeliveryRecord| m.status == DeliveryStatus::Pending;
     let log_before = t
-        .wait_for_deliveries("every pending message to fail once", None, |messages| {
-            messages
-                .iter()
-                .filter(|m| m["status"] == "pending")
-                .all(|m| m["attempts"].as_i64() >= Some(1))
-        })
-        .await;
-    let pending = log_before
-        .iter()
-        .filter(|m| m["status"] == "pending")
-        .count();
-    assert!(pending >= 12, "pending: {pending}");
+        .emulator
+        .wait_for_deliveries(
+            &everything,
+            |messages| messages.iter().filter(pending).all(|m| m.attempts >= 1),
+            WITHIN,
+        )
+        .await
+        .expect("every pending message to fail once");
+    let pending_count = log_before.iter().filter(pending).count();
+    assert!(pending_count >= 12, "pending: {pending_count}");
     assert!(
         log_before
             .iter()
-            .filter(|m| m["status"] == "pending")
-            .all(|m| m["attemptLog"][0]["statusCode"].is_null()
-                && m["attemptLog"][0]["error"].is_string()),
+            .filter(pending)
+            .all(|m| m.attempt_log[0].status_code.is_none() && m.attempt_log[0].error.is_some()),
         "{log_before:#?}"
     );
     assert_eq!(log.all().len(), 1, "nothing handled while down");
@@ -123,24 +129,36 @@ async fn run(backend: Backend) {
     // due a minute (±10%) after the failures.
     let after = config(&dedup).await;
     app.start_again(route("/hooks", &after, &log)).await;
-    t.advance(Duration::from_secs(120)).await;
+    t.emulator.advance(Duration::from_secs(120)).await.unwrap();
     let done = t
-        .wait_for_deliveries("every message delivered or superseded", None, |messages| {
-            messages
-                .iter()
-                .all(|m| m["status"] == "delivered" || m["status"] == "superseded")
-        })
-        .await;
+        .emulator
+        .wait_for_deliveries(
+            &everything,
+            |messages| {
+                messages.iter().all(|m| {
+                    matches!(
+                        m.status,
+                        DeliveryStatus::Delivered | DeliveryStatus::Superseded
+                    )
+                })
+            },
+            WITHIN,
+        )
+        .await
+        .expect("every message delivered or superseded");
 
     // What the outage left pending went out on a retry, after a refused attempt.
-    let delivered: Vec<&Value> = done.iter().filter(|m| m["status"] == "delivered").collect();
+    let delivered: Vec<&DeliveryRecord> = done
+        .iter()
+        .filter(|m| m.status == DeliveryStatus::Delivered)
+        .collect();
     let retried = delivered
         .iter()
         .filter(|m| {
-            let attempts = m["attemptLog"].as_array().unwrap();
+            let attempts = &m.attempt_log;
             attempts.len() >= 2
-                && attempts[0]["error"].is_string()
-                && attempts.last().unwrap()["statusCode"] == 200
+                && attempts[0].error.is_some()
+                && attempts.last().unwrap().status_code == Some(200)
         })
         .count();
     assert_eq!(
@@ -166,13 +184,10 @@ async fn run(backend: Backend) {
     );
 
     // Every delivered message once more (same idempotency key): all repeats.
-    let delivered: Vec<i64> = delivered
-        .iter()
-        .map(|m| m["id"].as_i64().unwrap())
-        .collect();
+    let delivered: Vec<i64> = delivered.iter().map(|m| m.id).collect();
     let repeats_before = counters.duplicate + counters.stale;
     for message in &delivered {
-        t.redeliver(*message).await;
+        t.emulator.redeliver(*message).await.unwrap();
     }
     // They all go to the new process, whose store remembers even what the
     // first one handled.

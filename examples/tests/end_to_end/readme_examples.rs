@@ -12,6 +12,9 @@
 use serde_json::json;
 use tokio::process::Command;
 
+use tripletex_webhooks_client::emulator::DeliveryFilter;
+use tripletex_webhooks_client::types::emulator::DeliveryStatus;
+
 use crate::WITHIN;
 use crate::tripletex::{Backend, Tripletex};
 use test_support::binary::example_binary;
@@ -118,12 +121,16 @@ async fn subscribe_and_axum_receiver_work_together() {
 
     // Every callback was accepted at its first attempt.
     let log = t
-        .wait_for_deliveries("three deliveries", None, |log| {
-            log.len() == 3 && log.iter().all(|m| m["status"] == "delivered")
-        })
-        .await;
+        .emulator
+        .wait_for_deliveries(
+            &DeliveryFilter::new(),
+            |log| log.len() == 3 && log.iter().all(|m| m.status == DeliveryStatus::Delivered),
+            WITHIN,
+        )
+        .await
+        .expect("three deliveries");
     assert!(
-        log.iter().all(|m| m["attempts"] == 1),
+        log.iter().all(|m| m.attempts == 1),
         "{log:#?}\n{}",
         receiver.output()
     );

@@ -1,19 +1,18 @@
 //! The bundled Tripletex, either in-process ([`RunningServer`]) or as the
 //! built binary in a child process, behind one handle the scenarios use: the
-//! typed client, raw object and emulator calls, and the server clock.
+//! typed client, the typed emulator handle ([`EmulatorClient`]: events,
+//! the delivery log, waits, the clock) and raw object calls.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tempfile::TempDir;
 use tokio::process::Command;
-use tripletex_webhooks_client::{Client, time};
+use tripletex_webhooks_client::Client;
+use tripletex_webhooks_client::emulator::EmulatorClient;
 use tripletex_webhooks_server::{RunningServer, ServerConfig};
 
-use crate::eventually;
 use test_support::binary::server_binary;
 use test_support::process::{Process, emulator_address};
 
@@ -38,10 +37,10 @@ pub struct Tripletex {
     root: String,
     token: String,
     http: reqwest::Client,
-    /// The client, on the server's clock (which the tests move forward).
+    /// The client.
     pub client: Client,
-    /// How far the server clock is ahead of real time, in milliseconds.
-    offset_ms: Arc<AtomicI64>,
+    /// The emulator API, as the same company.
+    pub emulator: EmulatorClient,
     /// Kept for its `Drop`: the server stops (or the child is killed) with it.
     _running: Running,
     _dir: TempDir,
@@ -81,25 +80,22 @@ impl Tripletex {
             .await
             .unwrap();
         let token = session["value"]["token"].as_str().unwrap().to_owned();
-        let offset_ms = Arc::new(AtomicI64::new(0));
-        let clock_offset = Arc::clone(&offset_ms);
         let client = Client::builder()
             .base_url(format!("{root}/v2"))
             .consumer_token("local-consumer-token")
             .employee_token("local-employee-token")
-            // The client dates its sessions; give it the server's time.
-            .clock(move || {
-                time::OffsetDateTime::now_utc()
-                    + time::Duration::milliseconds(clock_offset.load(Ordering::SeqCst))
-            })
+            // The client dates its sessions on real time; the tests move the
+            // server clock ahead by up to about a week.
+            .session_validity_days(30)
             .build()
             .unwrap();
+        let emulator = EmulatorClient::new(format!("{root}/v2"), token.clone()).unwrap();
         Self {
             root,
             token,
             http,
             client,
-            offset_ms,
+            emulator,
             _running: running,
             _dir: dir,
         }
@@ -164,59 +160,6 @@ impl Tripletex {
             )
             .await;
         body["values"].as_array().unwrap().clone()
-    }
-
-    /// Emits an event that has no object endpoint (`POST /_emulator/events`).
-    pub async fn emit(&self, event: &str, id: i64, value: Value) {
-        let body = json!({"event": event, "id": id, "value": value});
-        let answer = self
-            .call(Method::POST, "/_emulator/events", Some(&body))
-            .await;
-        assert!(answer["value"]["deliveries"].as_i64() > Some(0), "{answer}");
-    }
-
-    /// Moves the server clock forward (`POST /_emulator/clock/advance`):
-    /// retries due by then fire at once.
-    pub async fn advance(&self, by: Duration) {
-        let body = json!({"seconds": by.as_secs_f64()});
-        let clock = self
-            .call(Method::POST, "/_emulator/clock/advance", Some(&body))
-            .await;
-        let offset = clock["value"]["offsetMs"].as_i64().unwrap();
-        self.offset_ms.store(offset, Ordering::SeqCst);
-    }
-
-    /// The delivery log (`GET /_emulator/deliveries`) of one subscription, or all.
-    pub async fn deliveries(&self, subscription: Option<i64>) -> Vec<Value> {
-        let query = subscription.map_or_else(String::new, |id| format!("?subscriptionId={id}"));
-        let body = self
-            .call(Method::GET, &format!("/_emulator/deliveries{query}"), None)
-            .await;
-        body["values"].as_array().unwrap().clone()
-    }
-
-    /// Sends a message again, with the same idempotency key.
-    pub async fn redeliver(&self, message: i64) {
-        self.call(
-            Method::POST,
-            &format!("/_emulator/deliveries/{message}/redeliver"),
-            None,
-        )
-        .await;
-    }
-
-    /// Waits (bounded) until the delivery log satisfies `done`, and returns it.
-    pub async fn wait_for_deliveries(
-        &self,
-        what: &str,
-        subscription: Option<i64>,
-        done: impl Fn(&[Value]) -> bool,
-    ) -> Vec<Value> {
-        eventually(what, || async {
-            let log = self.deliveries(subscription).await;
-            done(&log).then_some(log)
-        })
-        .await
     }
 }
 

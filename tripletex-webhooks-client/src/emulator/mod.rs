@@ -45,7 +45,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Errors are this crate's [`Error`](crate::Error): an `ApiError` answer
+//! Errors are this crate's [`Error`]: an `ApiError` answer
 //! (wrong token: [`is_auth`](crate::Error::is_auth); no such delivery:
 //! [`is_not_found`](crate::Error::is_not_found)), and for a wait that runs out
 //! of time [`is_wait_timeout`](crate::Error::is_wait_timeout), with what it saw
