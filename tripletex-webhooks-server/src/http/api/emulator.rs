@@ -36,14 +36,18 @@ pub(crate) fn routes() -> Router<AppState> {
 
 /// The body of `POST /_emulator/events`.
 #[derive(Debug, Deserialize)]
-struct EmitRequest {
-    event: String,
-    id: i64,
+pub(crate) struct EmitRequest {
+    /// The event, `subject.verb`.
+    pub(crate) event: String,
+    /// The object's id.
+    pub(crate) id: i64,
+    /// The object (`null` for deletes).
     #[serde(default)]
-    value: Value,
+    pub(crate) value: Value,
 }
 
-async fn emit(
+/// `POST /_emulator/events` (also the dashboard's Trigger form).
+pub(crate) async fn emit(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(request): ApiJson<EmitRequest>,
@@ -108,11 +112,13 @@ async fn clock(State(state): State<AppState>, _caller: Caller) -> Json<Value> {
 
 /// The body of `POST /_emulator/clock/advance`.
 #[derive(Debug, Deserialize)]
-struct AdvanceRequest {
-    seconds: f64,
+pub(crate) struct AdvanceRequest {
+    /// How far to move the clock.
+    pub(crate) seconds: f64,
 }
 
-async fn advance(
+/// `POST /_emulator/clock/advance` (also the dashboard's Clock form).
+pub(crate) async fn advance(
     State(state): State<AppState>,
     _caller: Caller,
     ApiJson(request): ApiJson<AdvanceRequest>,
@@ -164,7 +170,7 @@ async fn delivery(
 /// `status`, `createdFrom` (inclusive) and `createdTo` (exclusive) as ms
 /// since the epoch or RFC 3339 times on the server clock, and `sorting`:
 /// `-id` (the default, newest first) or `id`.
-fn delivery_filter(query: &QueryParams) -> Result<DeliveryFilter, ServerError> {
+pub(crate) fn delivery_filter(query: &QueryParams) -> Result<DeliveryFilter, ServerError> {
     let event = present(query, "event")
         .map(|raw| {
             raw.parse::<EventType>()
@@ -234,7 +240,8 @@ fn time_ms(query: &QueryParams, name: &str) -> Result<Option<i64>, ServerError> 
         .transpose()
 }
 
-async fn redeliver(
+/// `POST /_emulator/deliveries/{id}/redeliver` (also the dashboard's Redeliver button).
+pub(crate) async fn redeliver(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
