@@ -128,7 +128,9 @@ pub(crate) async fn sign_in(State(state): State<AppState>, form: Form) -> UiResu
         return login_page(
             StatusCode::UNAUTHORIZED,
             next,
-            Some("Those credentials were not accepted: give a live session token, or the consumer and employee tokens."),
+            Some(
+                "Those credentials were not accepted: give a live session token, or the consumer and employee tokens.",
+            ),
         );
     };
     let id = session::open(&state, company, until).await?;

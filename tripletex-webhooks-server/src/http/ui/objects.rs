@@ -111,16 +111,21 @@ pub(crate) async fn show(
             .max(0);
         return list(&state, &viewer, resource, from).await;
     }
-    let found = rest.rsplit_once('/').and_then(|(path, id)| {
-        Some((by_path(path)?, id.parse::<i64>().ok()?))
-    });
+    let found = rest
+        .rsplit_once('/')
+        .and_then(|(path, id)| Some((by_path(path)?, id.parse::<i64>().ok()?)));
     let Some((resource, id)) = found else {
         return Err(ServerError::NotFound(format!("No resource or object '{rest}'.")).into());
     };
     one(&state, &viewer, resource, id).await
 }
 
-async fn list(state: &AppState, viewer: &Viewer, resource: &'static Resource, from: i64) -> UiResult {
+async fn list(
+    state: &AppState,
+    viewer: &Viewer,
+    resource: &'static Resource,
+    from: i64,
+) -> UiResult {
     let page = state
         .store
         .list_objects(viewer.0.company().id, resource.path, from, PAGE_SIZE)
@@ -128,7 +133,11 @@ async fn list(state: &AppState, viewer: &Viewer, resource: &'static Resource, fr
     let shown = i64::try_from(page.values.len()).unwrap_or(0);
     let link = |at: i64| {
         let at = at.to_string();
-        format!("{HOME}objects/{}{}", resource.path, query([("from", at.as_str())]))
+        format!(
+            "{HOME}objects/{}{}",
+            resource.path,
+            query([("from", at.as_str())])
+        )
     };
     let rows = page
         .values
@@ -136,16 +145,20 @@ async fn list(state: &AppState, viewer: &Viewer, resource: &'static Resource, fr
         .map(|record| ObjectRow {
             id: record.id,
             version: record.version,
-            name: ["name", "displayName", "number", "invoiceNumber", "description"]
-                .iter()
-                .find_map(|key| match record.body.get(*key) {
-                    Some(serde_json::Value::String(text)) if !text.is_empty() => {
-                        Some(text.clone())
-                    }
-                    Some(serde_json::Value::Number(number)) => Some(number.to_string()),
-                    _ => None,
-                })
-                .unwrap_or_default(),
+            name: [
+                "name",
+                "displayName",
+                "number",
+                "invoiceNumber",
+                "description",
+            ]
+            .iter()
+            .find_map(|key| match record.body.get(*key) {
+                Some(serde_json::Value::String(text)) if !text.is_empty() => Some(text.clone()),
+                Some(serde_json::Value::Number(number)) => Some(number.to_string()),
+                _ => None,
+            })
+            .unwrap_or_default(),
         })
         .collect();
     ok(&ListPage {
@@ -177,7 +190,10 @@ async fn one(state: &AppState, viewer: &Viewer, resource: &'static Resource, id:
                 .and_then(|kind| kind.as_str().map(str::to_owned))
                 .unwrap_or_default(),
             timestamp: change.timestamp.clone().unwrap_or_default(),
-            employee: change.employee_id.map(|e| e.to_string()).unwrap_or_default(),
+            employee: change
+                .employee_id
+                .map(|e| e.to_string())
+                .unwrap_or_default(),
         })
         .collect();
     let id_text = id.to_string();

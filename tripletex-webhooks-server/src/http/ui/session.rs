@@ -139,7 +139,12 @@ pub(crate) fn require_same_origin(parts: &Parts) -> Result<(), ServerError> {
         .headers
         .get(HOST)
         .and_then(|v| v.to_str().ok())
-        .or_else(|| parts.uri.authority().map(axum::http::uri::Authority::as_str));
+        .or_else(|| {
+            parts
+                .uri
+                .authority()
+                .map(axum::http::uri::Authority::as_str)
+        });
     let origin = parts.headers.get(ORIGIN).and_then(|v| v.to_str().ok());
     if same_origin(origin, host) {
         Ok(())
@@ -193,7 +198,10 @@ mod tests {
             HeaderValue::from_static("a=1; tlx_dashboard=abc123; b=2"),
         );
         let id = cookie(&headers);
-        assert!(id.as_ref().is_some_and(|id| id.0.expose_secret() == "abc123"));
+        assert!(
+            id.as_ref()
+                .is_some_and(|id| id.0.expose_secret() == "abc123")
+        );
         assert_eq!(format!("{id:?}"), "Some(SessionId(<redacted>))");
         headers.insert(COOKIE, HeaderValue::from_static("tlx_dashboard="));
         assert!(cookie(&headers).is_none());

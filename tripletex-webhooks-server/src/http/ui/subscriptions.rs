@@ -19,7 +19,7 @@ use crate::http::state::AppState;
 use crate::http::ui::auth::Viewer;
 use crate::http::ui::form::Form;
 use crate::http::ui::page::{
-    Chrome, Choice, UiError, UiResult, at, choices, html, query, see_other, span,
+    Choice, Chrome, UiError, UiResult, at, choices, html, query, see_other, span,
 };
 use crate::http::ui::{HOME, notice};
 use crate::store::SubscriptionRecord;
