@@ -730,6 +730,21 @@ async fn the_local_credentials_sign_in_by_themselves_on_loopback() {
 }
 
 #[tokio::test]
+async fn the_start_up_banner_links_the_dashboard() {
+    let mut server =
+        common::process::ServerProcess::start("sqlite::memory:", "banner-employee-token", &[])
+            .await;
+    let root = server.base();
+    let expected = format!("Dashboard: {}/_emulator/ui/", root.trim_end_matches("/v2"));
+    server
+        .wait_for_line("the dashboard's link", |line| {
+            (line.trim() == expected).then_some(())
+        })
+        .await;
+    server.kill().await;
+}
+
+#[tokio::test]
 async fn without_the_emulator_api_there_is_no_dashboard() {
     let mut config = test_config();
     config.no_emulator_api = true;

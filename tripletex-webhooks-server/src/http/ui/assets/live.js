@@ -36,6 +36,17 @@ function soon() {
   if (pending === null) pending = setTimeout(refresh, 150);
 }
 
+// A message's page follows only its own message's attempts.
+function concerns(event) {
+  const only = document.querySelector("[data-live-region][data-delivery-id]");
+  if (!only) return true;
+  try {
+    return String(JSON.parse(event.data).delivery.id) === only.dataset.deliveryId;
+  } catch (_) {
+    return true;
+  }
+}
+
 function poll() {
   document.body.dataset.live = "poll";
   if (polling === null) polling = setInterval(soon, POLL_MS);
@@ -47,7 +58,9 @@ function follow() {
   stream.addEventListener("open", () => {
     document.body.dataset.live = "stream";
   });
-  stream.addEventListener("attempt", soon);
+  stream.addEventListener("attempt", (event) => {
+    if (concerns(event)) soon();
+  });
   stream.addEventListener("subscription", soon);
   stream.addEventListener("error", () => {
     // A closed stream (no such route, or refused) is not retried by the browser.
