@@ -131,7 +131,7 @@ pub(crate) fn at(ms: i64) -> String {
 /// A span of milliseconds as a person reads it: `2h 5m`, `1m 30s`, `250ms`.
 pub(crate) fn span(ms: i64) -> String {
     let ms = u64::try_from(ms).unwrap_or(0);
-    let rounded = if ms >= 60_000 { ms / 1000 * 1000 } else { ms };
+    let rounded = if ms >= 1_000 { ms / 1000 * 1000 } else { ms };
     humantime::format_duration(std::time::Duration::from_millis(rounded)).to_string()
 }
 
@@ -196,6 +196,7 @@ mod tests {
         assert_eq!(at(1_500), "1970-01-01 00:00:01.500 UTC");
         assert_eq!(span(250), "250ms");
         assert_eq!(span(90_500), "1m 30s");
+        assert_eq!(span(7_975), "7s");
         assert_eq!(span(-5), "0s");
         assert_eq!(pretty_body(r#"{"a":1}"#), "{\n  \"a\": 1\n}");
         assert_eq!(pretty_body("not json"), "not json");
