@@ -115,6 +115,31 @@ impl Client {
         self.inner.transport.execute(spec, Some(credentials)).await
     }
 
+    /// Opens a streaming answer with the session token (renewed once, as
+    /// [`Client::send`] does, when refused).
+    pub(crate) async fn open(&self, spec: &RequestSpec) -> Result<reqwest::Response> {
+        let token = self.inner.auth.token(&self.inner.transport).await?;
+        let credentials = Credentials {
+            company_id: self.inner.company_id,
+            token: &token,
+        };
+        let result = self.inner.transport.open(spec, Some(credentials)).await;
+        match result {
+            Err(error)
+                if error.status() == Some(StatusCode::UNAUTHORIZED) && self.inner.auth.renews() =>
+            {
+                self.inner.auth.invalidate(&token).await;
+                let token = self.inner.auth.token(&self.inner.transport).await?;
+                let credentials = Credentials {
+                    company_id: self.inner.company_id,
+                    token: &token,
+                };
+                self.inner.transport.open(spec, Some(credentials)).await
+            }
+            other => other,
+        }
+    }
+
     /// Sends and decodes the `value` of a `{"value": …}` answer.
     pub(crate) async fn value<T: DeserializeOwned>(&self, spec: &RequestSpec) -> Result<T> {
         let response = self.send(spec).await?;

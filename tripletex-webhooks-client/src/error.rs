@@ -7,6 +7,7 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use tripletex_webhooks_types::ApiError;
+use tripletex_webhooks_types::emulator::DeliveryRecord;
 
 /// A `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -53,6 +54,8 @@ struct Inner {
     retry_after: Option<Duration>,
     message: Option<String>,
     source: Option<BoxError>,
+    /// For a wait that timed out: the deliveries last seen.
+    seen: Option<Vec<DeliveryRecord>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +67,7 @@ enum Kind {
     Timeout,
     Transport,
     Decode,
+    WaitTimedOut,
 }
 
 /// The request an error is about: its method and path (never the query).
@@ -90,6 +94,7 @@ impl Error {
                 retry_after: None,
                 message: None,
                 source: None,
+                seen: None,
             }),
         }
     }
@@ -181,6 +186,47 @@ impl Error {
         error
     }
 
+    /// A wait for deliveries that ran out of time; `seen` is what the
+    /// delivery log held when it did.
+    pub(crate) fn wait_timed_out(timeout: Duration, seen: Vec<DeliveryRecord>) -> Self {
+        let mut error = Self::new(Kind::WaitTimedOut);
+        error.inner.message = Some(format!(
+            "the deliveries did not get there within {timeout:?} ({} seen)",
+            seen.len()
+        ));
+        error.inner.seen = Some(seen);
+        error
+    }
+
+    /// A stream whose connection failed after it opened.
+    pub(crate) fn stream_failed(path: &str, source: reqwest::Error) -> Self {
+        let mut error = Self::new(Kind::Transport);
+        error.inner.method = Some(Method::GET);
+        error.inner.path = Some(path.to_owned());
+        error.inner.message = Some("the stream broke off".to_owned());
+        error.inner.source = Some(Box::new(source.without_url()));
+        error
+    }
+
+    /// A stream that the server ended (it stops).
+    pub(crate) fn stream_ended(path: &str) -> Self {
+        let mut error = Self::new(Kind::Transport);
+        error.inner.method = Some(Method::GET);
+        error.inner.path = Some(path.to_owned());
+        error.inner.message = Some("the server ended the stream".to_owned());
+        error
+    }
+
+    /// A stream event that could not be decoded.
+    pub(crate) fn stream_decode(path: &str, data: &str, source: impl Into<BoxError>) -> Self {
+        let mut error = Self::new(Kind::Decode);
+        error.inner.method = Some(Method::GET);
+        error.inner.path = Some(path.to_owned());
+        error.inner.snippet = Some(snippet(data.as_bytes()));
+        error.inner.source = Some(source.into());
+        error
+    }
+
     /// Whether the client configuration is invalid (from `ClientBuilder::build`).
     pub fn is_builder(&self) -> bool {
         self.inner.kind == Kind::Builder
@@ -215,6 +261,19 @@ impl Error {
     /// Whether a successful answer could not be decoded.
     pub fn is_decode(&self) -> bool {
         self.inner.kind == Kind::Decode
+    }
+
+    /// Whether a wait for deliveries
+    /// ([`EmulatorClient::wait_for_deliveries`](crate::emulator::EmulatorClient::wait_for_deliveries))
+    /// ran out of time; [`Error::seen_deliveries`] has what it saw last.
+    pub fn is_wait_timeout(&self) -> bool {
+        self.inner.kind == Kind::WaitTimedOut
+    }
+
+    /// For a wait that timed out: the deliveries (of its filter) the log held
+    /// when it did.
+    pub fn seen_deliveries(&self) -> Option<&[DeliveryRecord]> {
+        self.inner.seen.as_deref()
     }
 
     /// Whether the credentials were refused (401) or lack access (403).
@@ -282,6 +341,7 @@ impl Error {
             Kind::Timeout => f.write_str("the request timed out"),
             Kind::Transport => f.write_str("the request failed"),
             Kind::Decode => f.write_str("could not decode the answer"),
+            Kind::WaitTimedOut => f.write_str("timed out waiting"),
         }
     }
 }

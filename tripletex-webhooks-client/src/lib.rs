@@ -45,6 +45,9 @@
 //! - [`Client::sync`] ([`ObjectSync`]): a paged `Stream` over `GET /v2/<object>`
 //!   that skips unchanged pages with `versionDigest`/`If-None-Match`.
 //! - [`Client::who_am_i`]: who the credentials belong to.
+//! - [`emulator::EmulatorClient`]: the bundled server's emulator API, for
+//!   tests: emit events, read the delivery log, wait for deliveries on its
+//!   live stream, redeliver, move the clock.
 //!
 //! # Errors, retries and logging
 //!
@@ -69,6 +72,7 @@ mod resources;
 mod retry;
 mod transport;
 
+pub mod emulator;
 pub mod reconcile;
 pub mod sync;
 

@@ -20,8 +20,12 @@ pub(crate) struct RequestSpec {
     query: Vec<(String, String)>,
     body: Option<Vec<u8>>,
     if_none_match: Option<String>,
+    /// Further headers (for streams: `Last-Event-ID`).
+    headers: Vec<(&'static str, String)>,
     /// The query or body holds secrets: no snippets of the answer either.
     sensitive: bool,
+    /// The path is under the server's root, not the API base (`/_emulator`).
+    at_root: bool,
 }
 
 impl RequestSpec {
@@ -39,8 +43,18 @@ impl RequestSpec {
             query: Vec::new(),
             body: None,
             if_none_match: None,
+            headers: Vec::new(),
             sensitive: false,
+            at_root: false,
         }
+    }
+
+    /// Puts the path under the server's root rather than the API base: the
+    /// base URL without its last segment (`/v2`), as the emulator API is served.
+    #[must_use]
+    pub(crate) fn at_root(mut self) -> Self {
+        self.at_root = true;
+        self
     }
 
     /// Adds a query parameter.
@@ -74,6 +88,13 @@ impl RequestSpec {
             .map_err(|error| Error::invalid_input(format!("cannot serialize the body: {error}")))?;
         self.body = Some(bytes);
         Ok(self)
+    }
+
+    /// Adds a header (sent by [`Transport::open`]).
+    #[must_use]
+    pub(crate) fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
     }
 
     /// Sets `If-None-Match`.
@@ -138,10 +159,16 @@ impl Transport {
     /// The full URL of a request (with its query: never log it).
     fn url(&self, spec: &RequestSpec) -> Result<Url> {
         let mut url = self.base_url.clone();
-        url.path_segments_mut()
-            .map_err(|()| Error::builder("the base URL cannot have a path"))?
-            .pop_if_empty()
-            .extend(&spec.segments);
+        {
+            let mut segments = url
+                .path_segments_mut()
+                .map_err(|()| Error::builder("the base URL cannot have a path"))?;
+            segments.pop_if_empty();
+            if spec.at_root {
+                segments.pop();
+            }
+            segments.extend(&spec.segments);
+        }
         if !spec.query.is_empty() {
             url.query_pairs_mut().extend_pairs(&spec.query);
         }
@@ -171,6 +198,47 @@ impl Transport {
         self.attempts(spec, &url, credentials.as_ref(), context)
             .instrument(span)
             .await
+    }
+
+    /// Sends a request once and returns the answer unread, for a body that
+    /// streams (no request timeout applies to it); error statuses are read and
+    /// mapped as [`Transport::execute`] maps them.
+    pub(crate) async fn open(
+        &self,
+        spec: &RequestSpec,
+        credentials: Option<Credentials<'_>>,
+    ) -> Result<reqwest::Response> {
+        let url = self.url(spec)?;
+        let context = RequestContext {
+            method: spec.method.clone(),
+            path: url.path().to_owned(),
+            sensitive: spec.sensitive,
+        };
+        let mut request = self
+            .http
+            .request(spec.method.clone(), url)
+            .header(USER_AGENT, self.user_agent.clone())
+            .header(ACCEPT, "text/event-stream");
+        if let Some(credentials) = credentials {
+            request = request.basic_auth(
+                credentials.company_id,
+                Some(credentials.token.expose_secret()),
+            );
+        }
+        for (name, value) in &spec.headers {
+            request = request.header(*name, value);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|source| Error::from_transport(&context, source))?;
+        let status = response.status();
+        if is_error(status) {
+            let headers = response.headers().clone();
+            let body = response.bytes().await.unwrap_or_default();
+            return Err(Error::from_response(&context, status, &headers, &body));
+        }
+        Ok(response)
     }
 
     async fn attempts(

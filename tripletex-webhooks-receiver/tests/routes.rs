@@ -14,6 +14,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -21,12 +22,10 @@ use common::backends::{self, Shared};
 use common::{Answer, WITHIN, product};
 use tokio::sync::watch;
 use tower::ServiceExt as _;
-use tripletex_webhooks_receiver::store::{DedupStore, MemoryStore};
+use tripletex_webhooks_receiver::dedup::{DedupKey, Mark, Seen};
+use tripletex_webhooks_receiver::store::{Claim, DedupStore, Lease, MemoryStore, StoreError};
 use tripletex_webhooks_receiver::test_util::SignedRequest;
 use tripletex_webhooks_receiver::{TripletexWebhookLayer, Webhook, WebhookConfig};
-
-/// How long each handler call works.
-const WORK: Duration = Duration::from_millis(300);
 
 /// One handler call: route, object, version.
 type Call = (&'static str, i64, Option<i64>);
@@ -43,6 +42,43 @@ struct Routes {
     started: watch::Sender<usize>,
     /// Whether handlers may go on: while `false` they wait.
     open: watch::Sender<bool>,
+    /// How many claims the routes' stores have answered `Busy`.
+    busy_claims: watch::Sender<usize>,
+}
+
+/// A store that counts the claims it answers `Busy`, so that a test knows
+/// when a delivery is waiting for another route's claim.
+#[derive(Debug)]
+struct Observed {
+    store: Arc<dyn DedupStore>,
+    busy_claims: watch::Sender<usize>,
+}
+
+#[async_trait]
+impl DedupStore for Observed {
+    async fn seen(&self, key: &DedupKey) -> Result<Option<Seen>, StoreError> {
+        self.store.seen(key).await
+    }
+
+    async fn record(&self, key: &DedupKey, mark: Mark) -> Result<(), StoreError> {
+        self.store.record(key, mark).await
+    }
+
+    async fn claim(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<Claim, StoreError> {
+        let claim = self.store.claim(key, mark, lease).await?;
+        if matches!(claim, Claim::Busy { .. }) {
+            self.busy_claims.send_modify(|busy| *busy += 1);
+        }
+        Ok(claim)
+    }
+
+    async fn commit(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<(), StoreError> {
+        self.store.commit(key, mark, lease).await
+    }
+
+    async fn release(&self, key: &DedupKey, lease: &Lease) -> Result<(), StoreError> {
+        self.store.release(key, lease).await
+    }
 }
 
 impl Routes {
@@ -50,10 +86,15 @@ impl Routes {
     /// handles on one), `/b` waiting at most `b_wait` for a claim held
     /// elsewhere.
     fn new(a: &Arc<dyn DedupStore>, b: &Arc<dyn DedupStore>, b_wait: Duration) -> Self {
+        let busy_claims = watch::Sender::new(0);
         let config = |store: &Arc<dyn DedupStore>, wait| {
+            let observed = Observed {
+                store: Arc::clone(store),
+                busy_claims: busy_claims.clone(),
+            };
             WebhookConfig::builder()
                 .allow_unauthenticated()
-                .store(Arc::clone(store))
+                .store(Arc::new(observed) as Arc<dyn DedupStore>)
                 .claim_wait(wait)
                 .build()
                 .unwrap()
@@ -68,6 +109,7 @@ impl Routes {
             calls: Arc::default(),
             started: watch::Sender::new(0),
             open: watch::Sender::new(true),
+            busy_claims,
         };
         routes.router = Router::new()
             .route("/a", routes.handler("a", config_a))
@@ -90,10 +132,6 @@ impl Routes {
                     .push((route, webhook.id, webhook.delivery().version()));
                 started.send_modify(|started| *started += 1);
                 open.wait_for(|open| *open).await.unwrap();
-                // Not a wait: simulated work, long enough that the other
-                // route's delivery arrives meanwhile (real time: paused time
-                // cannot drive real stores).
-                tokio::time::sleep(WORK).await;
                 StatusCode::OK
             }
         })
@@ -123,21 +161,39 @@ impl Routes {
 }
 
 /// The same version to both routes at once: one handler call; the other
-/// delivery waits for it and is acknowledged (200) as a duplicate.
+/// delivery waits for its claim (seen answered `Busy` while the handler is
+/// held) and is then acknowledged (200) as a duplicate.
 async fn one_version_to_both_routes(a: &Arc<dyn DedupStore>, b: &Arc<dyn DedupStore>) {
     let routes = Routes::new(a, b, WITHIN);
-    let (to_a, to_b) = tokio::join!(routes.deliver("a", 7, 5), routes.deliver("b", 7, 5));
-    assert_eq!((to_a.status, to_b.status), (StatusCode::OK, StatusCode::OK));
-    let calls = routes.calls(7);
-    assert_eq!(calls.len(), 1, "one handler call, not {calls:?}");
-    let (a, b) = (routes.a.snapshot(), routes.b.snapshot());
-    assert_eq!((a.accepted + b.accepted, a.duplicate + b.duplicate), (1, 1));
-    assert_eq!(a.busy + b.busy, 0, "the wait outlasted the handler");
-    // The next version, again to both at once: handled once more.
-    let (to_a, to_b) = tokio::join!(routes.deliver("b", 7, 6), routes.deliver("a", 7, 6));
-    assert_eq!((to_a.status, to_b.status), (StatusCode::OK, StatusCode::OK));
+    for (version, first, second) in [(5, "a", "b"), (6, "b", "a")] {
+        routes.open.send_replace(false);
+        let (started, busy) = (*routes.started.borrow(), *routes.busy_claims.borrow());
+        let held = async {
+            let mut started_rx = routes.started.subscribe();
+            let mut busy_rx = routes.busy_claims.subscribe();
+            tokio::time::timeout(WITHIN, async {
+                started_rx.wait_for(|n| *n > started).await.unwrap();
+                busy_rx.wait_for(|n| *n > busy).await.unwrap();
+            })
+            .await
+            .expect("one handler runs while the other delivery waits for its claim");
+            routes.open.send_replace(true);
+        };
+        let (to_first, to_second, ()) = tokio::join!(
+            routes.deliver(first, 7, version),
+            routes.deliver(second, 7, version),
+            held
+        );
+        assert_eq!(
+            (to_first.status, to_second.status),
+            (StatusCode::OK, StatusCode::OK)
+        );
+    }
     let versions: Vec<_> = routes.calls(7).iter().map(|call| call.2).collect();
-    assert_eq!(versions, [Some(5), Some(6)]);
+    assert_eq!(versions, [Some(5), Some(6)], "one handler call per version");
+    let (a, b) = (routes.a.snapshot(), routes.b.snapshot());
+    assert_eq!((a.accepted + b.accepted, a.duplicate + b.duplicate), (2, 2));
+    assert_eq!(a.busy + b.busy, 0, "the wait outlasted the handler");
 }
 
 /// While `/a` handles a version, `/b` (allowed no wait) answers 503 with

@@ -27,11 +27,12 @@ mod delivery;
 mod digest;
 mod domain;
 mod http;
+mod live;
 mod redact;
 mod server;
 mod store;
 
 pub use clock::Clock;
 pub use config::{DurationList, RateLimit, ServerConfig};
-pub use server::{RunningServer, StartError};
+pub use server::{EmulatorHandleError, RunningServer, StartError};
 pub use store::StoreError;

@@ -8,6 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tripletex_webhooks_client::emulator::EmulatorClient;
 
 use crate::clock::Clock;
 use crate::config::ServerConfig;
@@ -18,6 +19,7 @@ use crate::http::rate_limit::RateLimiter;
 use crate::http::router::router;
 use crate::http::serve::serve;
 use crate::http::state::AppState;
+use crate::live::{self, Live};
 use crate::store::{Company, Outbox, PgStore, SqliteStore, Store, StoreError};
 
 /// Why the server could not start.
@@ -57,6 +59,17 @@ pub enum StartError {
     UnsupportedDatabase(String),
 }
 
+/// Why [`RunningServer::emulator`] could not make a handle.
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorHandleError {
+    /// The session could not be created.
+    #[error("cannot create a session for the emulator handle: {0}")]
+    Session(#[from] StoreError),
+    /// The client could not be built.
+    #[error("cannot build the emulator handle: {0}")]
+    Client(#[from] tripletex_webhooks_client::Error),
+}
+
 /// A running server.
 ///
 /// ```no_run
@@ -81,6 +94,8 @@ pub struct RunningServer {
     clock_saver: JoinHandle<()>,
     /// Deletes old finished messages (`--keep-delivered`).
     retention: JoinHandle<()>,
+    /// Turns recorded attempts into live stream events.
+    publisher: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -120,12 +135,22 @@ impl RunningServer {
                 "messages in flight when the last process stopped are due again"
             );
         }
+        let live = Live::new(first_event_id());
+        let publisher = live::spawn_publisher(
+            &live,
+            live::Sources {
+                store: Arc::clone(&store),
+                outbox: Arc::clone(&outbox),
+                url_base: url_base.clone(),
+            },
+        );
         let dispatcher = Dispatcher::new(
             Arc::clone(&outbox),
             Arc::clone(&store),
             url_base.clone(),
             clock.clone(),
             delivery,
+            live.clone(),
         )?
         .spawn();
         let clock_saver = save_clock_offsets(clock.clone(), Arc::clone(&store));
@@ -142,11 +167,15 @@ impl RunningServer {
             emulator_api: !config.no_emulator_api,
             dashboard_auto_sign_in: config.uses_default_credentials(),
             delivery: dispatcher.status(),
+            live,
         };
         let (shutdown, signal) = oneshot::channel::<()>();
         let app = router(state.clone());
-        let task = tokio::spawn(serve(listener, app, async {
+        let live = state.live.clone();
+        let task = tokio::spawn(serve(listener, app, async move {
             let _ = signal.await;
+            // Open streams end, so that their connections can finish.
+            live.close();
         }));
         tracing::info!(%addr, "tripletex-webhooks-server listening");
         Ok(Self {
@@ -158,6 +187,7 @@ impl RunningServer {
             dispatcher: Some(dispatcher),
             clock_saver,
             retention,
+            publisher,
         })
     }
 
@@ -229,6 +259,45 @@ impl RunningServer {
         Ok(token)
     }
 
+    /// A typed handle on this server's emulator API, as the company of the
+    /// first employee token (a session valid for a year of server time).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    ///
+    /// use tripletex_webhooks_client::emulator::DeliveryFilter;
+    /// use tripletex_webhooks_client::types::NewSubscription;
+    /// use tripletex_webhooks_server::{RunningServer, ServerConfig};
+    ///
+    /// let server = RunningServer::start(ServerConfig::for_tests()).await?;
+    /// let emulator = server.emulator().await?;
+    /// // A target that refuses connections: the attempt fails, and is logged.
+    /// let closed = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    /// emulator
+    ///     .client()
+    ///     .subscriptions()
+    ///     .create(&NewSubscription::new("product.delete".parse()?, format!("http://{closed}/hook")))
+    ///     .await?;
+    /// emulator.emit("product.delete", 42, serde_json::Value::Null).await?;
+    /// let log = emulator
+    ///     .wait_for_deliveries(
+    ///         &DeliveryFilter::new().object(42),
+    ///         |log| log.iter().any(|d| d.attempts > 0),
+    ///         Duration::from_secs(30),
+    ///     )
+    ///     .await?;
+    /// assert!(log[0].attempt_log[0].error.is_some());
+    /// assert!(log[0].next_attempt_at_ms.is_some(), "retried later");
+    /// server.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn emulator(&self) -> Result<EmulatorClient, EmulatorHandleError> {
+        let token = self.create_session_token(0).await?;
+        Ok(EmulatorClient::new(self.base_url(), token)?)
+    }
+
     /// Stops accepting requests, finishes those in flight, and waits.
     pub async fn shutdown(mut self) {
         self.stop().await;
@@ -290,10 +359,19 @@ impl Drop for RunningServer {
     fn drop(&mut self) {
         self.clock_saver.abort();
         self.retention.abort();
+        self.publisher.abort();
         if let Some(sender) = self.shutdown.take() {
             let _ = sender.send(());
         }
     }
+}
+
+/// The id of this process's first stream event: real time in µs, so that
+/// ids never repeat across restarts (a resume from an earlier process's id
+/// is then told it lagged rather than replayed wrong events).
+fn first_event_id() -> u64 {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000;
+    u64::try_from(now).unwrap_or(1)
 }
 
 /// Saves the clock's offset whenever it is advanced, so a restart continues

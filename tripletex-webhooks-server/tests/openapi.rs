@@ -54,6 +54,7 @@ const EMULATOR: &[(&str, &[&str])] = &[
     ("/_emulator/deliveries/{id}", &["get"]),
     ("/_emulator/deliveries/{id}/redeliver", &["post"]),
     ("/_emulator/reset", &["post"]),
+    ("/_emulator/stream", &["get"]),
 ];
 
 /// Operations that need no credentials.
@@ -336,7 +337,7 @@ async fn every_documented_operation_is_served_and_its_path_serves_no_other_metho
     // delete; invoice: get only) and the list's.
     assert_eq!(
         routes,
-        3 + 2 + 8 + 1 + 2 + 7 + 2 * RESOURCES.len() + 26 + 18,
+        3 + 2 + 8 + 1 + 2 + 8 + 2 * RESOURCES.len() + 26 + 18,
         "tokens, events, subscriptions, openapi, probes, emulator, resources"
     );
 
@@ -351,7 +352,14 @@ async fn every_documented_operation_is_served_and_its_path_serves_no_other_metho
             } else {
                 h.request(verb, &path)
             };
-            let (status, body) = json(request.send().await.unwrap()).await;
+            let response = request.send().await.unwrap();
+            if path == "/_emulator/stream" && method == "get" {
+                // Served, and never ends: only its head is read.
+                assert_eq!(response.status(), 200, "{method} {path}");
+                assert_eq!(response.headers()["content-type"], "text/event-stream");
+                continue;
+            }
+            let (status, body) = json(response).await;
             if methods.contains(method) {
                 assert_ne!(status, 405, "{method} {path}: {body}");
                 assert_ne!(

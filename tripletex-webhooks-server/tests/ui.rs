@@ -269,6 +269,46 @@ async fn the_consumer_and_employee_tokens_sign_in_as_their_company() {
 }
 
 #[tokio::test]
+async fn the_cookie_opens_the_stream_the_page_follows() {
+    let h = Harness::start().await;
+    let receiver = Receiver::start().await;
+    subscribe(&h, "product.create", &receiver.url("/hooks")).await;
+    let cookie = sign_in(&h).await;
+    let without = h
+        .http
+        .get(at(&h, "/_emulator/stream"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(without.status(), 401);
+    let mut stream = h
+        .http
+        .get(at(&h, "/_emulator/stream"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    assert!(
+        stream.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    h.create("/product", &json!({"name": "Streamed"})).await;
+    let mut seen = String::new();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !seen.contains("event: attempt") {
+            let chunk = stream.chunk().await.unwrap().expect("the stream goes on");
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await
+    .expect("an attempt on the stream within the bound");
+    assert!(seen.contains("product.create"), "{seen}");
+}
+
+#[tokio::test]
 async fn signing_out_ends_the_session() {
     let h = Harness::start().await;
     let cookie = sign_in(&h).await;

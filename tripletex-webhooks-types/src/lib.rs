@@ -13,6 +13,8 @@
 //! - [`SessionToken`], [`LoggedInUserInfo`]: session tokens and `>whoAmI`.
 //! - [`fields`]: the API2 `fields` filter, parsed and applied.
 //! - [`signature`]: HMAC-SHA512 signing of callbacks, as Tripletex does it.
+//! - [`emulator`]: the bundled server's emulator API: the delivery log, the
+//!   live stream of attempts, the clock.
 //!
 //! Unknown is never an error: new event names, enum values and fields are kept,
 //! so an upgrade on Tripletex's side cannot break decoding.
@@ -44,6 +46,7 @@ mod wire_enum;
 
 pub mod catalog;
 pub mod change;
+pub mod emulator;
 pub mod envelope;
 pub mod error;
 pub mod event_type;

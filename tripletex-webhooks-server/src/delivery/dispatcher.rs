@@ -9,6 +9,7 @@ use serde_json::Value;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument as _;
+use tripletex_webhooks_types::emulator::StreamAttempt;
 use tripletex_webhooks_types::fields::FieldsFilter;
 
 use super::DeliveryConfig;
@@ -17,6 +18,7 @@ use super::attempt_log::{log_attempt, outcome_name, shown_host};
 use super::sender::{AttemptResult, Sender};
 use crate::clock::Clock;
 use crate::domain::resources::shape;
+use crate::live::{Live, RecordedAttempt};
 use crate::store::Store;
 use crate::store::outbox::{
     AttemptOutcome, Claim, ClaimedMessage, Exchange, HealthPolicy, NextStep, Outbox, target_key,
@@ -49,6 +51,8 @@ pub(crate) struct Dispatcher {
     lanes: Mutex<Lanes>,
     /// When stalled targets' due messages were last deferred (ms, server clock).
     last_defer_ms: std::sync::atomic::AtomicI64,
+    /// Where recorded attempts are streamed, when anyone listens.
+    live: Live,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -121,7 +125,18 @@ struct Lanes {
     /// Attempts in flight, in all lanes (at most `max_in_flight`).
     in_flight: usize,
     /// Outcomes of finished attempts go here (set when the loop starts).
-    outcomes: Option<mpsc::UnboundedSender<AttemptOutcome>>,
+    outcomes: Option<mpsc::UnboundedSender<Finished>>,
+}
+
+/// An attempt's outcome and, for the live stream, whose it was.
+type Finished = (AttemptOutcome, Option<Attempted>);
+
+/// What the live stream needs of an attempt that the outcome does not carry.
+#[derive(Debug, Clone, Copy)]
+struct Attempted {
+    company_id: i64,
+    /// 1 for the first attempt.
+    number: u32,
 }
 
 #[derive(Debug)]
@@ -154,13 +169,14 @@ impl Lane {
 
 impl Dispatcher {
     /// A dispatcher over `outbox`, woken by its enqueue notifications, the
-    /// clock's jumps and its own completions.
+    /// clock's jumps and its own completions; recorded attempts go to `live`.
     pub(crate) fn new(
         outbox: Arc<dyn Outbox>,
         store: Arc<dyn Store>,
         url_base: String,
         clock: Clock,
         config: DeliveryConfig,
+        live: Live,
     ) -> Result<Self, reqwest::Error> {
         let sender = Sender::new(config.attempt_timeout, &config.targets)?;
         let wake = outbox.enqueued();
@@ -174,6 +190,7 @@ impl Dispatcher {
             wake,
             lanes: Mutex::new(Lanes::default()),
             last_defer_ms: std::sync::atomic::AtomicI64::new(0),
+            live,
         })
     }
 
@@ -238,7 +255,7 @@ impl Dispatcher {
         };
         if let Some(outcomes) = &self.lanes().outcomes {
             for outcome in released {
-                let _ = outcomes.send(outcome);
+                let _ = outcomes.send((outcome, None));
             }
         }
         let deadline = tokio::time::Instant::now() + self.config.attempt_timeout * 2;
@@ -396,7 +413,11 @@ impl Dispatcher {
                         span.record("status", status);
                     }
                     let outcome = this.outcome(&message, attempted_at_ms, result);
-                    this.finish(&key, outcome);
+                    let attempted = Attempted {
+                        company_id: message.company_id,
+                        number: u32::try_from(message.attempts).unwrap_or(0) + 1,
+                    };
+                    this.finish(&key, (outcome, Some(attempted)));
                 }
                 .instrument(span),
             );
@@ -405,7 +426,7 @@ impl Dispatcher {
 
     /// Frees the attempt's slot, hands its outcome to the recorder, and starts
     /// the next queued message of the lane.
-    fn finish(self: &Arc<Self>, key: &str, outcome: AttemptOutcome) {
+    fn finish(self: &Arc<Self>, key: &str, outcome: Finished) {
         let waiting: Vec<String> = {
             let mut lanes = self.lanes();
             lanes.held = lanes.held.saturating_sub(1);
@@ -511,17 +532,16 @@ impl Dispatcher {
         }
     }
 
-    /// Writes outcomes in batches, then wakes the loop: a recorded outcome can
-    /// make a sibling message claimable.
-    async fn record_outcomes(
-        self: Arc<Self>,
-        mut receiver: mpsc::UnboundedReceiver<AttemptOutcome>,
-    ) {
+    /// Writes outcomes in batches, then wakes the loop (a recorded outcome can
+    /// make a sibling message claimable) and streams them if anyone listens.
+    async fn record_outcomes(self: Arc<Self>, mut receiver: mpsc::UnboundedReceiver<Finished>) {
         let policy = HealthPolicy {
             disable_after_ms: millis(self.config.disable_after),
         };
-        let mut batch = Vec::with_capacity(RECORD_BATCH);
-        while receiver.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+        let mut finished = Vec::with_capacity(RECORD_BATCH);
+        while receiver.recv_many(&mut finished, RECORD_BATCH).await > 0 {
+            let (batch, attempted): (Vec<AttemptOutcome>, Vec<Option<Attempted>>) =
+                finished.drain(..).unzip();
             let mut delay = Duration::from_millis(50);
             while let Err(error) = self.outbox.record(&batch, policy).await {
                 // Leases keep the messages safe meanwhile: at worst they are sent again.
@@ -529,10 +549,36 @@ impl Dispatcher {
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(RECORD_RETRY_MAX);
             }
-            batch.clear();
             self.wake.notify_one();
+            if self.live.is_listening() {
+                self.live.attempts_recorded(recorded(&batch, &attempted));
+            }
         }
     }
+}
+
+/// The attempts of a recorded batch, as the live stream takes them.
+fn recorded(batch: &[AttemptOutcome], attempted: &[Option<Attempted>]) -> Vec<RecordedAttempt> {
+    batch
+        .iter()
+        .zip(attempted)
+        .filter_map(|(outcome, attempted)| {
+            let attempted = attempted.as_ref()?;
+            Some(RecordedAttempt {
+                company_id: attempted.company_id,
+                message_id: outcome.message_id,
+                subscription_id: outcome.subscription_id,
+                failed: outcome.next != NextStep::Delivered,
+                attempt: StreamAttempt {
+                    number: attempted.number,
+                    attempted_at_ms: outcome.attempted_at_ms,
+                    duration_ms: outcome.duration_ms,
+                    status_code: outcome.status_code,
+                    error: outcome.error.clone(),
+                },
+            })
+        })
+        .collect()
 }
 
 fn release(message: &ClaimedMessage, now_ms: i64) -> AttemptOutcome {

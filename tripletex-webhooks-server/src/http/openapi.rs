@@ -232,6 +232,18 @@ impl Operation {
         self
     }
 
+    /// A `200` answer of Server-Sent Events.
+    fn event_stream(mut self, description: &str) -> Self {
+        self.responses.insert(
+            "200".to_owned(),
+            json!({
+                "description": description,
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            }),
+        );
+        self
+    }
+
     /// `304 Not Modified`, for lists that honour `If-None-Match`.
     fn not_modified(self) -> Self {
         self.param(json!({
@@ -826,6 +838,22 @@ fn probe_paths(paths: &mut Paths) {
     at_root(paths, "/ready");
 }
 
+/// What `GET /_emulator/stream` sends.
+const STREAM_DESCRIPTION: &str = "Server-Sent Events, one JSON `data:` line each:\n\n\
+- `event: attempt` with `id:` — an attempt finished and was recorded: \
+`{\"delivery\": EmulatorDelivery (as the list shows it, after this attempt), \
+\"attempt\": {\"number\", \"attemptedAtMs\", \"durationMs\", \"statusCode\", \"error\"}}`.\n\
+- `event: subscription` with `id:` — a subscription's status changed (disabled by its failure \
+streak, or enabled or disabled through the API): `{\"subscription\": Subscription, \
+\"previousStatus\"}`.\n\
+- `event: lagged` — events were missed (the consumer read too slowly, or resumed from an id the \
+server no longer holds); reload the delivery log: `{\"skipped\": N or null when unknown}`.\n\
+- a comment every 15 s to keep the connection open.\n\n\
+Ids are consecutive within a server process; the last 1024 events are kept, so a consumer that \
+reconnects within them (and within a minute of the last consumer leaving) misses nothing. \
+Each process streams the attempts it makes itself: with several processes on one PostgreSQL \
+database, follow each. New messages that have not been attempted yet are not streamed.";
+
 /// The emulator API lives at the root, so its path items override `servers`.
 fn emulator_paths(paths: &mut Paths) {
     const TAG: &str = "emulator";
@@ -956,6 +984,33 @@ fn emulator_paths(paths: &mut Paths) {
                 ))
                 .response(202, "Queued again.", None),
             "post",
+        ),
+        (
+            "/_emulator/stream",
+            Operation::new(
+                "Emulator_stream",
+                TAG,
+                "Follow the caller's company live: finished attempts and subscription status changes.",
+            )
+            .description(STREAM_DESCRIPTION.to_owned())
+            .param(json!({
+                "name": "Last-Event-ID",
+                "in": "header",
+                "description": "Resume after this event id (EventSource sends it when it reconnects).",
+                "required": false,
+                "schema": {"type": "integer", "format": "int64"},
+            }))
+            .param(query(
+                "after",
+                "Resume after this event id (wins over Last-Event-ID)",
+                false,
+                int64(),
+            ))
+            .event_stream(
+                "Server-Sent Events: `attempt` (data EmulatorStreamAttempt), `subscription` \
+                 (data EmulatorStreamSubscription), `lagged` (data EmulatorStreamLagged).",
+            ),
+            "get",
         ),
         (
             "/_emulator/reset",
@@ -1440,6 +1495,42 @@ fn emulator_schemas() -> Vec<(&'static str, Value)> {
                         "allOf": [schema_ref("EmulatorHttpMessage")],
                     },
                 },
+            }),
+        ),
+        (
+            "EmulatorStreamAttempt",
+            json!({
+                "type": "object",
+                "properties": {
+                    "delivery": schema_ref("EmulatorDelivery"),
+                    "attempt": {
+                        "type": "object",
+                        "properties": {
+                            "number": {"type": "integer", "format": "int32", "description": "1 for the first."},
+                            "attemptedAtMs": int64(),
+                            "durationMs": int64(),
+                            "statusCode": nullable_int("int32"),
+                            "error": nullable_string(),
+                        },
+                    },
+                },
+            }),
+        ),
+        (
+            "EmulatorStreamSubscription",
+            json!({
+                "type": "object",
+                "properties": {
+                    "subscription": schema_ref("Subscription"),
+                    "previousStatus": {"type": "string"},
+                },
+            }),
+        ),
+        (
+            "EmulatorStreamLagged",
+            json!({
+                "type": "object",
+                "properties": {"skipped": nullable_int("int64")},
             }),
         ),
         (

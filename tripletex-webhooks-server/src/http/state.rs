@@ -9,6 +9,7 @@ use secrecy::SecretString;
 use crate::clock::Clock;
 use crate::delivery::DeliveryStatus;
 use crate::http::rate_limit::RateLimiter;
+use crate::live::Live;
 use crate::store::{Company, Outbox, Store};
 
 /// What every handler shares.
@@ -37,6 +38,8 @@ pub(crate) struct AppState {
     pub(crate) dashboard_auto_sign_in: bool,
     /// Whether the dispatcher runs (for `GET /ready`).
     pub(crate) delivery: DeliveryStatus,
+    /// The live stream (`GET /_emulator/stream`).
+    pub(crate) live: Live,
 }
 
 impl std::fmt::Debug for AppState {

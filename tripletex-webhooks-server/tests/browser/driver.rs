@@ -130,16 +130,31 @@ impl Browser {
         .await
     }
 
-    /// Types `text` into the field `css`, replacing what it had.
+    /// Types `text` into the field `css`, replacing what it had. Found again
+    /// if the page replaced it meanwhile (live regions are swapped whole).
     pub async fn fill(&self, css: &str, text: &str) {
-        let field = self.element(css).await;
-        field.clear().await.unwrap();
-        field.send_keys(text).await.unwrap();
+        let client = &self.client;
+        test_support::eventually_within(WITHIN, &format!("typing into {css}"), || async move {
+            let field = client.find(Locator::Css(css)).await.ok()?;
+            field.clear().await.ok()?;
+            field.send_keys(text).await.ok()
+        })
+        .await;
     }
 
-    /// Clicks the element `css`.
+    /// Clicks the element `css` (found again if the page replaced it).
     pub async fn click(&self, css: &str) {
-        self.element(css).await.click().await.unwrap();
+        let client = &self.client;
+        test_support::eventually_within(WITHIN, &format!("clicking {css}"), || async move {
+            client
+                .find(Locator::Css(css))
+                .await
+                .ok()?
+                .click()
+                .await
+                .ok()
+        })
+        .await;
     }
 
     /// Waits for the page titled `title` (after a click that navigates).

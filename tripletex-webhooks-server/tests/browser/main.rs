@@ -138,8 +138,11 @@ async fn a_delivery_appears_live_after_a_product_is_created() {
         json!(true),
         "the row came without a reload"
     );
-    let mode = b.run("return document.body.dataset.live;").await;
-    assert!(mode == json!("stream") || mode == json!("poll"), "{mode}");
+    assert_eq!(
+        b.run("return document.body.dataset.live;").await,
+        json!("stream"),
+        "the page follows /_emulator/stream (not its polling fallback)"
+    );
     scene.close().await;
 }
 
@@ -270,9 +273,8 @@ async fn a_subscription_disabled_for_errors_is_re_enabled() {
         .await;
     b.text_of(&row, "failing since").await;
     scene.receiver.answer(200);
-    let button = b.element(&format!("{row} button")).await;
-    assert_eq!(button.text().await.unwrap(), "Re-enable");
-    button.click().await.unwrap();
+    b.text_of(&format!("{row} button"), "Re-enable").await;
+    b.click(&format!("{row} button")).await;
     b.text_of("[role=status]", "Subscription re-enabled.").await;
     b.text_of(&format!("{row} .status"), "ACTIVE").await;
     let (_, one) = json(

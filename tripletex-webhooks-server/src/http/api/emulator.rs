@@ -8,19 +8,22 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use tripletex_webhooks_types::emulator::{
+    AdvanceRequest, DeliveryRecord, EmitRequest, Emitted, EmulatorClock,
+};
 use tripletex_webhooks_types::{EventType, ListResponse, ValueResponse};
 
 use crate::domain::catalog::is_catalogued;
+use crate::http::api::wire;
 use crate::http::auth::Caller;
 use crate::http::error::ServerError;
 use crate::http::extract::{ApiJson, QueryParams};
 use crate::http::state::AppState;
 use crate::store::WriteContext;
-use crate::store::outbox::{DeliveryFilter, DeliveryRecord};
+use crate::store::outbox::DeliveryFilter;
 
 /// The routes of this module.
 pub(crate) fn routes() -> Router<AppState> {
@@ -32,18 +35,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/_emulator/deliveries/{id}", get(delivery))
         .route("/_emulator/deliveries/{id}/redeliver", post(redeliver))
         .route("/_emulator/reset", post(reset))
-}
-
-/// The body of `POST /_emulator/events`.
-#[derive(Debug, Deserialize)]
-pub(crate) struct EmitRequest {
-    /// The event, `subject.verb`.
-    pub(crate) event: String,
-    /// The object's id.
-    pub(crate) id: i64,
-    /// The object (`null` for deletes).
-    #[serde(default)]
-    pub(crate) value: Value,
+        .route("/_emulator/stream", get(super::stream::stream))
 }
 
 /// `POST /_emulator/events` (also the dashboard's Trigger form).
@@ -51,7 +43,7 @@ pub(crate) async fn emit(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(request): ApiJson<EmitRequest>,
-) -> Result<(StatusCode, Json<Value>), ServerError> {
+) -> Result<(StatusCode, Json<ValueResponse<Emitted>>), ServerError> {
     let event: EventType =
         request
             .event
@@ -93,28 +85,28 @@ pub(crate) async fn emit(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"value": {"event": event, "id": request.id, "deliveries": queued}})),
+        Json(ValueResponse::new(Emitted {
+            event: event.to_string(),
+            id: request.id,
+            deliveries: queued,
+        })),
     ))
 }
 
-fn clock_value(state: &AppState) -> Value {
+fn clock_value(state: &AppState) -> ValueResponse<EmulatorClock> {
     let now = state.clock.now();
-    json!({"value": {
-        "now": now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-        "nowMs": state.clock.now_ms(),
-        "offsetMs": state.clock.offset_ms(),
-    }})
+    ValueResponse::new(EmulatorClock {
+        now: now.format(&Rfc3339).unwrap_or_default(),
+        now_ms: state.clock.now_ms(),
+        offset_ms: state.clock.offset_ms(),
+    })
 }
 
-async fn clock(State(state): State<AppState>, _caller: Caller) -> Json<Value> {
+async fn clock(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> Json<ValueResponse<EmulatorClock>> {
     Json(clock_value(&state))
-}
-
-/// The body of `POST /_emulator/clock/advance`.
-#[derive(Debug, Deserialize)]
-pub(crate) struct AdvanceRequest {
-    /// How far to move the clock.
-    pub(crate) seconds: f64,
 }
 
 /// `POST /_emulator/clock/advance` (also the dashboard's Clock form).
@@ -122,7 +114,7 @@ pub(crate) async fn advance(
     State(state): State<AppState>,
     _caller: Caller,
     ApiJson(request): ApiJson<AdvanceRequest>,
-) -> Result<Json<Value>, ServerError> {
+) -> Result<Json<ValueResponse<EmulatorClock>>, ServerError> {
     if !request.seconds.is_finite() || request.seconds < 0.0 || request.seconds > 3.2e9 {
         return Err(ServerError::invalid(
             "seconds",
@@ -150,7 +142,8 @@ async fn deliveries(
         .outbox
         .deliveries(caller.company().id, &filter, from, count)
         .await?;
-    Ok(Json(ListResponse::page(page.values, from, page.total)))
+    let values = page.values.into_iter().map(wire::delivery).collect();
+    Ok(Json(ListResponse::page(values, from, page.total)))
 }
 
 async fn delivery(
@@ -162,7 +155,7 @@ async fn delivery(
         .outbox
         .delivery(caller.company().id, id)
         .await?
-        .map(|record| Json(ValueResponse::new(record)))
+        .map(|record| Json(ValueResponse::new(wire::delivery(record))))
         .ok_or_else(|| ServerError::NotFound(format!("No delivery {id}.")))
 }
 

@@ -14,6 +14,7 @@
 //! `authHeaderValue` or `hmacSharedSecret` means "none" (on PUT: remove it).
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
 use axum::Json;
 use axum::Router;
@@ -172,7 +173,9 @@ pub(crate) async fn update_one(
     let input = parse_input(body, At::Body)?;
     let record = find(&state, &caller, id).await?;
     let update = into_update(input, At::Body, Some(&record)).map_err(ServerError::Validation)?;
+    let previous = HashMap::from([(id, record.status.clone())]);
     let updated = store_update(&state, &caller, vec![(id, update)]).await?;
+    announce_statuses(&state, &caller, &previous, &updated);
     let record = updated
         .first()
         .ok_or_else(|| missing("updated subscription"))?;
@@ -191,6 +194,7 @@ async fn update_list(
     let inputs = parse_list(body)?;
     let mut messages = Vec::new();
     let mut pending = Vec::with_capacity(inputs.len());
+    let mut previous = HashMap::new();
     for (index, input) in inputs.into_iter().enumerate() {
         let at = At::Element(index);
         let Some(id) = input.body.id else {
@@ -199,6 +203,7 @@ async fn update_list(
             continue;
         };
         let record = find(&state, &caller, id).await?;
+        previous.insert(id, record.status.clone());
         match into_update(input, at, Some(&record)) {
             Ok(update) => pending.push((id, update)),
             Err(failed) => messages.extend(failed),
@@ -208,6 +213,7 @@ async fn update_list(
         return Err(ServerError::Validation(messages));
     }
     let updated = store_update(&state, &caller, pending).await?;
+    announce_statuses(&state, &caller, &previous, &updated);
     let list = list_of(&updated, &state.url_base, &filter)?;
     Ok(Json(list).into_response())
 }
@@ -295,6 +301,30 @@ async fn store_delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Tells the live stream about statuses an update changed (`previous`: the
+/// statuses before it, by id).
+fn announce_statuses(
+    state: &AppState,
+    caller: &Caller,
+    previous: &HashMap<i64, SubscriptionStatus>,
+    updated: &[SubscriptionRecord],
+) {
+    if !state.live.is_listening() {
+        return;
+    }
+    for record in updated {
+        if let Some(before) = previous.get(&record.id) {
+            if *before != record.status {
+                state.live.status_seen(
+                    caller.company().id,
+                    subscription_of(record, &state.url_base),
+                    Some(before.clone()),
+                );
+            }
+        }
+    }
+}
+
 /// A store answer that should have contained a value but did not.
 fn missing(what: &str) -> ServerError {
     ServerError::Store(StoreError::Backend(format!("the store returned no {what}")))
@@ -310,7 +340,18 @@ fn render(
     url_base: &str,
     filter: &FieldsFilter,
 ) -> Result<Value, ServerError> {
-    let subscription = Subscription {
+    let subscription = subscription_of(record, url_base);
+    let value = serde_json::to_value(&subscription).map_err(|error| {
+        ServerError::Store(StoreError::Backend(format!(
+            "rendering a subscription: {error}"
+        )))
+    })?;
+    Ok(filter.apply(&with_explicit_nulls(value)))
+}
+
+/// A subscription as the API returns it, before a `fields` filter.
+pub(crate) fn subscription_of(record: &SubscriptionRecord, url_base: &str) -> Subscription {
+    Subscription {
         id: Some(record.id),
         version: Some(record.version),
         changes: Some(record.changes.clone()),
@@ -321,13 +362,7 @@ fn render(
         status: Some(record.status.clone()),
         auth_header_name: record.auth_header_name.clone(),
         extra: Map::new(),
-    };
-    let value = serde_json::to_value(&subscription).map_err(|error| {
-        ServerError::Store(StoreError::Backend(format!(
-            "rendering a subscription: {error}"
-        )))
-    })?;
-    Ok(filter.apply(&with_explicit_nulls(value)))
+    }
 }
 
 /// The keys of a rendered subscription, in Tripletex's order.

@@ -6,7 +6,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use time::format_description::well_known::Rfc3339;
 
-use crate::http::api::emulator::{AdvanceRequest, advance};
+use tripletex_webhooks_types::emulator::AdvanceRequest;
+
+use crate::http::api::emulator::advance;
 use crate::http::error::ServerError;
 use crate::http::extract::{ApiJson, QueryParams};
 use crate::http::state::AppState;

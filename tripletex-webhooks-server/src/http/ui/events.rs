@@ -8,7 +8,9 @@ use serde_json::Value;
 use tripletex_webhooks_types::EventType;
 
 use crate::domain::catalog::{catalog, event_info};
-use crate::http::api::emulator::{EmitRequest, emit};
+use tripletex_webhooks_types::emulator::EmitRequest;
+
+use crate::http::api::emulator::emit;
 use crate::http::error::ServerError;
 use crate::http::extract::ApiJson;
 use crate::http::state::AppState;

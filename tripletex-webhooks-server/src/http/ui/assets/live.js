@@ -57,6 +57,9 @@ function follow() {
   const stream = new EventSource("/_emulator/stream");
   stream.addEventListener("open", () => {
     document.body.dataset.live = "stream";
+    // What happened between rendering the page and (re)connecting is not on
+    // the stream: fetch the rows once to catch up.
+    soon();
   });
   stream.addEventListener("attempt", (event) => {
     if (concerns(event)) soon();
