@@ -1,5 +1,6 @@
 //! The test kit of the tripletex-webhooks workspace, shared by every crate's
-//! tests (unpublished): one way to wait, to run a program as a child
+//! tests (unpublished): one way to wait, to find the workspace's programs
+//! (the server binary, the examples) and run one as a child
 //! process (and read the server binary's address), to hold a port that
 //! refuses connections, to find the services a test needs, and to read Tripletex's
 //! official OpenAPI data committed in this repository.
@@ -30,6 +31,7 @@
     reason = "a test kit fails the test that uses it by panicking"
 )]
 
+pub mod binary;
 pub mod net;
 pub mod process;
 pub mod reference;

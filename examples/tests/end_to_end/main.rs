@@ -4,7 +4,7 @@
 //! Every scenario runs twice: against the server in-process
 //! (`RunningServer`, in-memory SQLite) and against the built
 //! `tripletex-webhooks-server` binary in a child process (SQLite file), both
-//! on ephemeral loopback ports (see `binary.rs` for how the binary is found).
+//! on ephemeral loopback ports (see `test_support::binary` for how the binary is found).
 //! Time-based behaviour (retries, disabling) is driven through the emulator's
 //! clock; waits are bounded polls or watch channels, never fixed sleeps.
 //!
@@ -41,7 +41,6 @@ macro_rules! on_both_backends {
 }
 
 mod app;
-mod binary;
 mod tripletex;
 
 mod auth;

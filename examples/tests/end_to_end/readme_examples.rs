@@ -13,8 +13,8 @@ use serde_json::json;
 use tokio::process::Command;
 
 use crate::WITHIN;
-use crate::binary::example_binary;
 use crate::tripletex::{Backend, Tripletex};
+use test_support::binary::example_binary;
 use test_support::process::{Process, without_developer_settings};
 
 #[tokio::test]

@@ -13,8 +13,8 @@ use tokio::process::Command;
 use tripletex_webhooks_client::{Client, time};
 use tripletex_webhooks_server::{RunningServer, ServerConfig};
 
-use crate::binary::server_binary;
 use crate::eventually;
+use test_support::binary::server_binary;
 use test_support::process::{Process, emulator_address};
 
 /// Where the server runs.

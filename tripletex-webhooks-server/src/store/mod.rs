@@ -60,29 +60,27 @@ pub enum StoreError {
 }
 
 impl From<sqlx::Error> for StoreError {
+    /// [`StoreError::Unavailable`] where `error` says the database is out of
+    /// reach rather than that the statement failed: no connection, or
+    /// PostgreSQL's connection exceptions (SQLSTATE class 08) and shutdown or
+    /// restart (class 57P).
     fn from(error: sqlx::Error) -> Self {
-        if is_unavailable(&error) {
+        let unavailable = match &error {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(database) => database
+                .code()
+                .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+            _ => false,
+        };
+        if unavailable {
             Self::Unavailable(error.to_string())
         } else {
             Self::Backend(error.to_string())
         }
-    }
-}
-
-/// Whether `error` says the database is out of reach rather than that the
-/// statement failed: no connection, or PostgreSQL's connection exceptions
-/// (SQLSTATE class 08) and shutdown or restart (class 57P).
-fn is_unavailable(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(database) => database
-            .code()
-            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
-        _ => false,
     }
 }
 

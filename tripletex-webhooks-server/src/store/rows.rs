@@ -17,22 +17,36 @@ pub(super) const SUBSCRIPTION_COLUMNS: &str = "id, version, event, target_url, f
 /// The object columns [`object_from_row`] reads.
 pub(super) const OBJECT_COLUMNS: &str = "id, resource, version, body, changes";
 
-/// Typed reads of a row's columns by name. Every sqlx row whose engine
-/// decodes the store's column types has them, so the decoders below need no
+/// Reads of a row's columns by name, as the types the store's columns
+/// decode to (`Option` where a column may be `NULL`). Every sqlx row whose
+/// engine decodes those types has them, so the decoders below need no
 /// engine-specific code.
-pub(crate) trait Columns {
-    /// A `BIGINT` column.
-    fn int(&self, name: &str) -> StoreResult<i64>;
-    /// A nullable `BIGINT` column.
-    fn opt_int(&self, name: &str) -> StoreResult<Option<i64>>;
-    /// An `INTEGER` column.
-    fn int32(&self, name: &str) -> StoreResult<i32>;
-    /// A nullable `INTEGER` column.
-    fn opt_int32(&self, name: &str) -> StoreResult<Option<i32>>;
-    /// A `TEXT` column.
+pub(crate) trait Columns:
+    Column<i64>
+    + Column<Option<i64>>
+    + Column<i32>
+    + Column<Option<i32>>
+    + Column<String>
+    + Column<Option<String>>
+{
+    /// A `TEXT` column, borrowed from the row.
     fn text(&self, name: &str) -> StoreResult<&str>;
-    /// A nullable `TEXT` column.
-    fn opt_text(&self, name: &str) -> StoreResult<Option<&str>>;
+}
+
+/// Reads of one type of column.
+pub(crate) trait Column<T> {
+    /// The column `name` as a `T`.
+    fn read(&self, name: &str) -> StoreResult<T>;
+}
+
+impl<R: Row, T> Column<T> for R
+where
+    for<'a> &'a str: ColumnIndex<R>,
+    T: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+{
+    fn read(&self, name: &str) -> StoreResult<T> {
+        Ok(self.try_get(name)?)
+    }
 }
 
 impl<R: Row> Columns for R
@@ -40,47 +54,24 @@ where
     for<'a> &'a str: ColumnIndex<R>,
     for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> i32: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> &'r str: Decode<'r, R::Database> + Type<R::Database>,
 {
-    fn int(&self, name: &str) -> StoreResult<i64> {
-        Ok(self.try_get(name)?)
-    }
-
-    fn opt_int(&self, name: &str) -> StoreResult<Option<i64>> {
-        Ok(self.try_get(name)?)
-    }
-
-    fn int32(&self, name: &str) -> StoreResult<i32> {
-        Ok(self.try_get(name)?)
-    }
-
-    fn opt_int32(&self, name: &str) -> StoreResult<Option<i32>> {
-        Ok(self.try_get(name)?)
-    }
-
     fn text(&self, name: &str) -> StoreResult<&str> {
         Ok(self.try_get(name)?)
     }
-
-    fn opt_text(&self, name: &str) -> StoreResult<Option<&str>> {
-        Ok(self.try_get(name)?)
-    }
 }
 
-/// `YYYY-MM-DDThh:mm:ss`, Tripletex's DateTime format, in UTC.
-pub(super) fn timestamp(ms: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(format).ok())
-        .unwrap_or_default()
-}
-
-/// One entry of a change log.
+/// One entry of a change log, stamped `YYYY-MM-DDThh:mm:ss` (Tripletex's
+/// DateTime format, in UTC).
 pub(super) fn change(employee_id: i64, now_ms: i64, change_type: ChangeType) -> Change {
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    let timestamp = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(now_ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(format).ok());
     Change {
         employee_id: Some(employee_id),
-        timestamp: Some(timestamp(now_ms)),
+        timestamp: Some(timestamp.unwrap_or_default()),
         change_type: Some(change_type),
     }
 }
@@ -129,40 +120,46 @@ fn event(row: &impl Columns) -> StoreResult<EventType> {
         .map_err(|e| StoreError::Backend(format!("stored event: {e}")))
 }
 
-fn owned(text: Option<&str>) -> Option<String> {
-    text.map(str::to_owned)
+/// A nullable JSON column, decoded.
+fn opt_json<T: serde::de::DeserializeOwned>(
+    row: &impl Columns,
+    name: &str,
+) -> StoreResult<Option<T>> {
+    let text: Option<String> = row.read(name)?;
+    text.as_deref().map(from_json).transpose()
 }
 
 fn secret(row: &impl Columns, name: &str) -> StoreResult<Option<SecretString>> {
-    Ok(row.opt_text(name)?.map(SecretString::from))
+    let secret: Option<String> = row.read(name)?;
+    Ok(secret.map(SecretString::from))
 }
 
 /// Decodes a row selected with [`SUBSCRIPTION_COLUMNS`].
 pub(super) fn subscription_from_row(row: &impl Columns) -> StoreResult<SubscriptionRecord> {
     let status = row.text("status")?;
     Ok(SubscriptionRecord {
-        id: row.int("id")?,
-        version: row.int32("version")?,
+        id: row.read("id")?,
+        version: row.read("version")?,
         event: event(row)?,
-        target_url: row.text("target_url")?.to_owned(),
-        fields: owned(row.opt_text("fields")?),
+        target_url: row.read("target_url")?,
+        fields: row.read("fields")?,
         status: status
             .parse()
             .unwrap_or_else(|_| SubscriptionStatus::Unknown(status.to_owned())),
-        auth_header_name: owned(row.opt_text("auth_header_name")?),
+        auth_header_name: row.read("auth_header_name")?,
         auth_header_value: secret(row, "auth_header_value")?,
         hmac_shared_secret: secret(row, "hmac_shared_secret")?,
         changes: from_json(row.text("changes")?)?,
-        failing_since_ms: row.opt_int("failing_since_ms")?,
+        failing_since_ms: row.read("failing_since_ms")?,
     })
 }
 
 /// Decodes a row selected with [`OBJECT_COLUMNS`].
 pub(super) fn object_from_row(row: &impl Columns) -> StoreResult<ObjectRecord> {
     Ok(ObjectRecord {
-        id: row.int("id")?,
-        resource: row.text("resource")?.to_owned(),
-        version: row.int32("version")?,
+        id: row.read("id")?,
+        resource: row.read("resource")?,
+        version: row.read("version")?,
         body: from_json(row.text("body")?)?,
         changes: from_json(row.text("changes")?)?,
     })
@@ -171,20 +168,20 @@ pub(super) fn object_from_row(row: &impl Columns) -> StoreResult<ObjectRecord> {
 /// Decodes a claimed message joined with its subscription.
 pub(super) fn claimed_from_row(row: &impl Columns) -> StoreResult<ClaimedMessage> {
     Ok(ClaimedMessage {
-        id: row.int("id")?,
-        company_id: row.int("company_id")?,
-        subscription_id: row.int("subscription_id")?,
+        id: row.read("id")?,
+        company_id: row.read("company_id")?,
+        subscription_id: row.read("subscription_id")?,
         event: event(row)?,
-        object_id: row.int("object_id")?,
-        object_version: row.opt_int32("object_version")?,
-        request_id: owned(row.opt_text("request_id")?),
-        payload: owned(row.opt_text("payload")?),
-        idempotency_key: row.text("idempotency_key")?.to_owned(),
-        attempts: row.int32("attempts")?,
-        lease_until_ms: row.int("lease_until_ms")?,
-        target_url: row.text("target_url")?.to_owned(),
-        fields: owned(row.opt_text("fields")?),
-        auth_header_name: owned(row.opt_text("auth_header_name")?),
+        object_id: row.read("object_id")?,
+        object_version: row.read("object_version")?,
+        request_id: row.read("request_id")?,
+        payload: row.read("payload")?,
+        idempotency_key: row.read("idempotency_key")?,
+        attempts: row.read("attempts")?,
+        lease_until_ms: row.read("lease_until_ms")?,
+        target_url: row.read("target_url")?,
+        fields: row.read("fields")?,
+        auth_header_name: row.read("auth_header_name")?,
         auth_header_value: secret(row, "auth_header_value")?,
         hmac_shared_secret: secret(row, "hmac_shared_secret")?,
     })
@@ -197,25 +194,24 @@ pub(super) const DELIVERY_COLUMNS: &str = "id, subscription_id, event, object_id
 
 /// Decodes a message of the delivery log (its attempts come separately).
 pub(super) fn delivery_from_row(row: &impl Columns) -> StoreResult<DeliveryRecord> {
-    let status = row.text("status")?.to_owned();
+    let status: String = row.read("status")?;
     Ok(DeliveryRecord {
-        id: row.int("id")?,
-        subscription_id: row.int("subscription_id")?,
-        event: row.text("event")?.to_owned(),
-        object_id: row.int("object_id")?,
-        object_version: row.opt_int32("object_version")?,
-        idempotency_key: row.text("idempotency_key")?.to_owned(),
-        request_id: owned(row.opt_text("request_id")?),
-        next_attempt_at_ms: if status == "pending" {
-            Some(row.int("next_attempt_at_ms")?)
-        } else {
-            None
+        id: row.read("id")?,
+        subscription_id: row.read("subscription_id")?,
+        event: row.read("event")?,
+        object_id: row.read("object_id")?,
+        object_version: row.read("object_version")?,
+        idempotency_key: row.read("idempotency_key")?,
+        request_id: row.read("request_id")?,
+        next_attempt_at_ms: match status.as_str() {
+            "pending" => Some(row.read("next_attempt_at_ms")?),
+            _ => None,
         },
         status,
-        attempts: row.int32("attempts")?,
-        created_at_ms: row.int("created_at_ms")?,
-        finished_at_ms: row.opt_int("finished_at_ms")?,
-        last_error: owned(row.opt_text("last_error")?),
+        attempts: row.read("attempts")?,
+        created_at_ms: row.read("created_at_ms")?,
+        finished_at_ms: row.read("finished_at_ms")?,
+        last_error: row.read("last_error")?,
         attempt_log: Vec::new(),
     })
 }
@@ -225,19 +221,18 @@ pub(super) fn delivery_from_row(row: &impl Columns) -> StoreResult<DeliveryRecor
 pub(super) fn attempt_from_row(row: &impl Columns, exchange: bool) -> StoreResult<AttemptRecord> {
     let exchange = if exchange {
         Some(Exchange {
-            request: row.opt_text("request")?.map(from_json).transpose()?,
-            response: row.opt_text("response")?.map(from_json).transpose()?,
+            request: opt_json(row, "request")?,
+            response: opt_json(row, "response")?,
         })
     } else {
         None
     };
+    let status_code: Option<i32> = row.read("status_code")?;
     Ok(AttemptRecord {
-        attempted_at_ms: row.int("attempted_at_ms")?,
-        duration_ms: row.int("duration_ms")?,
-        status_code: row
-            .opt_int32("status_code")?
-            .and_then(|c| u16::try_from(c).ok()),
-        error: owned(row.opt_text("error")?),
+        attempted_at_ms: row.read("attempted_at_ms")?,
+        duration_ms: row.read("duration_ms")?,
+        status_code: status_code.and_then(|c| u16::try_from(c).ok()),
+        error: row.read("error")?,
         exchange,
     })
 }

@@ -20,12 +20,12 @@ use tripletex_webhooks_types::{
 };
 
 use super::rows::{
-    Columns, OBJECT_COLUMNS, SUBSCRIPTION_COLUMNS, apply_update, change, expose, object_from_row,
-    subscription_from_row, to_json,
+    Column, Columns, OBJECT_COLUMNS, SUBSCRIPTION_COLUMNS, apply_update, change, expose,
+    object_from_row, subscription_from_row, to_json,
 };
 use super::{
-    Company, Fields, NewItem, ObjectRecord, ObjectWrite, Page, Session, Store, StoreError,
-    StoreResult, SubscriptionRecord, WriteContext, WriteKind,
+    Company, Fields, ObjectRecord, ObjectWrite, Page, Session, Store, StoreError, StoreResult,
+    SubscriptionRecord, WriteContext, WriteKind,
 };
 use crate::domain::object::{object_url, render};
 use crate::store::outbox::lease_now_ms;
@@ -56,8 +56,9 @@ pub(crate) trait Backend:
 
     /// How many rows a statement changed.
     fn rows_affected(result: &Self::QueryResult) -> u64;
-    /// Runs after a commit that enqueued `queued` (> 0) messages.
-    fn after_enqueue(hooks: &Self::Hooks, writer: &Pool<Self>, queued: u64);
+    /// Runs after a commit that enqueued `queued` (> 0) messages; by default
+    /// nothing.
+    fn after_enqueue(_hooks: &Self::Hooks, _writer: &Pool<Self>, _queued: u64) {}
 }
 
 /// Every `'q` of a backend's arguments can be passed to a query. A
@@ -72,8 +73,7 @@ pub(super) mod sealed {
 }
 
 /// The SQL store of one engine (see [`SqliteStore`](super::SqliteStore) and
-/// [`PgStore`](super::PgStore)). Every write that changes an object also
-/// writes its outbox rows in the same transaction.
+/// [`PgStore`](super::PgStore)).
 #[derive(Debug)]
 pub(crate) struct SqlStore<DB: Backend> {
     /// Every write goes through this pool (on SQLite one connection, so
@@ -89,9 +89,15 @@ pub(crate) struct SqlStore<DB: Backend> {
     enqueued: Arc<Notify>,
 }
 
-impl<DB: Backend> SqlStore<DB> {
-    /// A store over migrated pools. `url_base` is the scheme-less base of
-    /// `url` fields, e.g. `tripletex.no/v2`.
+impl<DB: Backend> SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+{
+    /// A store over migrated pools (`url_base` as its engine's `connect` takes it).
     pub(super) fn new(
         writer: Pool<DB>,
         reader: Pool<DB>,
@@ -114,16 +120,7 @@ impl<DB: Backend> SqlStore<DB> {
             DB::after_enqueue(&self.hooks, &self.writer, queued);
         }
     }
-}
 
-impl<DB: Backend> SqlStore<DB>
-where
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<i64>: Encode<'q, DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB>,
-{
     /// A read transaction on a reader whose statements see one snapshot.
     async fn snapshot(&self) -> StoreResult<Transaction<'static, DB>> {
         let mut tx = self.reader.begin().await?;
@@ -175,7 +172,8 @@ where
         Self::optional(conn, query, object_from_row).await
     }
 
-    /// Writes one outbox row per ACTIVE subscription of the company to `event`.
+    /// Writes one outbox row per ACTIVE subscription of the company to each
+    /// of `emits`; returns how many.
     ///
     /// Idempotency keys grow with time: they land at the right edge of their
     /// unique index, where fully random ones would touch a random page of it
@@ -184,7 +182,7 @@ where
     async fn enqueue(
         conn: &mut DB::Connection,
         ctx: &WriteContext<'_>,
-        event: &EventType,
+        emits: &[EventType],
         object_id: i64,
         object_version: Option<i32>,
         payload: Option<&str>,
@@ -198,39 +196,43 @@ where
             DB::IDEMPOTENCY_KEY
         );
         let (company_id, now_ms) = (ctx.company.id, ctx.now_ms);
-        let event_name = event.to_string();
-        let result = sqlx::query(&sql)
-            .bind(company_id)
-            .bind(event_name.as_str())
-            .bind(event.subject().as_str())
-            .bind(object_id)
-            .bind(object_version.map(i64::from))
-            .bind(payload)
-            .bind(now_ms)
-            .bind(ctx.request_id)
-            .execute(&mut *conn)
-            .await?;
-        // The older pending versions for the same subscriptions that are
-        // not in flight are replaced by the new one.
-        if object_version.is_some_and(|v| v > 0) {
-            sqlx::query(
-                "UPDATE messages SET status = 'superseded', finished_at_ms = $1 \
-                 WHERE subscription_id IN (SELECT id FROM subscriptions \
-                                           WHERE company_id = $2 AND event = $3) \
-                   AND subject = $6 AND object_id = $4 AND status = 'pending' \
-                   AND object_version < $5 AND (lease_until_ms IS NULL OR lease_until_ms <= $7)",
-            )
-            .bind(now_ms)
-            .bind(company_id)
-            .bind(event_name.as_str())
-            .bind(object_id)
-            .bind(object_version.map(i64::from))
-            .bind(event.subject().as_str())
-            .bind(lease_now_ms())
-            .execute(&mut *conn)
-            .await?;
+        let mut queued = 0;
+        for event in emits {
+            let event_name = event.to_string();
+            let result = sqlx::query(&sql)
+                .bind(company_id)
+                .bind(event_name.as_str())
+                .bind(event.subject().as_str())
+                .bind(object_id)
+                .bind(object_version.map(i64::from))
+                .bind(payload)
+                .bind(now_ms)
+                .bind(ctx.request_id)
+                .execute(&mut *conn)
+                .await?;
+            queued += DB::rows_affected(&result);
+            // The older pending versions for the same subscriptions that are
+            // not in flight are replaced by the new one.
+            if object_version.is_some_and(|v| v > 0) {
+                sqlx::query(
+                    "UPDATE messages SET status = 'superseded', finished_at_ms = $1 \
+                     WHERE subscription_id IN (SELECT id FROM subscriptions \
+                                               WHERE company_id = $2 AND event = $3) \
+                       AND subject = $6 AND object_id = $4 AND status = 'pending' \
+                       AND object_version < $5 AND (lease_until_ms IS NULL OR lease_until_ms <= $7)",
+                )
+                .bind(now_ms)
+                .bind(company_id)
+                .bind(event_name.as_str())
+                .bind(object_id)
+                .bind(object_version.map(i64::from))
+                .bind(event.subject().as_str())
+                .bind(lease_now_ms())
+                .execute(&mut *conn)
+                .await?;
+            }
         }
-        Ok(DB::rows_affected(&result))
+        Ok(queued)
     }
 
     /// Closes the pending, unleased messages of a subscription that is no
@@ -257,32 +259,6 @@ where
         Ok(())
     }
 
-    /// Writes the outbox rows of an object change.
-    async fn enqueue_change(
-        &self,
-        conn: &mut DB::Connection,
-        ctx: &WriteContext<'_>,
-        emits: &[EventType],
-        record: &ObjectRecord,
-        deleted: bool,
-    ) -> StoreResult<u64> {
-        if emits.is_empty() {
-            return Ok(0);
-        }
-        let payload = if deleted {
-            None
-        } else {
-            Some(to_json(&render(record, &self.url_base))?)
-        };
-        let mut queued = 0;
-        for event in emits {
-            let version = Some(record.version);
-            queued +=
-                Self::enqueue(conn, ctx, event, record.id, version, payload.as_deref()).await?;
-        }
-        Ok(queued)
-    }
-
     /// Executes one write of a batch on the batch's transaction; returns
     /// the object as stored and how many messages it enqueued.
     async fn write_object(
@@ -291,16 +267,12 @@ where
         ctx: &WriteContext<'_>,
         write: ObjectWrite,
     ) -> StoreResult<(ObjectRecord, u64)> {
-        let ObjectWrite {
-            resource,
-            kind,
-            emits,
-        } = write;
-        let (record, items, deleted) = match kind {
+        let deleted = matches!(write.kind, WriteKind::Delete { .. });
+        let (record, items) = match write.kind {
             WriteKind::Create(fields) => {
                 let (values, items) = self.create_items(conn, ctx, fields).await?;
-                let record = Self::insert_object(conn, ctx, resource, values).await?;
-                (record, items, false)
+                let record = Self::insert_object(conn, ctx, write.resource, values).await?;
+                (record, items)
             }
             WriteKind::Update {
                 id,
@@ -308,22 +280,27 @@ where
                 fields,
             } => {
                 let mut record =
-                    Self::checked_live(conn, ctx, resource, id, expected_version).await?;
+                    Self::checked_live(conn, ctx, write.resource, id, expected_version).await?;
                 let (values, items) = self.create_items(conn, ctx, fields).await?;
                 record.body.extend(values);
                 Self::save_change(conn, ctx, &mut record, ChangeType::Update).await?;
-                (record, items, false)
+                (record, items)
             }
             WriteKind::Delete { id } => {
-                let mut record = Self::checked_live(conn, ctx, resource, id, None).await?;
+                let mut record = Self::checked_live(conn, ctx, write.resource, id, None).await?;
                 Self::save_change(conn, ctx, &mut record, ChangeType::Delete).await?;
-                (record, Vec::new(), true)
+                (record, Vec::new())
             }
         };
         self.link_back(conn, &record, items).await?;
-        let queued = self
-            .enqueue_change(conn, ctx, &emits, &record, deleted)
-            .await?;
+        let payload = if deleted || write.emits.is_empty() {
+            None
+        } else {
+            Some(to_json(&render(&record, &self.url_base))?)
+        };
+        let (id, version) = (record.id, Some(record.version));
+        let queued =
+            Self::enqueue(conn, ctx, &write.emits, id, version, payload.as_deref()).await?;
         Ok((record, queued))
     }
 
@@ -351,7 +328,7 @@ where
         .fetch_one(&mut *conn)
         .await?;
         Ok(ObjectRecord {
-            id: row.int("id")?,
+            id: row.read("id")?,
             resource: resource.to_owned(),
             version: 0,
             body,
@@ -368,24 +345,15 @@ where
         ctx: &WriteContext<'_>,
         fields: Fields,
     ) -> StoreResult<(Map<String, Value>, Vec<(ObjectRecord, &'static str)>)> {
-        let Fields {
-            mut values,
-            mut items,
-        } = fields;
+        let (mut values, mut items) = (fields.values, fields.items);
         // In order of position, so that each stub lands where its item was.
         items.sort_by_key(|item| item.index);
         let mut created = Vec::with_capacity(items.len());
-        for NewItem {
-            resource,
-            field,
-            index,
-            back,
-            body,
-        } in items
-        {
-            let record = Self::insert_object(conn, ctx, resource, body).await?;
-            insert_stub(&mut values, field, index, self.stub(resource, record.id));
-            created.push((record, back));
+        for item in items {
+            let record = Self::insert_object(conn, ctx, item.resource, item.body).await?;
+            let stub = self.stub(item.resource, record.id);
+            insert_stub(&mut values, item.field, item.index, stub);
+            created.push((record, item.back));
         }
         Ok((values, created))
     }
@@ -423,18 +391,14 @@ where
         id: i64,
         expected_version: Option<i32>,
     ) -> StoreResult<ObjectRecord> {
-        let record = Self::live_object(conn, ctx.company.id, resource, id)
-            .await?
-            .ok_or(StoreError::NotFound { what: "object", id })?;
-        match expected_version.filter(|v| *v != record.version) {
-            Some(expected) => Err(StoreError::Conflict {
-                what: "object",
-                id,
-                expected,
-                actual: record.version,
-            }),
-            None => Ok(record),
-        }
+        let found = Self::live_object(conn, ctx.company.id, resource, id).await?;
+        current(
+            "object",
+            id,
+            found,
+            |record| record.version,
+            expected_version,
+        )
     }
 
     /// Saves a change of an existing object (an update, or a delete, which
@@ -473,21 +437,8 @@ where
         id: i64,
         update: SubscriptionUpdate,
     ) -> StoreResult<SubscriptionRecord> {
-        let mut record =
-            Self::subscription(tx, company.id, id)
-                .await?
-                .ok_or(StoreError::NotFound {
-                    what: "subscription",
-                    id,
-                })?;
-        if let Some(expected) = update.version.filter(|v| *v != record.version) {
-            return Err(StoreError::Conflict {
-                what: "subscription",
-                id,
-                expected,
-                actual: record.version,
-            });
-        }
+        let found = Self::subscription(tx, company.id, id).await?;
+        let mut record = current("subscription", id, found, |s| s.version, update.version)?;
         let reactivated = update
             .status
             .as_ref()
@@ -526,12 +477,32 @@ where
     }
 }
 
+/// The stored `found`, refused when missing or when `expected` is not its
+/// `version`; `what` names it in the error.
+fn current<T>(
+    what: &'static str,
+    id: i64,
+    found: Option<T>,
+    version: fn(&T) -> i32,
+    expected: Option<i32>,
+) -> StoreResult<T> {
+    let found = found.ok_or(StoreError::NotFound { what, id })?;
+    let actual = version(&found);
+    match expected.filter(|v| *v != actual) {
+        Some(expected) => Err(StoreError::Conflict {
+            what,
+            id,
+            expected,
+            actual,
+        }),
+        None => Ok(found),
+    }
+}
+
 /// Puts a new item's stub into its parent's list at its position (at the
 /// end when the list is shorter), making the field a list if it is not one.
 fn insert_stub(values: &mut Map<String, Value>, field: String, index: usize, stub: Value) {
-    let list = values
-        .entry(field)
-        .or_insert_with(|| Value::Array(Vec::new()));
+    let list = values.entry(field).or_insert(Value::Null);
     if !list.is_array() {
         *list = Value::Array(Vec::new());
     }
@@ -574,8 +545,8 @@ where
         .fetch_one(&self.writer)
         .await?;
         Ok(Company {
-            id: row.int("id")?,
-            employee_id: row.int("employee_id")?,
+            id: row.read("id")?,
+            employee_id: row.read("employee_id")?,
         })
     }
 
@@ -597,7 +568,7 @@ where
         .fetch_one(&self.writer)
         .await?;
         Ok(Session {
-            id: row.int("id")?,
+            id: row.read("id")?,
             company,
             expiration_date,
             expires_at_ms,
@@ -616,14 +587,14 @@ where
         let date = row.text("expiration_date")?;
         let format = time::macros::format_description!("[year]-[month]-[day]");
         Ok(Some(Session {
-            id: row.int("id")?,
+            id: row.read("id")?,
             company: Company {
-                id: row.int("company_id")?,
-                employee_id: row.int("employee_id")?,
+                id: row.read("company_id")?,
+                employee_id: row.read("employee_id")?,
             },
             expiration_date: Date::parse(date, format)
                 .map_err(|e| StoreError::Backend(format!("stored date {date:?}: {e}")))?,
-            expires_at_ms: row.int("expires_at_ms")?,
+            expires_at_ms: row.read("expires_at_ms")?,
         }))
     }
 
@@ -781,7 +752,10 @@ where
         .fetch_all(&mut *conn)
         .await?
         .iter()
-        .map(|row| Ok(format!("{}:{}", row.int("id")?, row.int32("version")?)))
+        .map(|row| {
+            let (id, version): (i64, i32) = (row.read("id")?, row.read("version")?);
+            Ok(format!("{id}:{version}"))
+        })
         .collect::<StoreResult<Vec<_>>>()?;
         let sql = format!(
             "SELECT {OBJECT_COLUMNS} FROM objects \
@@ -817,11 +791,8 @@ where
             .and_then(Value::as_i64)
             .and_then(|v| i32::try_from(v).ok());
         let mut tx = self.writer.begin().await?;
-        let mut queued = 0;
-        for event in emits {
-            queued +=
-                Self::enqueue(&mut tx, &ctx, event, object_id, version, payload.as_deref()).await?;
-        }
+        let queued =
+            Self::enqueue(&mut tx, &ctx, emits, object_id, version, payload.as_deref()).await?;
         tx.commit().await?;
         self.after_enqueue(queued);
         Ok(queued)
@@ -843,7 +814,7 @@ where
         let row = sqlx::query("SELECT offset_ms FROM emulator_clock WHERE id = 1")
             .fetch_one(&self.writer)
             .await?;
-        row.int("offset_ms")
+        row.read("offset_ms")
     }
 
     async fn save_clock_offset(&self, offset_ms: i64) -> StoreResult<()> {

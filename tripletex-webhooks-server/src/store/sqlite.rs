@@ -4,14 +4,13 @@
 mod checkpoint;
 
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
+use sqlx::Sqlite;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
     SqliteSynchronous,
 };
-use sqlx::{Pool, Sqlite};
 
 use self::checkpoint::Checkpointer;
 use super::StoreResult;
@@ -25,7 +24,7 @@ impl sealed::Sealed for Sqlite {}
 impl Backend for Sqlite {
     /// Checkpoints the WAL in the background (none in memory); held for its
     /// `Drop`, which stops it with the store.
-    type Hooks = Option<Arc<Checkpointer>>;
+    type Hooks = Option<Checkpointer>;
     // Every write goes through the single writer connection, so claims never
     // race each other within a process; a second process on the same file is
     // serialised by SQLite's own lock.
@@ -39,8 +38,6 @@ impl Backend for Sqlite {
     fn rows_affected(result: &SqliteQueryResult) -> u64 {
         result.rows_affected()
     }
-
-    fn after_enqueue(_hooks: &Self::Hooks, _writer: &Pool<Self>, _queued: u64) {}
 }
 
 impl SqliteStore {
@@ -76,18 +73,8 @@ impl SqliteStore {
         let mut wal_path = options.get_filename().as_os_str().to_owned();
         wal_path.push("-wal");
         let pool = single_connection_pool(options.busy_timeout(checkpoint::BUSY_TIMEOUT)).await?;
-        let checkpointer = Checkpointer::spawn(
-            pool,
-            wal_path.into(),
-            checkpoint::INTERVAL,
-            checkpoint::TRUNCATE_ABOVE,
-        );
-        Ok(SqlStore::new(
-            writer,
-            reader,
-            Some(Arc::new(checkpointer)),
-            url_base,
-        ))
+        let checkpointer = Checkpointer::spawn(pool, wal_path.into(), checkpoint::TRUNCATE_ABOVE);
+        Ok(SqlStore::new(writer, reader, Some(checkpointer), url_base))
     }
 }
 

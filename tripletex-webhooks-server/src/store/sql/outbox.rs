@@ -4,9 +4,11 @@
 //! recorded a batch per statement, the batch travelling as one JSON parameter.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use sqlx::{Encode, Executor, Type};
+use tokio::sync::Notify;
 
 use super::{Backend, SqlStore};
 use crate::store::outbox::{
@@ -14,7 +16,8 @@ use crate::store::outbox::{
     Outbox, lease_now_ms, target_key,
 };
 use crate::store::rows::{
-    Columns, DELIVERY_COLUMNS, attempt_from_row, claimed_from_row, delivery_from_row, to_json,
+    Column, Columns, DELIVERY_COLUMNS, attempt_from_row, claimed_from_row, delivery_from_row,
+    to_json,
 };
 use crate::store::{Page, StoreResult};
 
@@ -33,7 +36,7 @@ const CLAIMABLE: &str = "SELECT m.id, s.target_url FROM messages m \
                                         AND o.id < m.id))) \
                               OR (o.status IN ('pending', 'delivered') \
                                   AND o.object_version > m.object_version))) \
-     ORDER BY m.next_attempt_at_ms, m.id LIMIT $2";
+     ORDER BY m.next_attempt_at_ms, m.id LIMIT $2 {lock}";
 
 const CLAIMED_DETAILS: &str = "SELECT m.id, m.company_id, m.subscription_id, m.event, \
          m.object_id, m.object_version, m.request_id, m.payload, m.idempotency_key, m.attempts, \
@@ -41,13 +44,21 @@ const CLAIMED_DETAILS: &str = "SELECT m.id, m.company_id, m.subscription_id, m.e
          s.hmac_shared_secret \
      FROM messages m JOIN subscriptions s ON s.id = m.subscription_id";
 
-/// The attempts of a batch, read from the JSON array `{rows}` stands for.
+/// The outcomes of a batch as rows: the JSON array `{rows}` reads, with the
+/// columns its statements use (`failed` where the status is not `delivered`).
+const BATCH: &str = "(SELECT CAST(value->>'id' AS BIGINT) AS id, CAST(value->>'sub' AS BIGINT) AS sub, \
+            CAST(value->>'lease' AS BIGINT) AS lease, value->>'status' AS status, \
+            value->>'status' != 'delivered' AS failed, CAST(value->>'at' AS BIGINT) AS at_ms, \
+            CAST(value->>'dur' AS BIGINT) AS duration_ms, CAST(value->>'code' AS INTEGER) AS code, \
+            value->>'error' AS error, CAST(value->>'next' AS BIGINT) AS next_at, \
+            CAST(value->>'finished' AS BIGINT) AS finished, value->>'request' AS request, \
+            value->>'response' AS response \
+     FROM {rows}) AS j";
+
+/// The attempts of a batch.
 const INSERT_ATTEMPTS: &str = "INSERT INTO attempts (message_id, attempted_at_ms, duration_ms, \
          status_code, error, request, response) \
-     SELECT CAST(value->>'id' AS BIGINT), CAST(value->>'at' AS BIGINT), \
-            CAST(value->>'dur' AS BIGINT), CAST(value->>'code' AS INTEGER), value->>'error', \
-            value->>'request', value->>'response' \
-     FROM {rows}";
+     SELECT id, at_ms, duration_ms, code, error, request, response FROM {batch}";
 
 /// The messages of the delivery log that its filter lets through: `$1` the
 /// company, `$2` to `$7` the optional filters (each `NULL` when unset).
@@ -66,17 +77,11 @@ const UPDATE_MESSAGES: &str = "UPDATE messages SET status = j.status, attempts =
          lease_until_ms = NULL, next_attempt_at_ms = COALESCE(j.next_at, messages.next_attempt_at_ms), \
          last_error = j.error, \
          finished_at_ms = CASE WHEN j.status = 'pending' THEN NULL ELSE j.finished END \
-     FROM (SELECT CAST(value->>'id' AS BIGINT) AS id, CAST(value->>'lease' AS BIGINT) AS lease, \
-                  value->>'status' AS status, CAST(value->>'next' AS BIGINT) AS next_at, \
-                  value->>'error' AS error, CAST(value->>'finished' AS BIGINT) AS finished \
-           FROM {rows}) AS j \
-     WHERE messages.id = j.id AND messages.lease_until_ms = j.lease";
+     FROM {batch} WHERE messages.id = j.id AND messages.lease_until_ms = j.lease";
 
 /// A success ends the subscription's failure streak.
 const END_STREAKS: &str = "UPDATE subscriptions SET failing_since_ms = NULL \
-     WHERE failing_since_ms IS NOT NULL \
-       AND id IN (SELECT CAST(value->>'sub' AS BIGINT) FROM {rows} \
-                  WHERE value->>'status' = 'delivered')";
+     WHERE failing_since_ms IS NOT NULL AND id IN (SELECT sub FROM {batch} WHERE NOT failed)";
 
 /// A delivered version supersedes the older pending versions of the same
 /// object for the same subscription (say, one whose attempt was lost with a
@@ -84,12 +89,11 @@ const END_STREAKS: &str = "UPDATE subscriptions SET failing_since_ms = NULL \
 /// Takes the batch's end as `$2`.
 const SUPERSEDE_DELIVERED: &str = "UPDATE messages SET status = 'superseded', \
          finished_at_ms = $2, lease_until_ms = NULL \
-     WHERE id IN (SELECT o.id FROM {rows} AS j \
-                  JOIN messages d ON d.id = CAST(j.value->>'id' AS BIGINT) \
+     WHERE id IN (SELECT o.id FROM {batch} JOIN messages d ON d.id = j.id \
                   JOIN messages o ON o.subscription_id = d.subscription_id \
                                  AND o.subject = d.subject AND o.object_id = d.object_id \
                                  AND o.status = 'pending' \
-                  WHERE j.value->>'status' = 'delivered' AND o.object_version < d.object_version)";
+                  WHERE NOT j.failed AND o.object_version < d.object_version)";
 
 /// The failures of a batch, in one statement each (never one per failure:
 /// a dead target fails 32 attempts at once, and the writer is shared).
@@ -104,17 +108,16 @@ const FAIL_STREAKS: &str = "UPDATE subscriptions \
          status = CASE WHEN status = 'ACTIVE' \
                         AND f.last_at - COALESCE(failing_since_ms, f.first_at) >= $2 \
                        THEN 'DISABLED_TOO_MANY_ERRORS' ELSE status END \
-     FROM (SELECT CAST(value->>'sub' AS BIGINT) AS sub, MIN(CAST(value->>'at' AS BIGINT)) AS first_at, \
-                  MAX(CAST(value->>'at' AS BIGINT)) AS last_at \
-           FROM {rows} WHERE value->>'status' != 'delivered' GROUP BY 1) AS f \
+     FROM (SELECT sub, MIN(at_ms) AS first_at, MAX(at_ms) AS last_at FROM {batch} \
+           WHERE failed GROUP BY sub) AS f \
      WHERE subscriptions.id = f.sub";
 
 /// A failed older version is superseded instead of retried when a newer one
 /// of the same object is pending or delivered for the same subscription.
 const SUPERSEDE_FAILED: &str = "UPDATE messages SET status = 'superseded', finished_at_ms = j.finished \
-     FROM (SELECT CAST(value->>'id' AS BIGINT) AS id, CAST(value->>'finished' AS BIGINT) AS finished \
-           FROM {rows} WHERE value->>'status' != 'delivered') AS j \
-     WHERE messages.id = j.id AND messages.status = 'pending' AND messages.object_version IS NOT NULL \
+     FROM {batch} \
+     WHERE j.failed AND messages.id = j.id AND messages.status = 'pending' \
+       AND messages.object_version IS NOT NULL \
        AND EXISTS (SELECT 1 FROM messages n \
                    WHERE n.subscription_id = messages.subscription_id AND n.subject = messages.subject \
                      AND n.object_id = messages.object_id AND n.status IN ('pending', 'delivered') \
@@ -124,11 +127,10 @@ const SUPERSEDE_FAILED: &str = "UPDATE messages SET status = 'superseded', finis
 /// (just disabled above, or changed while the attempt was in flight) are
 /// closed, as a status change closes them. Takes lease time now as `$2`.
 const CLOSE_INACTIVE: &str = "UPDATE messages SET status = 'failed', \
-         last_error = 'subscription not active', finished_at_ms = j.finished, lease_until_ms = NULL \
-     FROM (SELECT CAST(value->>'sub' AS BIGINT) AS sub, MAX(CAST(value->>'finished' AS BIGINT)) AS finished \
-           FROM {rows} WHERE value->>'status' != 'delivered' GROUP BY 1) AS j \
-     JOIN subscriptions s ON s.id = j.sub AND s.status != 'ACTIVE' \
-     WHERE messages.subscription_id = j.sub AND messages.status = 'pending' \
+         last_error = 'subscription not active', finished_at_ms = f.finished, lease_until_ms = NULL \
+     FROM (SELECT sub, MAX(finished) AS finished FROM {batch} WHERE failed GROUP BY sub) AS f \
+     JOIN subscriptions s ON s.id = f.sub AND s.status != 'ACTIVE' \
+     WHERE messages.subscription_id = f.sub AND messages.status = 'pending' \
        AND (messages.lease_until_ms IS NULL OR messages.lease_until_ms <= $2)";
 
 /// Ids as a SQL list; they are integers, so nothing can be injected.
@@ -136,7 +138,8 @@ fn id_list(ids: &[i64]) -> String {
     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
 
-/// The claim's candidate query, without the skipped subscriptions.
+/// The claim's candidate query, without the skipped subscriptions, locking
+/// where the engine does.
 fn claimable<DB: Backend>(skip_subscriptions: &[i64]) -> String {
     let skip = if skip_subscriptions.is_empty() {
         String::new()
@@ -146,25 +149,9 @@ fn claimable<DB: Backend>(skip_subscriptions: &[i64]) -> String {
             id_list(skip_subscriptions)
         )
     };
-    let sql = CLAIMABLE.replace("{skip}", &skip);
-    match DB::CLAIM_LOCK {
-        Some(lock) => format!("{sql} {lock}"),
-        None => sql,
-    }
-}
-
-/// The candidates `accept` takes, in due order.
-fn accepted(
-    rows: &[impl Columns],
-    accept: &mut (dyn FnMut(&str) -> bool + Send),
-) -> StoreResult<Vec<i64>> {
-    let mut ids = Vec::new();
-    for row in rows {
-        if accept(target_key(row.text("target_url")?)) {
-            ids.push(row.int("id")?);
-        }
-    }
-    Ok(ids)
+    CLAIMABLE
+        .replace("{skip}", &skip)
+        .replace("{lock}", DB::CLAIM_LOCK.unwrap_or_default())
 }
 
 /// The attempted outcomes of a batch as the JSON array its statements read.
@@ -176,13 +163,7 @@ fn outcome_rows(attempted: &[&AttemptOutcome]) -> StoreResult<String> {
             NextStep::RetryAt(at) => ("pending", Some(at)),
             NextStep::GiveUp | NextStep::Release => ("failed", None),
         };
-        let request = outcome.exchange.request.as_ref().map(to_json).transpose()?;
-        let response = outcome
-            .exchange
-            .response
-            .as_ref()
-            .map(to_json)
-            .transpose()?;
+        let exchange = &outcome.exchange;
         rows.push(serde_json::json!({
             "id": outcome.message_id,
             "sub": outcome.subscription_id,
@@ -194,39 +175,40 @@ fn outcome_rows(attempted: &[&AttemptOutcome]) -> StoreResult<String> {
             "status": status,
             "next": next_at,
             "finished": outcome.attempted_at_ms + outcome.duration_ms,
-            "request": request,
-            "response": response,
+            "request": exchange.request.as_ref().map(to_json).transpose()?,
+            "response": exchange.response.as_ref().map(to_json).transpose()?,
         }));
     }
     Ok(serde_json::Value::Array(rows).to_string())
 }
 
-/// The SQL of the attempts of `ids`, oldest first, with their exchanges or not.
-fn attempts_sql(ids: &[i64], exchanges: bool) -> String {
+/// Puts the attempts of `records` into their logs, oldest first, with their
+/// exchanges or not.
+async fn attach_attempts<DB: Backend>(
+    conn: &mut DB::Connection,
+    records: &mut [DeliveryRecord],
+    exchanges: bool,
+) -> StoreResult<()>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    if records.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = records.iter().map(|record| record.id).collect();
     let extra = if exchanges { ", request, response" } else { "" };
-    format!(
+    let sql = format!(
         "SELECT message_id, attempted_at_ms, duration_ms, status_code, error{extra} \
          FROM attempts WHERE message_id IN ({}) ORDER BY id",
-        id_list(ids)
-    )
-}
-
-/// Puts each attempt row into its message's log.
-fn attach_attempts(
-    records: &mut [DeliveryRecord],
-    rows: &[impl Columns],
-    exchanges: bool,
-) -> StoreResult<()> {
-    let position: HashMap<i64, usize> = records
-        .iter()
-        .enumerate()
-        .map(|(i, record)| (record.id, i))
-        .collect();
-    for row in rows {
-        if let Some(&i) = position.get(&row.int("message_id")?) {
+        id_list(&ids)
+    );
+    let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    for row in sqlx::query(&sql).fetch_all(conn).await? {
+        let message_id: i64 = row.read("message_id")?;
+        if let Some(&i) = position.get(&message_id) {
             records[i]
                 .attempt_log
-                .push(attempt_from_row(row, exchanges)?);
+                .push(attempt_from_row(&row, exchanges)?);
         }
     }
     Ok(())
@@ -289,7 +271,13 @@ where
         } else {
             (None, candidates().fetch_all(&self.reader).await?)
         };
-        let ids = accepted(&rows, claim.accept)?;
+        // The candidates `accept` takes, in due order.
+        let mut ids = Vec::new();
+        for row in &rows {
+            if (claim.accept)(target_key(row.text("target_url")?)) {
+                ids.push(row.read("id")?);
+            }
+        }
         if ids.is_empty() {
             if let Some(tx) = tx.take() {
                 tx.commit().await?;
@@ -317,7 +305,7 @@ where
         .fetch_all(&mut *tx)
         .await?
         .iter()
-        .map(|row| row.int("id"))
+        .map(|row| row.read("id"))
         .collect::<StoreResult<Vec<_>>>()?;
         let claimed = if leased.is_empty() {
             Vec::new()
@@ -354,8 +342,9 @@ where
         }
         if !attempted.is_empty() {
             let rows = outcome_rows(&attempted)?;
+            let batch = BATCH.replace("{rows}", DB::JSON_ROWS);
             for (template, second) in record_steps(&attempted, policy) {
-                let sql = template.replace("{rows}", DB::JSON_ROWS);
+                let sql = template.replace("{batch}", &batch);
                 let mut query = sqlx::query(&sql).bind(rows.as_str());
                 if let Some(second) = second {
                     query = query.bind(second);
@@ -423,7 +412,7 @@ where
         )
         .fetch_one(&self.writer)
         .await?;
-        row.opt_int("due")
+        row.read("due")
     }
 
     async fn deliveries(
@@ -456,20 +445,15 @@ where
             .bind(from)
             .fetch_all(&mut *tx)
             .await?;
-        let total = rows.first().map_or(Ok(0), |row| row.int("full_size"))?;
+        let total = rows.first().map_or(Ok(0), |row| row.read("full_size"))?;
         let mut values = Vec::with_capacity(rows.len());
         for row in &rows {
-            if row.opt_int("id")?.is_some() {
+            let id: Option<i64> = row.read("id")?;
+            if id.is_some() {
                 values.push(delivery_from_row(row)?);
             }
         }
-        if !values.is_empty() {
-            let ids: Vec<i64> = values.iter().map(|record| record.id).collect();
-            let attempts = sqlx::query(&attempts_sql(&ids, false))
-                .fetch_all(&mut *tx)
-                .await?;
-            attach_attempts(&mut values, &attempts, false)?;
-        }
+        attach_attempts::<DB>(&mut tx, &mut values, false).await?;
         tx.commit().await?;
         Ok(Page {
             values,
@@ -491,10 +475,7 @@ where
             return Ok(None);
         };
         let mut records = [delivery_from_row(&row)?];
-        let attempts = sqlx::query(&attempts_sql(&[id], true))
-            .fetch_all(&mut *tx)
-            .await?;
-        attach_attempts(&mut records, &attempts, true)?;
+        attach_attempts::<DB>(&mut tx, &mut records, true).await?;
         tx.commit().await?;
         let [record] = records;
         Ok(Some(record))
@@ -514,7 +495,7 @@ where
             .fetch_all(&mut *tx)
             .await?
             .iter()
-            .map(|row| row.int("id"))
+            .map(|row| row.read("id"))
             .collect::<StoreResult<Vec<_>>>()?;
             if !ids.is_empty() {
                 let sql = format!(
@@ -531,14 +512,20 @@ where
         }
     }
 
-    fn enqueued(&self) -> std::sync::Arc<tokio::sync::Notify> {
-        std::sync::Arc::clone(&self.enqueued)
+    fn enqueued(&self) -> Arc<Notify> {
+        Arc::clone(&self.enqueued)
     }
 
     async fn redeliver(&self, company_id: i64, message_id: i64, now_ms: i64) -> StoreResult<bool> {
-        let result = sqlx::query("UPDATE messages SET status = 'pending', next_attempt_at_ms = $1, lease_until_ms = NULL, \
-                 finished_at_ms = NULL, last_error = NULL \
-             WHERE id = $2 AND company_id = $3 AND (status != 'pending' OR lease_until_ms IS NULL)").bind(now_ms).bind(message_id).bind(company_id)
+        let result = sqlx::query(
+            "UPDATE messages SET status = 'pending', next_attempt_at_ms = $1, \
+                 lease_until_ms = NULL, finished_at_ms = NULL, last_error = NULL \
+             WHERE id = $2 AND company_id = $3 \
+               AND (status != 'pending' OR lease_until_ms IS NULL)",
+        )
+        .bind(now_ms)
+        .bind(message_id)
+        .bind(company_id)
         .execute(&self.writer)
         .await?;
         self.enqueued.notify_one();

@@ -137,7 +137,7 @@ fn build(profile_dir: &Path, build_args: &[&str]) {
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("the examples package is in the workspace root")
+        .expect("the test-support package is in the workspace root")
         .to_path_buf()
 }
 
