@@ -46,6 +46,9 @@ fn print_welcome(config: &ServerConfig, server: &RunningServer) {
         "Tripletex API emulator on {base} (database {})",
         config.redacted_database_url()
     );
+    if let Some(dashboard) = server.dashboard_url() {
+        println!("Dashboard: {dashboard}");
+    }
     if !config.uses_default_credentials() {
         return;
     }

@@ -165,6 +165,7 @@ impl RunningServer {
             companies: Arc::new(companies),
             body_limit: config.body_limit,
             emulator_api: !config.no_emulator_api,
+            dashboard_auto_sign_in: config.uses_default_credentials(),
             delivery: dispatcher.status(),
             live,
         };
@@ -198,6 +199,14 @@ impl RunningServer {
     /// The API base URL, e.g. `http://127.0.0.1:41234/v2`.
     pub fn base_url(&self) -> String {
         format!("http://{}/v2", self.addr)
+    }
+
+    /// The dashboard's URL, e.g. `http://127.0.0.1:41234/_emulator/ui/`;
+    /// `None` with `--no-emulator-api`, which turns it off.
+    pub fn dashboard_url(&self) -> Option<String> {
+        self.state
+            .emulator_api
+            .then(|| format!("http://{}{}", self.addr, crate::http::ui::HOME))
     }
 
     /// The server clock (advance it to run retry schedules quickly).

@@ -134,6 +134,19 @@ fn header_record(
     record
 }
 
+/// A subscription's target URL as the dashboard shows it: without
+/// `user:password@`, its query's values redacted (either may be a credential).
+pub(crate) fn shown_target(target_url: &str) -> String {
+    match url::Url::parse(target_url) {
+        Ok(mut url) => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            shown_url(&url)
+        }
+        Err(_) => REDACTED.to_owned(),
+    }
+}
+
 /// The URL with its query's values redacted (a bare `?token` redacted whole).
 fn shown_url(url: &url::Url) -> String {
     let mut base = url.clone();

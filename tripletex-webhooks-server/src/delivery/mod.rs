@@ -24,6 +24,7 @@ pub(crate) mod target_policy;
 use std::time::Duration;
 
 pub(crate) use dispatcher::{DeliveryStatus, Dispatcher, DispatcherHandle};
+pub(crate) use exchange::shown_target;
 pub(crate) use schedule::{DEFAULT_DELAYS, DEFAULT_JITTER, RetrySchedule};
 use target_policy::TargetPolicy;
 

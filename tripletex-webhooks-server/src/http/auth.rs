@@ -1,5 +1,6 @@
 //! Authentication: session tokens from `PUT /token/session/:create`, presented
-//! as `Authorization: Basic base64("<companyId or 0>:<sessionToken>")`.
+//! as `Authorization: Basic base64("<companyId or 0>:<sessionToken>")`,
+//! and on the emulator's routes the dashboard's cookie ([`dashboard`]).
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -11,6 +12,7 @@ use crate::digest::token_digest;
 use crate::http::error::ServerError;
 use crate::http::middleware::RequestId;
 use crate::http::state::AppState;
+use crate::http::ui::session as dashboard;
 use crate::store::{Company, Session};
 
 /// The `(username, token)` of a Basic `Authorization` header.
@@ -46,33 +48,56 @@ impl Caller {
     }
 }
 
+/// The live session of a session token (401 when unknown, revoked or expired).
+pub(crate) async fn token_session(state: &AppState, token: &str) -> Result<Session, ServerError> {
+    let session = state
+        .store
+        .find_session(&token_digest(token))
+        .await?
+        .ok_or_else(|| ServerError::Unauthorized("Invalid or revoked session token.".to_owned()))?;
+    if session.expires_at_ms <= state.clock.now_ms() {
+        return Err(ServerError::Unauthorized(format!(
+            "The session token expired at midnight starting {}.",
+            session.expiration_date
+        )));
+    }
+    Ok(session)
+}
+
 const EXPECTED_FORMAT: &str = "The expected format is base64encoded(<<companyId>>:<<sessionToken>>), with companyId 0 for the token owner's company.";
+
+impl Caller {
+    /// A caller authenticated by the dashboard (its own sign-in).
+    pub(crate) fn from_dashboard(session: Session, parts: &Parts) -> Self {
+        Self {
+            session,
+            request_id: parts.extensions.get::<RequestId>().cloned(),
+        }
+    }
+}
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ServerError;
 
+    /// Basic authentication with a session token; on `/_emulator/` routes,
+    /// also the dashboard's cookie (then only from the server's own pages
+    /// for anything but reads).
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let (username, token) = basic_credentials(parts).ok_or_else(|| {
-            ServerError::Unauthorized(format!(
-                "Missing or malformed Basic authorization header. {EXPECTED_FORMAT}"
-            ))
-        })?;
-        let session = state
-            .store
-            .find_session(&token_digest(&token))
-            .await?
-            .ok_or_else(|| {
-                ServerError::Unauthorized("Invalid or revoked session token.".to_owned())
-            })?;
-        if session.expires_at_ms <= state.clock.now_ms() {
+        let Some((username, token)) = basic_credentials(parts) else {
+            if parts.uri.path().starts_with("/_emulator/") {
+                if let Some(session) = dashboard::find(parts, state).await? {
+                    dashboard::require_same_origin(parts)?;
+                    return Ok(Self::from_dashboard(session, parts));
+                }
+            }
             return Err(ServerError::Unauthorized(format!(
-                "The session token expired at midnight starting {}.",
-                session.expiration_date
+                "Missing or malformed Basic authorization header. {EXPECTED_FORMAT}"
             )));
-        }
+        };
+        let session = token_session(state, &token).await?;
         let own_company =
             username.is_empty() || username == "0" || username == session.company.id.to_string();
         if !own_company {

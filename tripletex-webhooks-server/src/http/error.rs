@@ -18,6 +18,10 @@ pub(crate) enum ServerError {
     /// Missing, wrong or expired credentials (401, code 3000).
     #[error("unauthorized: {0}")]
     Unauthorized(String),
+    /// Credentials that are fine but not allowed for this request, such as
+    /// a dashboard cookie on a form posted from another origin (403, code 9000).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// The object or route does not exist, or belongs to another company (404, code 6000).
     #[error("not found: {0}")]
     NotFound(String),
@@ -116,6 +120,8 @@ impl ServerError {
     pub(crate) fn to_api_error(&self) -> ApiError {
         match self {
             Self::Unauthorized(detail) => ApiError::new(ErrorCode::Authentication, "Unauthorized")
+                .with_developer_message(detail.clone()),
+            Self::Forbidden(detail) => ApiError::new(ErrorCode::Security, "Forbidden")
                 .with_developer_message(detail.clone()),
             Self::NotFound(detail) => ApiError::new(ErrorCode::NotFound, "Object not found")
                 .with_developer_message(detail.clone()),

@@ -112,6 +112,8 @@ async fn with_api_error_body(response: Response, request_id: &str) -> Response {
     let pending = response.extensions().get::<PendingApiError>().cloned();
     let error = match pending {
         Some(PendingApiError(error)) => error,
+        // The dashboard's own error pages (a form that did not validate) are for people.
+        None if is_html(&response) => return response,
         None if response.status().is_client_error() || response.status().is_server_error() => {
             foreign_error(response).await
         }
@@ -126,6 +128,15 @@ async fn with_api_error_body(response: Response, request_id: &str) -> Response {
         HeaderValue::from_static("application/json; charset=utf-8"),
     );
     response
+}
+
+/// Whether a response is an HTML page (the dashboard's).
+fn is_html(response: &Response) -> bool {
+    response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
 }
 
 /// Turns an error response that did not come from our handlers (axum's own

@@ -1,6 +1,6 @@
 //! The HTTP layer: the router and its middleware, authentication, rate
-//! limits, the OpenAPI document, the API handlers, and how errors become
-//! Tripletex-shaped responses.
+//! limits, the OpenAPI document, the API handlers, the dashboard, and how
+//! errors become Tripletex-shaped responses.
 
 pub(crate) mod api;
 pub(crate) mod auth;
@@ -13,3 +13,4 @@ pub(crate) mod rate_limit;
 pub(crate) mod router;
 pub(crate) mod serve;
 pub(crate) mod state;
+pub(crate) mod ui;

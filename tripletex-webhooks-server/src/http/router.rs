@@ -21,7 +21,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(api::resources::routes())
         .merge(crate::http::openapi::routes(state.emulator_api));
     if state.emulator_api {
-        router = router.merge(api::emulator::routes());
+        router = router
+            .merge(api::emulator::routes())
+            .merge(crate::http::ui::routes());
     }
     router
         .fallback(|| async { ServerError::NotFound("No such endpoint.".to_owned()) })

@@ -5,13 +5,14 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
 use axum::response::Response;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -84,8 +85,13 @@ async fn connection(
     open: watch::Receiver<()>,
 ) {
     let refusals = Refusals::new();
+    let peer = stream.peer_addr().ok();
     let io = TokioIo::new(GuardedIo::new(stream, refusals.clone()));
-    let service = ConnectionService { router, refusals };
+    let service = ConnectionService {
+        router,
+        refusals,
+        peer,
+    };
     let mut connection = pin!(builder.serve_connection(io, service));
     tokio::select! {
         result = connection.as_mut() => {
@@ -121,11 +127,13 @@ async fn accept_failed(error: &std::io::Error) {
 }
 
 /// The router, as one connection's hyper service: requests are tagged with
-/// the connection's refusal before they reach it.
+/// the connection's refusal and its peer's address (as axum's
+/// [`ConnectInfo`]) before they reach it.
 #[derive(Clone)]
 struct ConnectionService {
     router: Router,
     refusals: Refusals,
+    peer: Option<SocketAddr>,
 }
 
 impl hyper::service::Service<hyper::Request<Incoming>> for ConnectionService {
@@ -136,6 +144,9 @@ impl hyper::service::Service<hyper::Request<Incoming>> for ConnectionService {
     fn call(&self, request: hyper::Request<Incoming>) -> Self::Future {
         let mut request: Request = request.map(Body::new);
         self.refusals.tag(&mut request);
+        if let Some(peer) = self.peer {
+            request.extensions_mut().insert(ConnectInfo(peer));
+        }
         tower::Service::call(&mut self.router.clone(), request)
     }
 }

@@ -31,8 +31,11 @@ pub(crate) struct AppState {
     pub(crate) companies: Arc<HashMap<String, Company>>,
     /// The largest accepted request body.
     pub(crate) body_limit: usize,
-    /// Whether `/_emulator` is served.
+    /// Whether `/_emulator` (the emulator API and the dashboard) is served.
     pub(crate) emulator_api: bool,
+    /// Whether the dashboard signs a browser on loopback in by itself: only
+    /// with the built-in local credentials, which are public anyway.
+    pub(crate) dashboard_auto_sign_in: bool,
     /// Whether the dispatcher runs (for `GET /ready`).
     pub(crate) delivery: DeliveryStatus,
     /// The live stream (`GET /_emulator/stream`).
@@ -46,6 +49,7 @@ impl std::fmt::Debug for AppState {
             .field("companies", &self.companies.len())
             .field("body_limit", &self.body_limit)
             .field("emulator_api", &self.emulator_api)
+            .field("dashboard_auto_sign_in", &self.dashboard_auto_sign_in)
             .field("delivery_running", &self.delivery.is_running())
             .finish_non_exhaustive()
     }

@@ -138,6 +138,9 @@ pub(crate) struct SubscriptionRecord {
     pub(crate) hmac_shared_secret: Option<SecretString>,
     /// Its change log.
     pub(crate) changes: Vec<Change>,
+    /// When its current streak of failed deliveries began (ms, server
+    /// clock); `None` while its last delivery succeeded.
+    pub(crate) failing_since_ms: Option<i64>,
 }
 
 /// A stored object of one of the resources (product, order, ...).

@@ -12,7 +12,7 @@ use super::{ObjectRecord, StoreError, StoreResult, SubscriptionRecord};
 
 /// The subscription columns [`subscription_from_row`] reads.
 pub(super) const SUBSCRIPTION_COLUMNS: &str = "id, version, event, target_url, fields, status, \
-     auth_header_name, auth_header_value, hmac_shared_secret, changes";
+     auth_header_name, auth_header_value, hmac_shared_secret, changes, failing_since_ms";
 
 /// The object columns [`object_from_row`] reads.
 pub(super) const OBJECT_COLUMNS: &str = "id, resource, version, body, changes";
@@ -150,6 +150,7 @@ pub(super) fn subscription_from_row(row: &impl Columns) -> StoreResult<Subscript
         auth_header_value: secret(row, "auth_header_value")?,
         hmac_shared_secret: secret(row, "hmac_shared_secret")?,
         changes: from_json(row.text("changes")?)?,
+        failing_since_ms: row.read("failing_since_ms")?,
     })
 }
 

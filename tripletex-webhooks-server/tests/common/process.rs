@@ -72,6 +72,15 @@ impl ServerProcess {
         ));
     }
 
+    /// Waits for a line of its output that `find` finds something in.
+    pub async fn wait_for_line<T>(&self, what: &str, find: impl Fn(&str) -> Option<T>) -> T {
+        self.process
+            .as_ref()
+            .expect("the server is running")
+            .wait_for_line(what, find)
+            .await
+    }
+
     /// SIGKILL, and waits for the process to end.
     pub async fn kill(&mut self) {
         if let Some(mut process) = self.process.take() {

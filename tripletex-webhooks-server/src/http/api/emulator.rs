@@ -38,7 +38,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/_emulator/stream", get(super::stream::stream))
 }
 
-async fn emit(
+/// `POST /_emulator/events` (also the dashboard's Trigger form).
+pub(crate) async fn emit(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(request): ApiJson<EmitRequest>,
@@ -108,7 +109,8 @@ async fn clock(
     Json(clock_value(&state))
 }
 
-async fn advance(
+/// `POST /_emulator/clock/advance` (also the dashboard's Clock form).
+pub(crate) async fn advance(
     State(state): State<AppState>,
     _caller: Caller,
     ApiJson(request): ApiJson<AdvanceRequest>,
@@ -161,7 +163,7 @@ async fn delivery(
 /// `status`, `createdFrom` (inclusive) and `createdTo` (exclusive) as ms
 /// since the epoch or RFC 3339 times on the server clock, and `sorting`:
 /// `-id` (the default, newest first) or `id`.
-fn delivery_filter(query: &QueryParams) -> Result<DeliveryFilter, ServerError> {
+pub(crate) fn delivery_filter(query: &QueryParams) -> Result<DeliveryFilter, ServerError> {
     let event = present(query, "event")
         .map(|raw| {
             raw.parse::<EventType>()
@@ -231,7 +233,8 @@ fn time_ms(query: &QueryParams, name: &str) -> Result<Option<i64>, ServerError> 
         .transpose()
 }
 
-async fn redeliver(
+/// `POST /_emulator/deliveries/{id}/redeliver` (also the dashboard's Redeliver button).
+pub(crate) async fn redeliver(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,

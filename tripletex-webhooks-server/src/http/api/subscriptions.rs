@@ -100,8 +100,9 @@ async fn search(
     Ok(Json(list).into_response())
 }
 
+/// `POST /event/subscription` (also the dashboard's create form).
 #[tracing::instrument(name = "subscription.create", skip_all, fields(company_id = caller.company().id))]
-async fn create(
+pub(crate) async fn create(
     State(state): State<AppState>,
     caller: Caller,
     query: QueryParams,
@@ -157,8 +158,9 @@ async fn get_one(
     Ok(Json(ValueResponse::new(value)).into_response())
 }
 
+/// `PUT /event/subscription/{id}` (also the dashboard's Re-enable and Disable).
 #[tracing::instrument(name = "subscription.update", skip_all, fields(company_id = caller.company().id, id))]
-async fn update_one(
+pub(crate) async fn update_one(
     State(state): State<AppState>,
     Path(id): Path<String>,
     caller: Caller,

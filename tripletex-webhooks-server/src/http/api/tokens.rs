@@ -21,6 +21,7 @@ use crate::http::auth::Caller;
 use crate::http::error::ServerError;
 use crate::http::extract::QueryParams;
 use crate::http::state::AppState;
+use crate::store::Company;
 
 /// The routes of this module.
 pub(crate) fn routes() -> Router<AppState> {
@@ -52,12 +53,7 @@ async fn create_session(
     let consumer_token = query.required("consumerToken")?;
     let employee_token = query.required("employeeToken")?;
     let expiration_date = parse_date(query.required("expirationDate")?)?;
-    let consumer_ok: bool = consumer_token
-        .as_bytes()
-        .ct_eq(state.consumer_token.expose_secret().as_bytes())
-        .into();
-    let company = state.companies.get(&token_digest(employee_token)).copied();
-    let Some(company) = company.filter(|_| consumer_ok) else {
+    let Some(company) = company_of(state, consumer_token, employee_token) else {
         return Err(ServerError::Unauthorized(
             "Invalid consumer token or employee token.".to_owned(),
         ));
@@ -96,6 +92,21 @@ async fn create_session(
         token: Some(token),
         extra: serde_json::Map::new(),
     })))
+}
+
+/// The company of an employee token, when the consumer token is the
+/// configured one (compared in constant time).
+pub(crate) fn company_of(
+    state: &AppState,
+    consumer_token: &str,
+    employee_token: &str,
+) -> Option<Company> {
+    let consumer_ok: bool = consumer_token
+        .as_bytes()
+        .ct_eq(state.consumer_token.expose_secret().as_bytes())
+        .into();
+    let company = state.companies.get(&token_digest(employee_token)).copied();
+    company.filter(|_| consumer_ok)
 }
 
 fn parse_date(raw: &str) -> Result<Date, ServerError> {
