@@ -23,7 +23,9 @@ pub struct Tripletex {
 
 impl Tripletex {
     pub async fn start() -> Self {
-        let server = RunningServer::start(ServerConfig::for_tests()).await.unwrap();
+        let server = RunningServer::start(ServerConfig::for_tests())
+            .await
+            .unwrap();
         let token = server.create_session_token(0).await.unwrap();
         let client = Client::builder()
             .base_url(server.base_url())
@@ -34,7 +36,10 @@ impl Tripletex {
             server,
             client,
             token: token.expose_secret().to_owned(),
-            http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap(),
         }
     }
 
@@ -53,25 +58,38 @@ impl Tripletex {
     /// Creates a product; returns its id.
     pub async fn create(&self, name: &str) -> i64 {
         let created = self
-            .send(reqwest::Method::POST, "product", Some(json!({ "name": name })))
+            .send(
+                reqwest::Method::POST,
+                "product",
+                Some(json!({ "name": name })),
+            )
             .await;
         created["value"]["id"].as_i64().unwrap()
     }
 
     pub async fn update(&self, id: i64, name: &str) -> Value {
-        self.send(reqwest::Method::PUT, &format!("product/{id}"), Some(json!({ "name": name })))
-            .await["value"]
+        self.send(
+            reqwest::Method::PUT,
+            &format!("product/{id}"),
+            Some(json!({ "name": name })),
+        )
+        .await["value"]
             .clone()
     }
 
     pub async fn delete(&self, id: i64) {
-        self.send(reqwest::Method::DELETE, &format!("product/{id}"), None).await;
+        self.send(reqwest::Method::DELETE, &format!("product/{id}"), None)
+            .await;
     }
 
     /// The server's products: id to (version, name).
     pub async fn products(&self) -> Vec<(i64, i64, String)> {
         let list = self
-            .send(reqwest::Method::GET, &format!("product?fields={FIELDS}&count=10000"), None)
+            .send(
+                reqwest::Method::GET,
+                &format!("product?fields={FIELDS}&count=10000"),
+                None,
+            )
             .await;
         list["values"]
             .as_array()
@@ -104,7 +122,10 @@ pub fn builder(t: &Tripletex, dir: &std::path::Path, target: &str) -> MirrorBuil
 /// A listener for the app; its URL for webhooks.
 pub async fn app_listener() -> (tokio::net::TcpListener, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/tripletex/webhooks", listener.local_addr().unwrap());
+    let url = format!(
+        "http://{}/tripletex/webhooks",
+        listener.local_addr().unwrap()
+    );
     (listener, url)
 }
 
@@ -124,6 +145,12 @@ pub async fn local(mirror: &Mirror) -> Vec<(i64, i64, String)> {
         .await
         .unwrap()
         .into_iter()
-        .map(|p| (p.id.unwrap(), i64::from(p.version.unwrap()), p.name.unwrap_or_default()))
+        .map(|p| {
+            (
+                p.id.unwrap(),
+                i64::from(p.version.unwrap()),
+                p.name.unwrap_or_default(),
+            )
+        })
         .collect()
 }

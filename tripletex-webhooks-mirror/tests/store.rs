@@ -24,30 +24,89 @@ async fn version_rule(store: &Store) {
     let s = subject("product");
     let v = |version: i64, name: &str| json!({"id": 7, "version": version, "name": name});
     // A webhook with v2 first, then an older sync page with v1: ignored.
-    let first = store.apply_object(&s, &v(2, "webhook"), Source::Webhook).await.unwrap();
+    let first = store
+        .apply_object(&s, &v(2, "webhook"), Source::Webhook)
+        .await
+        .unwrap();
     assert_eq!(first.unwrap().old_version, None);
-    assert!(store.apply_object(&s, &v(1, "sync"), Source::Sync).await.unwrap().is_none());
-    assert!(store.apply_object(&s, &v(2, "same"), Source::Sync).await.unwrap().is_none());
+    assert!(
+        store
+            .apply_object(&s, &v(1, "sync"), Source::Sync)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .apply_object(&s, &v(2, "same"), Source::Sync)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let stored = store.object(&s, 7).await.unwrap().unwrap();
     assert_eq!((stored.version, stored.source), (2, Source::Webhook));
     assert_eq!(stored.data.unwrap()["name"], "webhook");
     // A newer sync page wins.
-    let change = store.apply_object(&s, &v(3, "sync"), Source::Sync).await.unwrap().unwrap();
+    let change = store
+        .apply_object(&s, &v(3, "sync"), Source::Sync)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((change.old_version, change.new_version), (Some(2), 3));
     // A delete tombstones; an older or equal update after it changes nothing.
-    let deleted = store.apply_delete(&s, 7, Source::Webhook).await.unwrap().unwrap();
+    let deleted = store
+        .apply_delete(&s, 7, Source::Webhook)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(deleted.deleted);
-    assert!(store.apply_delete(&s, 7, Source::Webhook).await.unwrap().is_none());
-    assert!(store.apply_object(&s, &v(2, "late"), Source::Webhook).await.unwrap().is_none());
-    assert!(store.apply_object(&s, &v(3, "late"), Source::Sync).await.unwrap().is_none());
+    assert!(
+        store
+            .apply_delete(&s, 7, Source::Webhook)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .apply_object(&s, &v(2, "late"), Source::Webhook)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .apply_object(&s, &v(3, "late"), Source::Sync)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let stored = store.object(&s, 7).await.unwrap().unwrap();
     assert!(stored.deleted && stored.data.is_none() && stored.version == 3);
     // Only a newer version resurrects it.
-    assert!(store.apply_object(&s, &v(4, "back"), Source::Sync).await.unwrap().is_some());
+    assert!(
+        store
+            .apply_object(&s, &v(4, "back"), Source::Sync)
+            .await
+            .unwrap()
+            .is_some()
+    );
     // A delete of an unknown object leaves a tombstone that v0 cannot pass.
-    assert!(store.apply_delete(&s, 8, Source::Webhook).await.unwrap().is_some());
+    assert!(
+        store
+            .apply_delete(&s, 8, Source::Webhook)
+            .await
+            .unwrap()
+            .is_some()
+    );
     let created = json!({"id": 8, "version": 0, "name": "late create"});
-    assert!(store.apply_object(&s, &created, Source::Webhook).await.unwrap().is_none());
+    assert!(
+        store
+            .apply_object(&s, &created, Source::Webhook)
+            .await
+            .unwrap()
+            .is_none()
+    );
     // The feed has each applied change, in order.
     let feed: Vec<_> = store
         .changed_since(0, 10_000)
@@ -88,7 +147,11 @@ async fn concurrent_writers_never_regress(store: &Store) {
         tasks.push(tokio::spawn(async move {
             for step in 0..20_i64 {
                 let version = (step * 7 + writer * 13) % 50;
-                let source = if writer % 2 == 0 { Source::Webhook } else { Source::Sync };
+                let source = if writer % 2 == 0 {
+                    Source::Webhook
+                } else {
+                    Source::Sync
+                };
                 store
                     .apply_object(&s, &json!({"id": 1, "version": version}), source)
                     .await
@@ -133,7 +196,9 @@ async fn sqlite_version_rule() {
 
 #[tokio::test]
 async fn postgres_version_rule() {
-    let Some(store) = postgres().await else { return };
+    let Some(store) = postgres().await else {
+        return;
+    };
     version_rule(&store).await;
     refuses_objects_without_a_version(&store).await;
     concurrent_writers_never_regress(&store).await;
@@ -141,6 +206,8 @@ async fn postgres_version_rule() {
 
 #[tokio::test]
 async fn a_store_url_of_another_engine_is_refused() {
-    let error = Store::open("mysql://localhost/db", clock()).await.unwrap_err();
+    let error = Store::open("mysql://localhost/db", clock())
+        .await
+        .unwrap_err();
     assert!(error.to_string().contains("configuration"), "{error}");
 }

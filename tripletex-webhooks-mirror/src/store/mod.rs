@@ -56,6 +56,20 @@ pub struct BackfillMark {
     pub done: bool,
 }
 
+impl BackfillMark {
+    /// The mark of a complete backfill with nothing counted. Saved for a
+    /// subject whose objects the app loaded itself, [`crate::Mirror::start`]
+    /// only subscribes to it.
+    pub fn complete() -> Self {
+        Self {
+            state: String::new(),
+            pages: 0,
+            objects: 0,
+            done: true,
+        }
+    }
+}
+
 /// A mirror's store. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
