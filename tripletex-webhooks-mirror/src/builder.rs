@@ -10,7 +10,7 @@ use tripletex_webhooks_types::Subject;
 
 use crate::change::Change;
 use crate::error::{MirrorError, Result};
-use crate::mirror::{Config, Mirror, SubjectConfig};
+use crate::mirror::{Config, Mirror, OnChange, OnProgress, SubjectConfig};
 use crate::progress::Progress;
 use crate::store::{Clock, Store};
 
@@ -34,8 +34,8 @@ pub struct MirrorBuilder {
     store_url: String,
     propagation: Duration,
     page_size: i64,
-    on_change: Option<Arc<dyn Fn(&Change) + Send + Sync>>,
-    on_progress: Option<Arc<dyn Fn(&Progress) + Send + Sync>>,
+    on_change: Option<OnChange>,
+    on_progress: Option<OnProgress>,
     clock: Option<Clock>,
 }
 

@@ -16,6 +16,11 @@ use crate::model::Mirrored;
 use crate::progress::Progress;
 use crate::store::Store;
 
+/// The app's change callback.
+pub(crate) type OnChange = Arc<dyn Fn(&Change) + Send + Sync>;
+/// The app's progress callback.
+pub(crate) type OnProgress = Arc<dyn Fn(&Progress) + Send + Sync>;
+
 /// How many changes the feed delivers per read.
 const FEED_BATCH: i64 = 256;
 
@@ -48,8 +53,8 @@ pub(crate) struct Config {
     pub(crate) hmac_secret: Option<SecretString>,
     pub(crate) propagation: Duration,
     pub(crate) page_size: i64,
-    pub(crate) on_change: Option<Arc<dyn Fn(&Change) + Send + Sync>>,
-    pub(crate) on_progress: Option<Arc<dyn Fn(&Progress) + Send + Sync>>,
+    pub(crate) on_change: Option<OnChange>,
+    pub(crate) on_progress: Option<OnProgress>,
     pub(crate) store: Store,
 }
 

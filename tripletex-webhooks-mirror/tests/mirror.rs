@@ -1,6 +1,8 @@
 //! The mirror against the bundled server in-process: backfill, webhooks,
 //! resumable backfill, resync repairs and the change feed.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::sync::{Arc, Mutex};

@@ -1,7 +1,7 @@
 //! The bundled server in-process, an app that serves the mirror's webhooks,
 //! and raw object writes as "other users".
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 
