@@ -230,3 +230,76 @@ async fn the_change_feed_is_in_order_and_at_least_once() {
     assert_eq!(redelivered.lock().unwrap().as_slice(), [pending]);
     assert_eq!(restarted.deliver_changes().await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn health_reenables_a_disabled_subscription_then_resyncs() {
+    use tripletex_webhooks_types::SubscriptionStatus;
+    let t = Tripletex::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // The receiver is down: deliveries fail until the subscriptions are disabled.
+    let (listener, url) = app_listener().await;
+    drop(listener);
+    let mirror = builder(&t, dir.path(), &url).build().await.unwrap();
+    mirror.start().await.unwrap();
+    let lost = t.create("lost while down").await;
+    test_support::eventually("a failed attempt", || async {
+        let log = t
+            .emulator(reqwest::Method::GET, "/_emulator/deliveries", None)
+            .await;
+        let values = log["values"].as_array().cloned().unwrap_or_default();
+        values
+            .iter()
+            .any(|m| m["objectId"] == lost && m["attempts"].as_i64() >= Some(1))
+            .then_some(())
+    })
+    .await;
+    let week = serde_json::json!({"seconds": 7.0 * 86_400.0 + 3600.0});
+    t.emulator(
+        reqwest::Method::POST,
+        "/_emulator/clock/advance",
+        Some(week),
+    )
+    .await;
+    test_support::eventually("a subscription to be disabled", || async {
+        let all = t.client.subscriptions().list().all().await.unwrap();
+        all.iter()
+            .any(|s| s.status == Some(SubscriptionStatus::DisabledTooManyErrors))
+            .then_some(())
+    })
+    .await;
+
+    let report = mirror.health().await.unwrap();
+    assert!(!report.reenabled.is_empty(), "{report:?}");
+    assert_eq!(report.resync.repaired_updates, 1, "{report:?}");
+    assert_eq!(local(&mirror).await, t.products().await);
+    let all = t.client.subscriptions().list().all().await.unwrap();
+    assert!(
+        all.iter()
+            .all(|s| s.status == Some(SubscriptionStatus::Active))
+    );
+}
+
+#[tokio::test]
+async fn a_mirror_without_client_target_or_versioned_fields_is_refused() {
+    use tripletex_webhooks_mirror::Mirror;
+    let t = Tripletex::start().await;
+    let no_client = Mirror::builder()
+        .subject(Subject::Product, "*")
+        .target_url("http://127.0.0.1:1/hooks")
+        .build()
+        .await;
+    assert!(no_client.unwrap_err().to_string().contains("no client"));
+    let dir = tempfile::tempdir().unwrap();
+    let no_version = builder(&t, dir.path(), "http://127.0.0.1:1/hooks")
+        .subject(Subject::Customer, "id,name")
+        .build()
+        .await;
+    assert!(no_version.unwrap_err().to_string().contains("version"));
+    let bad_url = builder(&t, dir.path(), "not a url").build().await;
+    assert!(bad_url.unwrap_err().to_string().contains("target URL"));
+    let no_list = builder(&t, dir.path(), "http://127.0.0.1:1/hooks")
+        .subject(Subject::Notification, "*")
+        .build()
+        .await;
+    assert!(no_list.unwrap_err().to_string().contains("list endpoint"));
+}

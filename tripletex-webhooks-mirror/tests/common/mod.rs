@@ -55,6 +55,25 @@ impl Tripletex {
         response.json().await.unwrap_or(Value::Null)
     }
 
+    /// An emulator call, `path` from the server root (`/_emulator/...`).
+    pub async fn emulator(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
+        let root = self.server.base_url().trim_end_matches("/v2").to_owned();
+        let mut request = self
+            .http
+            .request(method, format!("{root}{path}"))
+            .basic_auth("0", Some(&self.token));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap().error_for_status().unwrap();
+        response.json().await.unwrap_or(Value::Null)
+    }
+
     /// Creates a product; returns its id.
     pub async fn create(&self, name: &str) -> i64 {
         let created = self
