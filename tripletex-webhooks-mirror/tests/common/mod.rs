@@ -76,40 +76,44 @@ impl Tripletex {
 
     /// Creates a product; returns its id.
     pub async fn create(&self, name: &str) -> i64 {
-        let created = self
-            .send(
-                reqwest::Method::POST,
-                "product",
-                Some(json!({ "name": name })),
-            )
-            .await;
+        self.create_in("product", name).await
+    }
+
+    /// Creates an object under `path`; returns its id.
+    pub async fn create_in(&self, path: &str, name: &str) -> i64 {
+        let body = Some(json!({ "name": name }));
+        let created = self.send(reqwest::Method::POST, path, body).await;
         created["value"]["id"].as_i64().unwrap()
     }
 
     pub async fn update(&self, id: i64, name: &str) -> Value {
-        self.send(
-            reqwest::Method::PUT,
-            &format!("product/{id}"),
-            Some(json!({ "name": name })),
-        )
-        .await["value"]
-            .clone()
+        self.update_in("product", id, name).await
+    }
+
+    pub async fn update_in(&self, path: &str, id: i64, name: &str) -> Value {
+        let body = Some(json!({ "name": name }));
+        let at = format!("{path}/{id}");
+        self.send(reqwest::Method::PUT, &at, body).await["value"].clone()
     }
 
     pub async fn delete(&self, id: i64) {
-        self.send(reqwest::Method::DELETE, &format!("product/{id}"), None)
-            .await;
+        self.delete_in("product", id).await;
     }
 
-    /// The server's products: id to (version, name).
+    pub async fn delete_in(&self, path: &str, id: i64) {
+        let at = format!("{path}/{id}");
+        self.send(reqwest::Method::DELETE, &at, None).await;
+    }
+
+    /// The server's products: (id, version, name), by id.
     pub async fn products(&self) -> Vec<(i64, i64, String)> {
-        let list = self
-            .send(
-                reqwest::Method::GET,
-                &format!("product?fields={FIELDS}&count=10000"),
-                None,
-            )
-            .await;
+        self.list("product").await
+    }
+
+    /// The server's objects under `path`: (id, version, name), by id.
+    pub async fn list(&self, path: &str) -> Vec<(i64, i64, String)> {
+        let at = format!("{path}?fields={FIELDS}&count=100000");
+        let list = self.send(reqwest::Method::GET, &at, None).await;
         list["values"]
             .as_array()
             .unwrap()
@@ -121,8 +125,30 @@ impl Tripletex {
                     p["name"].as_str().unwrap_or_default().to_owned(),
                 )
             })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
             .collect()
     }
+}
+
+/// The mirror's live objects of a subject from the store: (id, version, name), by id.
+pub async fn local_rows(mirror: &Mirror, subject: &str) -> Vec<(i64, i64, String)> {
+    mirror
+        .store()
+        .objects(subject)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|o| !o.deleted)
+        .map(|o| {
+            let data = o.data.unwrap();
+            (
+                o.id,
+                o.version,
+                data["name"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
 }
 
 /// A mirror of products on a SQLite file in `dir`, sending webhooks to `target`.
