@@ -303,3 +303,27 @@ async fn a_mirror_without_client_target_or_versioned_fields_is_refused() {
         .await;
     assert!(no_list.unwrap_err().to_string().contains("list endpoint"));
 }
+
+#[tokio::test]
+async fn an_unauthenticated_webhook_is_refused_and_changes_nothing() {
+    let t = Tripletex::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (listener, url) = app_listener().await;
+    let mirror = builder(&t, dir.path(), &url).build().await.unwrap();
+    let _app = serve(&mirror, listener);
+    let forged = serde_json::json!({
+        "subscriptionId": 1,
+        "event": "product.update",
+        "id": 5,
+        "value": {"id": 5, "version": 99, "name": "forged"}
+    });
+    let answer = reqwest::Client::new()
+        .post(&url)
+        .json(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), reqwest::StatusCode::UNAUTHORIZED);
+    assert!(mirror.store().object("product", 5).await.unwrap().is_none());
+    assert!(mirror.changed_since(0).await.unwrap().is_empty());
+}
