@@ -1,0 +1,166 @@
+//! Resync (a full sync that repairs what the webhooks missed) and health.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use futures::TryStreamExt as _;
+use serde_json::Value;
+use tripletex_webhooks_types::{Subject, SubscriptionStatus};
+
+use crate::change::Source;
+use crate::error::{MirrorError, Result};
+use crate::mirror::Mirror;
+
+/// What a [`Mirror::resync`] repaired.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResyncReport {
+    /// Objects seen in the complete lists.
+    pub seen: usize,
+    /// Objects created or updated because the list had a newer version.
+    pub repaired_updates: usize,
+    /// Objects tombstoned: present locally, absent from two complete lists.
+    pub repaired_deletes: usize,
+}
+
+/// What [`Mirror::health`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HealthReport {
+    /// The ids of the subscriptions found `DISABLED_TOO_MANY_ERRORS` and re-enabled.
+    pub reenabled: Vec<i64>,
+    /// The resync that followed.
+    pub resync: ResyncReport,
+}
+
+impl Mirror {
+    /// Syncs every subject completely, applying newer versions and
+    /// tombstoning the objects that are gone: present locally, absent from
+    /// the complete list and from a second list of ids taken to confirm it
+    /// (a delete during a `from`/`count` walk can shift an object past it).
+    pub async fn resync(&self) -> Result<ResyncReport> {
+        let mut report = ResyncReport::default();
+        let subjects: Vec<Subject> = self.subjects().cloned().collect();
+        for subject in subjects {
+            self.resync_subject(&subject, &mut report).await?;
+        }
+        self.deliver_changes().await?;
+        tracing::info!(
+            seen = report.seen,
+            repaired_updates = report.repaired_updates,
+            repaired_deletes = report.repaired_deletes,
+            "mirror resync"
+        );
+        Ok(report)
+    }
+
+    async fn resync_subject(&self, subject: &Subject, report: &mut ResyncReport) -> Result<()> {
+        let config = self
+            .subject_config(subject)
+            .ok_or_else(|| MirrorError::Config(format!("{subject} is not mirrored")))?;
+        let name = subject.as_str();
+        let mut seen = BTreeSet::new();
+        let mut objects = self.sync_of(config).objects();
+        while let Some(object) = objects
+            .try_next()
+            .await
+            .map_err(MirrorError::api(format!("resyncing {subject}")))?
+        {
+            report.seen += 1;
+            if let Some(id) = object.get("id").and_then(Value::as_i64) {
+                seen.insert(id);
+            }
+            if self
+                .store()
+                .apply_object(name, &object, Source::Sync)
+                .await?
+                .is_some()
+            {
+                report.repaired_updates += 1;
+            }
+        }
+        let missing: Vec<i64> = self
+            .store()
+            .objects(name)
+            .await?
+            .into_iter()
+            .filter(|o| !o.deleted && !seen.contains(&o.id))
+            .map(|o| o.id)
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let confirm: BTreeSet<i64> = self
+            .config()
+            .client
+            .sync::<Value>(config.path)
+            .fields("id")
+            .page_size(self.config().page_size)
+            .objects()
+            .try_filter_map(|o| async move { Ok(o.get("id").and_then(Value::as_i64)) })
+            .try_collect()
+            .await
+            .map_err(MirrorError::api(format!("confirming deletes of {subject}")))?;
+        for id in missing.into_iter().filter(|id| !confirm.contains(id)) {
+            if self
+                .store()
+                .apply_delete(name, id, Source::Sync)
+                .await?
+                .is_some()
+            {
+                report.repaired_deletes += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-enables the mirror's subscriptions that Tripletex disabled with
+    /// `DISABLED_TOO_MANY_ERRORS` (deliveries were lost), then resyncs.
+    pub async fn health(&self) -> Result<HealthReport> {
+        let config = self.config();
+        let subscriptions = config
+            .client
+            .subscriptions()
+            .list()
+            .all()
+            .await
+            .map_err(MirrorError::api("listing the subscriptions"))?;
+        let mut reenabled = Vec::new();
+        for subscription in subscriptions {
+            let ours = subscription.target_url.as_deref() == Some(config.target_url.as_str());
+            let disabled = subscription.status == Some(SubscriptionStatus::DisabledTooManyErrors);
+            if let (true, true, Some(id)) = (ours, disabled, subscription.id) {
+                config
+                    .client
+                    .subscriptions()
+                    .reenable(id)
+                    .await
+                    .map_err(MirrorError::api(format!("re-enabling subscription {id}")))?;
+                tracing::warn!(
+                    subscription = id,
+                    "mirror re-enabled a disabled subscription"
+                );
+                reenabled.push(id);
+            }
+        }
+        let resync = self.resync().await?;
+        Ok(HealthReport { reenabled, resync })
+    }
+
+    /// Runs [`Mirror::health`] (re-enable, then resync) every `interval`
+    /// (the first after one interval), logging failures, until the handle
+    /// is aborted.
+    pub fn spawn_resync_every(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
+        let mirror = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                if let Err(error) = mirror.health().await {
+                    tracing::warn!(%error, "mirror scheduled resync failed");
+                }
+            }
+        })
+    }
+}
