@@ -13,18 +13,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::routing::post;
 use common::backends::{self, Shared};
+use common::counting_busy::CountingBusy;
 use common::{WITHIN, eventually, product};
 use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 use tower::ServiceExt as _;
 use tripletex_webhooks_receiver::dedup::{DedupKey, Mark, Seen};
-use tripletex_webhooks_receiver::store::{Claim, DedupStore, Lease, StoreError};
+use tripletex_webhooks_receiver::store::{Claim, DedupStore, Lease};
 use tripletex_webhooks_receiver::test_util::SignedRequest;
 use tripletex_webhooks_receiver::types::{ObjectKey, Subject};
 use tripletex_webhooks_receiver::{
@@ -589,41 +589,6 @@ async fn a_crashed_replica_is_taken_over_after_the_ttl_redis() {
 
 // ---------------------------------------------------------------------------
 // A busy object is waited for, briefly; a failed handler releases at once.
-
-/// A replica's view of the shared store that counts the `Busy` answers it
-/// gets: how a test sees that replica wait for another's claim.
-#[derive(Debug)]
-struct CountingBusy {
-    store: Arc<dyn DedupStore>,
-    busy: watch::Sender<usize>,
-}
-
-#[async_trait]
-impl DedupStore for CountingBusy {
-    async fn seen(&self, key: &DedupKey) -> Result<Option<Seen>, StoreError> {
-        self.store.seen(key).await
-    }
-
-    async fn record(&self, key: &DedupKey, mark: Mark) -> Result<(), StoreError> {
-        self.store.record(key, mark).await
-    }
-
-    async fn claim(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<Claim, StoreError> {
-        let claim = self.store.claim(key, mark, lease).await?;
-        if matches!(claim, Claim::Busy { .. }) {
-            self.busy.send_modify(|busy| *busy += 1);
-        }
-        Ok(claim)
-    }
-
-    async fn commit(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<(), StoreError> {
-        self.store.commit(key, mark, lease).await
-    }
-
-    async fn release(&self, key: &DedupKey, lease: &Lease) -> Result<(), StoreError> {
-        self.store.release(key, lease).await
-    }
-}
 
 async fn busy_then_free(shared: Shared) {
     let a = Arc::new(common::TestApp::new(config(&shared.a).build().unwrap()));

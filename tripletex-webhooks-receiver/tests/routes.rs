@@ -14,16 +14,15 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::post;
 use common::backends::{self, Shared};
+use common::counting_busy::CountingBusy;
 use common::{Answer, WITHIN, product};
 use tokio::sync::watch;
 use tower::ServiceExt as _;
-use tripletex_webhooks_receiver::dedup::{DedupKey, Mark, Seen};
-use tripletex_webhooks_receiver::store::{Claim, DedupStore, Lease, MemoryStore, StoreError};
+use tripletex_webhooks_receiver::store::{DedupStore, MemoryStore};
 use tripletex_webhooks_receiver::test_util::SignedRequest;
 use tripletex_webhooks_receiver::{TripletexWebhookLayer, Webhook, WebhookConfig};
 
@@ -46,41 +45,6 @@ struct Routes {
     busy_claims: watch::Sender<usize>,
 }
 
-/// A store that counts the claims it answers `Busy`, so that a test knows
-/// when a delivery is waiting for another route's claim.
-#[derive(Debug)]
-struct Observed {
-    store: Arc<dyn DedupStore>,
-    busy_claims: watch::Sender<usize>,
-}
-
-#[async_trait]
-impl DedupStore for Observed {
-    async fn seen(&self, key: &DedupKey) -> Result<Option<Seen>, StoreError> {
-        self.store.seen(key).await
-    }
-
-    async fn record(&self, key: &DedupKey, mark: Mark) -> Result<(), StoreError> {
-        self.store.record(key, mark).await
-    }
-
-    async fn claim(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<Claim, StoreError> {
-        let claim = self.store.claim(key, mark, lease).await?;
-        if matches!(claim, Claim::Busy { .. }) {
-            self.busy_claims.send_modify(|busy| *busy += 1);
-        }
-        Ok(claim)
-    }
-
-    async fn commit(&self, key: &DedupKey, mark: Mark, lease: &Lease) -> Result<(), StoreError> {
-        self.store.commit(key, mark, lease).await
-    }
-
-    async fn release(&self, key: &DedupKey, lease: &Lease) -> Result<(), StoreError> {
-        self.store.release(key, lease).await
-    }
-}
-
 impl Routes {
     /// Route `/a` over store `a`, `/b` over store `b` (the same store, or two
     /// handles on one), `/b` waiting at most `b_wait` for a claim held
@@ -88,9 +52,9 @@ impl Routes {
     fn new(a: &Arc<dyn DedupStore>, b: &Arc<dyn DedupStore>, b_wait: Duration) -> Self {
         let busy_claims = watch::Sender::new(0);
         let config = |store: &Arc<dyn DedupStore>, wait| {
-            let observed = Observed {
+            let observed = CountingBusy {
                 store: Arc::clone(store),
-                busy_claims: busy_claims.clone(),
+                busy: busy_claims.clone(),
             };
             WebhookConfig::builder()
                 .allow_unauthenticated()
