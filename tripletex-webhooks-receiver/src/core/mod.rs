@@ -171,6 +171,8 @@ pub struct Commit {
     /// The claim held on `record`'s key, with when it was granted.
     lease: Option<(Lease, tokio::time::Instant)>,
     label: Label,
+    /// When the delivery was admitted: the handler duration starts here.
+    admitted: tokio::time::Instant,
     done: bool,
     _guard: KeyGuard,
 }
@@ -194,6 +196,7 @@ impl Commit {
     /// if it is redelivered; the claim lapses after its TTL).
     pub async fn success(mut self) -> Result<(), StoreError> {
         self.done = true;
+        Metrics::handler_duration(self.admitted.elapsed(), true);
         let metrics = self.receiver.metrics();
         let store = &self.receiver.config.inner.store;
         if let Some((key, mark)) = self.record.take() {
@@ -263,6 +266,7 @@ impl Commit {
     }
 
     fn fail(&self, why: &'static str) {
+        Metrics::handler_duration(self.admitted.elapsed(), false);
         self.receiver.metrics().increment(Counter::HandlerFailed);
         tracing::warn!(
             target: TARGET,
@@ -436,6 +440,7 @@ impl Receiver {
                 record: record.filter(|_| !freshness.is_redundant()),
                 lease: lease.map(|lease| (lease, tokio::time::Instant::now())),
                 label,
+                admitted: tokio::time::Instant::now(),
                 done: false,
                 _guard: guard,
             },
@@ -519,7 +524,8 @@ impl Receiver {
 
     /// Counts and logs a 400/405/413/415 rejection.
     pub(crate) fn malformed(&self, rejection: Rejection) -> Rejection {
-        self.metrics().increment(Counter::Malformed);
+        self.metrics()
+            .increment_because(Counter::Malformed, rejection.kind());
         tracing::warn!(
             target: TARGET,
             outcome = "malformed",
@@ -533,7 +539,8 @@ impl Receiver {
     }
 
     fn unauthorized(&self, reason: AuthFailure) -> Rejection {
-        self.metrics().increment(Counter::Unauthorized);
+        self.metrics()
+            .increment_because(Counter::Unauthorized, reason.as_str());
         tracing::warn!(
             target: TARGET,
             outcome = "unauthorized",
