@@ -119,6 +119,8 @@ impl fmt::Display for Label {
 /// The result of [`Receiver::check_head`]: what the body checks need.
 #[derive(Debug, Clone)]
 pub struct CheckedHead {
+    /// With a credential resolver: the head, authenticated with the body.
+    deferred: Option<(http::HeaderMap, http::Uri)>,
     signature: Option<SignatureInput>,
     idempotency_key: Option<HeaderText>,
     json: bool,
@@ -343,12 +345,20 @@ impl Receiver {
     }
 
     /// Step 1: checks the request head before the body is read.
+    ///
+    /// With a [`CredentialResolver`](crate::CredentialResolver), the
+    /// credentials depend on the body, so the head is authenticated in
+    /// [`admit`](Self::admit), with the same checks.
     pub fn check_head(&self, parts: &Parts) -> Result<CheckedHead, Rejection> {
         let inner = &self.config.inner;
-        let signature = inner
-            .auth
-            .check_head(&parts.headers, &parts.uri)
-            .map_err(|reason| self.unauthorized(reason))?;
+        let signature = if inner.resolved.is_some() {
+            None
+        } else {
+            inner
+                .auth
+                .check_head(&parts.headers, &parts.uri)
+                .map_err(|reason| self.unauthorized(reason, &inner.auth))?
+        };
         if parts.method != Method::POST {
             return Err(self.malformed(Rejection::MethodNotAllowed));
         }
@@ -357,11 +367,17 @@ impl Receiver {
         if declared.is_some_and(|length| length > limit) {
             return Err(self.too_large());
         }
-        let idempotency_key = match &signature {
-            Some(input) => Some(input.idempotency_key.clone()),
-            None => decode::idempotency_key(&parts.headers).map_err(|r| self.malformed(r))?,
-        };
+        if inner.resolved.is_some() {
+            return Ok(CheckedHead {
+                deferred: Some((parts.headers.clone(), parts.uri.clone())),
+                signature: None,
+                idempotency_key: None,
+                json: decode::is_json(&parts.headers),
+            });
+        }
+        let idempotency_key = self.idempotency_key(signature.as_ref(), &parts.headers)?;
         Ok(CheckedHead {
+            deferred: None,
             signature,
             idempotency_key,
             json: decode::is_json(&parts.headers),
@@ -370,16 +386,39 @@ impl Receiver {
 
     /// Step 2: checks and decodes the body, then decides under the object's
     /// lock whether the handler should run.
-    pub async fn admit(&self, head: CheckedHead, body: Bytes) -> Result<Admission, Rejection> {
+    pub async fn admit(&self, mut head: CheckedHead, body: Bytes) -> Result<Admission, Rejection> {
         let inner = &self.config.inner;
         if body.len() > inner.body_limit {
             return Err(self.too_large());
         }
+        let resolved = match (head.deferred.take(), &inner.resolved) {
+            (Some((headers, uri)), Some(resolved)) => {
+                let identity = crate::credentials::identity(&uri, &body);
+                let (credentials, known) = resolved
+                    .credentials(identity)
+                    .await
+                    .map_err(|e| self.resolver_failed(e))?;
+                // Unknown: the same checks against a dummy of the same
+                // shape, then 401 whatever they found.
+                let auth = &*credentials.auth;
+                let signature = auth
+                    .check_head(&headers, &uri)
+                    .map_err(|reason| self.unauthorized(reason, auth))?;
+                head.idempotency_key = self.idempotency_key(signature.as_ref(), &headers)?;
+                head.signature = signature;
+                Some((credentials, known))
+            }
+            _ => None,
+        };
+        let auth = resolved
+            .as_ref()
+            .map_or(&inner.auth, |(credentials, _)| &*credentials.auth);
         if let Some(input) = &head.signature {
-            inner
-                .auth
-                .check_signature(input, &body)
-                .map_err(|reason| self.unauthorized(reason))?;
+            auth.check_signature(input, &body)
+                .map_err(|reason| self.unauthorized(reason, auth))?;
+        }
+        if let Some((credentials, false)) = &resolved {
+            return Err(self.unauthorized(AuthFailure::UnknownDelivery, &credentials.auth));
         }
         if !head.json {
             return Err(self.malformed(Rejection::UnsupportedMediaType));
@@ -538,7 +577,31 @@ impl Receiver {
         rejection
     }
 
-    fn unauthorized(&self, reason: AuthFailure) -> Rejection {
+    /// The idempotency key: the signed one, or the header's if valid.
+    fn idempotency_key(
+        &self,
+        signature: Option<&SignatureInput>,
+        headers: &http::HeaderMap,
+    ) -> Result<Option<HeaderText>, Rejection> {
+        match signature {
+            Some(input) => Ok(Some(input.idempotency_key.clone())),
+            None => decode::idempotency_key(headers).map_err(|r| self.malformed(r)),
+        }
+    }
+
+    fn resolver_failed(&self, error: crate::credentials::ResolveError) -> Rejection {
+        self.metrics().increment(Counter::ResolverFailed);
+        tracing::error!(
+            target: TARGET,
+            outcome = "resolver_failed",
+            monotonic_counter.tripletex_webhooks_resolver_failed = 1_u64,
+            %error,
+            "looking up the credentials failed; answering 503 so Tripletex retries"
+        );
+        Rejection::CredentialsUnavailable(error)
+    }
+
+    fn unauthorized(&self, reason: AuthFailure, auth: &self::auth::Authenticator) -> Rejection {
         self.metrics()
             .increment_because(Counter::Unauthorized, reason.as_str());
         tracing::warn!(
@@ -550,7 +613,7 @@ impl Receiver {
         );
         Rejection::Unauthorized {
             reason,
-            challenge_basic: self.config.inner.auth.challenges_basic(),
+            challenge_basic: auth.challenges_basic(),
         }
     }
 
