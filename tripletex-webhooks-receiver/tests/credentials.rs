@@ -18,11 +18,14 @@ use tripletex_webhooks_receiver::{Credentials, DeliveryIdentity, ResolveError, W
 
 const HEADER: &str = "X-Tripletex-Token";
 
+/// A subscription's HMAC secrets and header token.
+type Secrets = (Vec<&'static str>, &'static str);
+
 /// Subscription id -> its HMAC secrets and header token, as an app's
 /// database would hold them; counts lookups and fails on demand.
 #[derive(Clone, Default)]
 struct Directory {
-    subscriptions: Arc<Mutex<HashMap<i64, (Vec<&'static str>, &'static str)>>>,
+    subscriptions: Arc<Mutex<HashMap<i64, Secrets>>>,
     lookups: Arc<AtomicUsize>,
     down: Arc<AtomicBool>,
 }

@@ -44,7 +44,9 @@ impl CredentialCache {
         }
     }
 
-    /// The cached answer, if any and not expired.
+    /// The cached answer, if any and not expired (the answer itself is
+    /// `None` for an unknown delivery).
+    #[allow(clippy::option_option, reason = "not cached, or cached as unknown")]
     pub(crate) fn get(&self, identity: &DeliveryIdentity) -> Option<Option<Credentials>> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let (inserted, found) = entries.map.get(identity)?;

@@ -444,13 +444,12 @@ impl Resolved {
         &self,
         identity: DeliveryIdentity,
     ) -> Result<(Credentials, bool), ResolveError> {
-        let found = match self.cache.get(&identity) {
-            Some(found) => found,
-            None => {
-                let found = self.resolver.resolve(&identity).await?;
-                self.cache.insert(identity, found.clone());
-                found
-            }
+        let found = if let Some(found) = self.cache.get(&identity) {
+            found
+        } else {
+            let found = self.resolver.resolve(&identity).await?;
+            self.cache.insert(identity, found.clone());
+            found
         };
         let mut dummy = self.dummy.lock().unwrap_or_else(PoisonError::into_inner);
         match found {
