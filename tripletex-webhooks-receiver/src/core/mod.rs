@@ -120,7 +120,8 @@ impl fmt::Display for Label {
 #[derive(Debug, Clone)]
 pub struct CheckedHead {
     /// With a credential resolver: the head, authenticated with the body.
-    deferred: Option<(http::HeaderMap, http::Uri)>,
+    /// Boxed: the per-request future holds a `CheckedHead` and must stay small.
+    deferred: Option<Box<(http::HeaderMap, http::Uri)>>,
     signature: Option<SignatureInput>,
     idempotency_key: Option<HeaderText>,
     json: bool,
@@ -369,7 +370,7 @@ impl Receiver {
         }
         if inner.resolved.is_some() {
             return Ok(CheckedHead {
-                deferred: Some((parts.headers.clone(), parts.uri.clone())),
+                deferred: Some(Box::new((parts.headers.clone(), parts.uri.clone()))),
                 signature: None,
                 idempotency_key: None,
                 json: decode::is_json(&parts.headers),
@@ -392,7 +393,8 @@ impl Receiver {
             return Err(self.too_large());
         }
         let resolved = match (head.deferred.take(), &inner.resolved) {
-            (Some((headers, uri)), Some(resolved)) => {
+            (Some(deferred), Some(resolved)) => {
+                let (headers, uri) = *deferred;
                 let identity = crate::credentials::identity(&uri, &body);
                 let (credentials, known) = resolved
                     .credentials(identity)
