@@ -1,5 +1,5 @@
 //! Counters of what the receiver decided: readable in-process
-//! ([`Metrics::snapshot`]), recorded through the [`metrics`](::metrics)
+//! ([`Metrics::snapshot`]), recorded through the [`metrics`]
 //! facade for any exporter, and emitted as tracing events.
 //!
 //! # Through the `metrics` facade
