@@ -4,13 +4,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::HeaderName;
-use http::header::AUTHORIZATION;
-use secrecy::{ExposeSecret, SecretString};
-use tripletex_webhooks_types::signature::SigningKey;
+use secrecy::SecretString;
 
-use crate::core::auth::{Authenticator, BasicCredential, HeaderAuth, QueryAuth};
+use crate::core::auth::Authenticator;
 use crate::core::locks::KeyLocks;
+use crate::credentials::{
+    CredentialResolver, CredentialsBuilder, DEFAULT_CREDENTIAL_CAPACITY, DEFAULT_CREDENTIAL_TTL,
+    Resolved,
+};
 use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::store::{DedupStore, MemoryStore};
 
@@ -49,7 +50,10 @@ pub struct WebhookConfig {
 }
 
 pub(crate) struct ConfigInner {
+    /// The static credentials (none when a resolver is set).
     pub(crate) auth: Authenticator,
+    /// The resolver, when credentials are looked up per delivery.
+    pub(crate) resolved: Option<Resolved>,
     pub(crate) body_limit: usize,
     pub(crate) store: Arc<dyn DedupStore>,
     pub(crate) pass_redundant: bool,
@@ -64,6 +68,7 @@ impl fmt::Debug for WebhookConfig {
         let inner = &self.inner;
         f.debug_struct("WebhookConfig")
             .field("auth", &inner.auth)
+            .field("resolved", &inner.resolved)
             .field("body_limit", &inner.body_limit)
             .field("store", &inner.store)
             .field("pass_redundant", &inner.pass_redundant)
@@ -121,32 +126,23 @@ impl WebhookConfig {
 #[derive(Default)]
 #[must_use]
 pub struct WebhookConfigBuilder {
-    header_name: Option<String>,
-    header_values: Vec<SecretString>,
-    basic: Vec<(String, SecretString)>,
-    query_param: Option<String>,
-    query_values: Vec<SecretString>,
-    hmac: Vec<SecretString>,
+    credentials: CredentialsBuilder,
+    resolver: Option<Arc<dyn CredentialResolver>>,
+    credential_cache: Option<(Duration, usize)>,
     body_limit: Option<usize>,
     store: Option<Arc<dyn DedupStore>>,
     pass_redundant: bool,
     claim_ttl: Option<Duration>,
     claim_wait: Option<Duration>,
     allow_unauthenticated: bool,
-    errors: Vec<ConfigError>,
 }
 
 impl fmt::Debug for WebhookConfigBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebhookConfigBuilder")
-            .field("header_name", &self.header_name)
-            .field("header_values", &self.header_values.len())
-            .field(
-                "basic_users",
-                &self.basic.iter().map(|(u, _)| u).collect::<Vec<_>>(),
-            )
-            .field("query_param", &self.query_param)
-            .field("hmac_secrets", &self.hmac.len())
+            .field("credentials", &self.credentials)
+            .field("resolver", &self.resolver.is_some())
+            .field("credential_cache", &self.credential_cache)
             .field("body_limit", &self.body_limit)
             .field("claim_ttl", &self.claim_ttl)
             .field("claim_wait", &self.claim_wait)
@@ -160,17 +156,7 @@ impl WebhookConfigBuilder {
     /// `authHeaderValue`). Call again with the same name to accept several
     /// values; one header name per configuration.
     pub fn header_auth(mut self, name: impl Into<String>, value: impl Into<SecretString>) -> Self {
-        let name = name.into();
-        match &self.header_name {
-            Some(existing) if !existing.eq_ignore_ascii_case(&name) => {
-                self.errors.push(ConfigError::SecondHeaderName {
-                    first: existing.clone(),
-                    second: name,
-                });
-            }
-            _ => self.header_name = Some(name),
-        }
-        self.header_values.push(value.into());
+        self.credentials = self.credentials.header_auth(name, value);
         self
     }
 
@@ -182,7 +168,7 @@ impl WebhookConfigBuilder {
         user: impl Into<String>,
         password: impl Into<SecretString>,
     ) -> Self {
-        self.basic.push((user.into(), password.into()));
+        self.credentials = self.credentials.basic_auth(user, password);
         self
     }
 
@@ -194,17 +180,7 @@ impl WebhookConfigBuilder {
     /// space), so configure the decoded value; the guide calls this the least
     /// recommended mechanism, since URLs end up in logs.
     pub fn query_token(mut self, param: impl Into<String>, value: impl Into<SecretString>) -> Self {
-        let param = param.into();
-        match &self.query_param {
-            Some(existing) if *existing != param => {
-                self.errors.push(ConfigError::SecondQueryParam {
-                    first: existing.clone(),
-                    second: param,
-                });
-            }
-            _ => self.query_param = Some(param),
-        }
-        self.query_values.push(value.into());
+        self.credentials = self.credentials.query_token(param, value);
         self
     }
 
@@ -212,7 +188,7 @@ impl WebhookConfigBuilder {
     /// subscription's `hmacSharedSecret`), verified over the `idempotency-key`
     /// header and the exact body bytes. Call again to accept several secrets.
     pub fn hmac_secret(mut self, secret: impl Into<SecretString>) -> Self {
-        self.hmac.push(secret.into());
+        self.credentials = self.credentials.hmac_secret(secret);
         self
     }
 
@@ -266,6 +242,57 @@ impl WebhookConfigBuilder {
         self
     }
 
+    /// Looks the credentials up per delivery (per subscription or company)
+    /// instead of configuring them here: see [`CredentialResolver`] and
+    /// [`crate::credentials`] for what identifies a delivery and why that is
+    /// safe. Answers are cached (see
+    /// [`credential_cache`](Self::credential_cache)); an unknown delivery
+    /// gets 401 after a dummy verification, a resolver error 503.
+    ///
+    /// The static mechanisms ([`header_auth`](Self::header_auth) and the
+    /// others) cannot be combined with a resolver
+    /// ([`ConfigError::ResolverAndStatic`]). With a resolver, the head is
+    /// authenticated once the body is read (the `subscriptionId` is in it),
+    /// so 405 and 413 on `Content-Length` come before 401.
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use std::sync::Arc;
+    /// use tripletex_webhooks_receiver::{Credentials, DeliveryIdentity, ResolveError, WebhookConfig};
+    ///
+    /// // Subscription id -> its hmacSharedSecret, as in the app's database.
+    /// let secrets = Arc::new(HashMap::from([(1, "secret-of-acme"), (2, "secret-of-globex")]));
+    /// let config = WebhookConfig::builder()
+    ///     .credential_resolver(move |identity: DeliveryIdentity| {
+    ///         let secrets = Arc::clone(&secrets);
+    ///         async move {
+    ///             let secret = identity.subscription_id().and_then(|id| secrets.get(&id).copied());
+    ///             secret
+    ///                 .map(|secret| Credentials::builder().hmac_secret(secret).build())
+    ///                 .transpose()
+    ///                 .map_err(ResolveError::new)
+    ///         }
+    ///     })
+    ///     .build()?;
+    /// # let _ = config;
+    /// # Ok::<(), tripletex_webhooks_receiver::ConfigError>(())
+    /// ```
+    pub fn credential_resolver(mut self, resolver: impl CredentialResolver + 'static) -> Self {
+        self.resolver = Some(Arc::new(resolver));
+        self
+    }
+
+    /// How long the resolver's answers (credentials, or `None` for an
+    /// unknown delivery) are cached, and how many at most (default
+    /// [`DEFAULT_CREDENTIAL_TTL`], a minute, and
+    /// [`DEFAULT_CREDENTIAL_CAPACITY`]). A changed secret is seen within the
+    /// TTL; so is a new subscription refused before it existed (Tripletex
+    /// retries). Errors are not cached. A zero TTL or capacity caches nothing.
+    pub fn credential_cache(mut self, ttl: Duration, capacity: usize) -> Self {
+        self.credential_cache = Some((ttl, capacity));
+        self
+    }
+
     /// Accepts deliveries without any authentication. Only for local
     /// development or when something in front of the receiver authenticates.
     pub fn allow_unauthenticated(mut self) -> Self {
@@ -275,57 +302,18 @@ impl WebhookConfigBuilder {
 
     /// Checks and builds the configuration.
     pub fn build(self) -> Result<WebhookConfig, ConfigError> {
-        if let Some(error) = self.errors.into_iter().next() {
-            return Err(error);
-        }
-        let empty = |secrets: &[SecretString]| secrets.iter().any(|s| s.expose_secret().is_empty());
-        if empty(&self.header_values) {
-            return Err(ConfigError::EmptySecret("header value"));
-        }
-        if empty(&self.query_values) {
-            return Err(ConfigError::EmptySecret("query token"));
-        }
-        if empty(&self.hmac) {
-            return Err(ConfigError::EmptySecret("HMAC secret"));
-        }
-        if self.basic.iter().any(|(user, _)| user.contains(':')) {
-            return Err(ConfigError::BasicUserWithColon);
-        }
-        let header = match self.header_name {
-            Some(name) => {
-                let parsed = HeaderName::try_from(name.as_str())
-                    .map_err(|_| ConfigError::InvalidHeaderName(name.clone()))?;
-                if parsed == AUTHORIZATION && !self.basic.is_empty() {
-                    return Err(ConfigError::AuthorizationTwice);
-                }
-                Some(HeaderAuth {
-                    name: parsed,
-                    values: self.header_values,
-                })
+        let auth = self.credentials.build_authenticator()?;
+        let resolved = match self.resolver {
+            Some(_) if auth.is_configured() => return Err(ConfigError::ResolverAndStatic),
+            Some(resolver) => {
+                let (ttl, capacity) = self
+                    .credential_cache
+                    .unwrap_or((DEFAULT_CREDENTIAL_TTL, DEFAULT_CREDENTIAL_CAPACITY));
+                Some(Resolved::new(resolver, ttl, capacity))
             }
             None => None,
         };
-        let query = match self.query_param {
-            Some(param) if param.is_empty() => {
-                return Err(ConfigError::EmptySecret("query parameter name"));
-            }
-            Some(param) => Some(QueryAuth {
-                param,
-                values: self.query_values,
-            }),
-            None => None,
-        };
-        let auth = Authenticator {
-            header,
-            basic: self
-                .basic
-                .into_iter()
-                .map(|(user, password)| BasicCredential { user, password })
-                .collect(),
-            query,
-            hmac: self.hmac.iter().map(SigningKey::new).collect(),
-        };
-        if !auth.is_configured() && !self.allow_unauthenticated {
+        if !auth.is_configured() && resolved.is_none() && !self.allow_unauthenticated {
             return Err(ConfigError::NoAuthentication);
         }
         let body_limit = self.body_limit.unwrap_or(DEFAULT_BODY_LIMIT);
@@ -339,6 +327,7 @@ impl WebhookConfigBuilder {
         Ok(WebhookConfig {
             inner: Arc::new(ConfigInner {
                 auth,
+                resolved,
                 body_limit,
                 store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
                 pass_redundant: self.pass_redundant,
@@ -396,6 +385,9 @@ pub enum ConfigError {
     /// A claim TTL below a millisecond.
     #[error("the claim TTL must be at least a millisecond")]
     ClaimTtlTooShort,
+    /// A credential resolver and static credentials were both configured.
+    #[error("a credential resolver replaces the static credentials: configure one or the other")]
+    ResolverAndStatic,
 }
 
 #[cfg(test)]

@@ -164,6 +164,8 @@
 //!
 //! - [`WebhookConfig`]: authentication, limits, store, claims (built with a
 //!   builder).
+//! - [`CredentialResolver`]: credentials per subscription or company, looked
+//!   up per delivery and cached (see [`credentials`]).
 //! - [`TripletexWebhookLayer`]: the tower middleware.
 //! - [`Webhook`]: the axum extractor for the handler.
 //! - [`Dispatcher`]: typed routing (`on_product`, `on("order.delete", ..)`).
@@ -172,6 +174,7 @@
 
 mod config;
 mod core;
+pub mod credentials;
 mod dispatcher;
 pub mod error;
 mod extract;
@@ -188,6 +191,10 @@ pub use crate::config::{
 pub use crate::core::auth::AuthFailure;
 pub use crate::core::dedup::{DedupKey, Freshness, Mark, Seen};
 pub use crate::core::{Admission, Admitted, CheckedHead, Commit, Receiver, auth, dedup};
+pub use crate::credentials::{
+    CredentialResolver, Credentials, CredentialsBuilder, DEFAULT_CREDENTIAL_CAPACITY,
+    DEFAULT_CREDENTIAL_TTL, DeliveryIdentity, ResolveError,
+};
 pub use crate::dispatcher::{
     DispatchFuture, DispatchServiceFuture, Dispatched, Dispatcher, HandlerOutcome, TypedWebhook,
 };

@@ -57,6 +57,9 @@ pub enum AuthFailure {
     /// The `idempotency-key` header, which the signature covers, is missing,
     /// empty, duplicated or not visible ASCII.
     BadIdempotencyKey,
+    /// The [`CredentialResolver`](crate::CredentialResolver) knows no such
+    /// subscription or company (checked against a dummy all the same).
+    UnknownDelivery,
 }
 
 impl AuthFailure {
@@ -78,6 +81,7 @@ impl AuthFailure {
             Self::MalformedSignature => "malformed_signature",
             Self::WrongSignature => "wrong_signature",
             Self::BadIdempotencyKey => "bad_idempotency_key",
+            Self::UnknownDelivery => "unknown_delivery",
         }
     }
 }

@@ -119,6 +119,9 @@ impl fmt::Display for Label {
 /// The result of [`Receiver::check_head`]: what the body checks need.
 #[derive(Debug, Clone)]
 pub struct CheckedHead {
+    /// With a credential resolver: the head, authenticated with the body.
+    /// Boxed: the per-request future holds a `CheckedHead` and must stay small.
+    deferred: Option<Box<(http::HeaderMap, http::Uri)>>,
     signature: Option<SignatureInput>,
     idempotency_key: Option<HeaderText>,
     json: bool,
@@ -171,6 +174,8 @@ pub struct Commit {
     /// The claim held on `record`'s key, with when it was granted.
     lease: Option<(Lease, tokio::time::Instant)>,
     label: Label,
+    /// When the delivery was admitted: the handler duration starts here.
+    admitted: tokio::time::Instant,
     done: bool,
     _guard: KeyGuard,
 }
@@ -194,6 +199,7 @@ impl Commit {
     /// if it is redelivered; the claim lapses after its TTL).
     pub async fn success(mut self) -> Result<(), StoreError> {
         self.done = true;
+        Metrics::handler_duration(self.admitted.elapsed(), true);
         let metrics = self.receiver.metrics();
         let store = &self.receiver.config.inner.store;
         if let Some((key, mark)) = self.record.take() {
@@ -263,6 +269,7 @@ impl Commit {
     }
 
     fn fail(&self, why: &'static str) {
+        Metrics::handler_duration(self.admitted.elapsed(), false);
         self.receiver.metrics().increment(Counter::HandlerFailed);
         tracing::warn!(
             target: TARGET,
@@ -339,12 +346,20 @@ impl Receiver {
     }
 
     /// Step 1: checks the request head before the body is read.
+    ///
+    /// With a [`CredentialResolver`](crate::CredentialResolver), the
+    /// credentials depend on the body, so the head is authenticated in
+    /// [`admit`](Self::admit), with the same checks.
     pub fn check_head(&self, parts: &Parts) -> Result<CheckedHead, Rejection> {
         let inner = &self.config.inner;
-        let signature = inner
-            .auth
-            .check_head(&parts.headers, &parts.uri)
-            .map_err(|reason| self.unauthorized(reason))?;
+        let signature = if inner.resolved.is_some() {
+            None
+        } else {
+            inner
+                .auth
+                .check_head(&parts.headers, &parts.uri)
+                .map_err(|reason| self.unauthorized(reason, &inner.auth))?
+        };
         if parts.method != Method::POST {
             return Err(self.malformed(Rejection::MethodNotAllowed));
         }
@@ -353,11 +368,17 @@ impl Receiver {
         if declared.is_some_and(|length| length > limit) {
             return Err(self.too_large());
         }
-        let idempotency_key = match &signature {
-            Some(input) => Some(input.idempotency_key.clone()),
-            None => decode::idempotency_key(&parts.headers).map_err(|r| self.malformed(r))?,
-        };
+        if inner.resolved.is_some() {
+            return Ok(CheckedHead {
+                deferred: Some(Box::new((parts.headers.clone(), parts.uri.clone()))),
+                signature: None,
+                idempotency_key: None,
+                json: decode::is_json(&parts.headers),
+            });
+        }
+        let idempotency_key = self.idempotency_key(signature.as_ref(), &parts.headers)?;
         Ok(CheckedHead {
+            deferred: None,
             signature,
             idempotency_key,
             json: decode::is_json(&parts.headers),
@@ -366,16 +387,40 @@ impl Receiver {
 
     /// Step 2: checks and decodes the body, then decides under the object's
     /// lock whether the handler should run.
-    pub async fn admit(&self, head: CheckedHead, body: Bytes) -> Result<Admission, Rejection> {
+    pub async fn admit(&self, mut head: CheckedHead, body: Bytes) -> Result<Admission, Rejection> {
         let inner = &self.config.inner;
         if body.len() > inner.body_limit {
             return Err(self.too_large());
         }
+        let resolved = match (head.deferred.take(), &inner.resolved) {
+            (Some(deferred), Some(resolved)) => {
+                let (headers, uri) = *deferred;
+                let identity = crate::credentials::identity(&uri, &body);
+                let (credentials, known) = resolved
+                    .credentials(identity)
+                    .await
+                    .map_err(|e| self.resolver_failed(e))?;
+                // Unknown: the same checks against a dummy of the same
+                // shape, then 401 whatever they found.
+                let auth = &*credentials.auth;
+                let signature = auth
+                    .check_head(&headers, &uri)
+                    .map_err(|reason| self.unauthorized(reason, auth))?;
+                head.idempotency_key = self.idempotency_key(signature.as_ref(), &headers)?;
+                head.signature = signature;
+                Some((credentials, known))
+            }
+            _ => None,
+        };
+        let auth = resolved
+            .as_ref()
+            .map_or(&inner.auth, |(credentials, _)| &*credentials.auth);
         if let Some(input) = &head.signature {
-            inner
-                .auth
-                .check_signature(input, &body)
-                .map_err(|reason| self.unauthorized(reason))?;
+            auth.check_signature(input, &body)
+                .map_err(|reason| self.unauthorized(reason, auth))?;
+        }
+        if let Some((credentials, false)) = &resolved {
+            return Err(self.unauthorized(AuthFailure::UnknownDelivery, &credentials.auth));
         }
         if !head.json {
             return Err(self.malformed(Rejection::UnsupportedMediaType));
@@ -436,6 +481,7 @@ impl Receiver {
                 record: record.filter(|_| !freshness.is_redundant()),
                 lease: lease.map(|lease| (lease, tokio::time::Instant::now())),
                 label,
+                admitted: tokio::time::Instant::now(),
                 done: false,
                 _guard: guard,
             },
@@ -519,7 +565,8 @@ impl Receiver {
 
     /// Counts and logs a 400/405/413/415 rejection.
     pub(crate) fn malformed(&self, rejection: Rejection) -> Rejection {
-        self.metrics().increment(Counter::Malformed);
+        self.metrics()
+            .increment_because(Counter::Malformed, rejection.kind());
         tracing::warn!(
             target: TARGET,
             outcome = "malformed",
@@ -532,8 +579,33 @@ impl Receiver {
         rejection
     }
 
-    fn unauthorized(&self, reason: AuthFailure) -> Rejection {
-        self.metrics().increment(Counter::Unauthorized);
+    /// The idempotency key: the signed one, or the header's if valid.
+    fn idempotency_key(
+        &self,
+        signature: Option<&SignatureInput>,
+        headers: &http::HeaderMap,
+    ) -> Result<Option<HeaderText>, Rejection> {
+        match signature {
+            Some(input) => Ok(Some(input.idempotency_key.clone())),
+            None => decode::idempotency_key(headers).map_err(|r| self.malformed(r)),
+        }
+    }
+
+    fn resolver_failed(&self, error: crate::credentials::ResolveError) -> Rejection {
+        self.metrics().increment(Counter::ResolverFailed);
+        tracing::error!(
+            target: TARGET,
+            outcome = "resolver_failed",
+            monotonic_counter.tripletex_webhooks_resolver_failed = 1_u64,
+            %error,
+            "looking up the credentials failed; answering 503 so Tripletex retries"
+        );
+        Rejection::CredentialsUnavailable(error)
+    }
+
+    fn unauthorized(&self, reason: AuthFailure, auth: &self::auth::Authenticator) -> Rejection {
+        self.metrics()
+            .increment_because(Counter::Unauthorized, reason.as_str());
         tracing::warn!(
             target: TARGET,
             outcome = "unauthorized",
@@ -543,7 +615,7 @@ impl Receiver {
         );
         Rejection::Unauthorized {
             reason,
-            challenge_basic: self.config.inner.auth.challenges_basic(),
+            challenge_basic: auth.challenges_basic(),
         }
     }
 

@@ -9,6 +9,7 @@ use http::{HeaderValue, StatusCode};
 use tripletex_webhooks_types::DecodeError;
 
 use crate::core::auth::AuthFailure;
+use crate::credentials::ResolveError;
 use crate::store::StoreError;
 
 /// The `WWW-Authenticate` challenge sent with 401 when Basic is configured.
@@ -28,6 +29,7 @@ const BASIC_CHALLENGE: &str = r#"Basic realm="tripletex-webhooks", charset="UTF-
 /// | [`BadRequest`](Self::BadRequest) | 400 |
 /// | [`StoreUnavailable`](Self::StoreUnavailable) | 503, so Tripletex retries |
 /// | [`Busy`](Self::Busy) | 503 with `Retry-After`, so Tripletex retries |
+/// | [`CredentialsUnavailable`](Self::CredentialsUnavailable) | 503, so Tripletex retries |
 ///
 /// The response body never says which authentication check failed; the
 /// reason goes to tracing (and is here for callers of
@@ -72,6 +74,10 @@ pub enum Rejection {
         /// as `Retry-After`, in whole seconds.
         retry_after: Duration,
     },
+    /// The [`CredentialResolver`](crate::CredentialResolver) failed; nothing
+    /// was verified or handled.
+    #[error("the credentials could not be looked up")]
+    CredentialsUnavailable(#[source] ResolveError),
 }
 
 /// What is malformed about a request.
@@ -102,7 +108,9 @@ impl Rejection {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::StoreUnavailable(_) | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::StoreUnavailable(_) | Self::Busy { .. } | Self::CredentialsUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -116,6 +124,7 @@ impl Rejection {
             Self::BadRequest(_) => "bad_request",
             Self::StoreUnavailable(_) => "store_unavailable",
             Self::Busy { .. } => "busy",
+            Self::CredentialsUnavailable(_) => "credentials_unavailable",
         }
     }
 
