@@ -304,9 +304,11 @@ fn replica(
                             handled.overlaps.push((id, version));
                         }
                     }
-                    // Not a wait: simulated work (0-3 ms) so that deliveries of one
-                    // object overlap; real time, as paused time cannot drive real stores.
-                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                    // Simulated work: a few yields to the runtime, so that other
+                    // deliveries of the object run meanwhile.
+                    for _ in 0..=pause {
+                        tokio::task::yield_now().await;
+                    }
                     handled.lock().unwrap().active.remove(&id);
                     StatusCode::OK
                 }
