@@ -10,7 +10,7 @@ use test_support::WITHIN;
 use test_support::net::RefusingPort;
 use tripletex_webhooks_client::emulator::{DeliveryFilter, EmulatorClient};
 use tripletex_webhooks_client::types::NewSubscription;
-use tripletex_webhooks_client::types::emulator::{DeliveryStatus, StreamEvent};
+use tripletex_webhooks_client::types::emulator::{DeliveryRecord, DeliveryStatus, StreamEvent};
 use tripletex_webhooks_server::{RunningServer, ServerConfig};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -43,6 +43,25 @@ impl Harness {
             subscription,
         )
     }
+
+    /// Emits `notification.sent` for note `id` and waits until it is delivered.
+    async fn emit_delivered(
+        &self,
+        subscription: i64,
+        id: i64,
+    ) -> (DeliveryFilter, Vec<DeliveryRecord>) {
+        self.emulator
+            .emit("notification.sent", id, note(id))
+            .await
+            .unwrap();
+        let filter = DeliveryFilter::new().subscription(subscription);
+        let log = self
+            .emulator
+            .wait_for_deliveries(&filter, |log| delivered(log) == 1, WITHIN)
+            .await
+            .unwrap();
+        (filter, log)
+    }
 }
 
 async fn subscribe(emulator: &EmulatorClient, event: &str, target: &str) -> i64 {
@@ -60,7 +79,7 @@ fn note(id: i64) -> Value {
     json!({"id": id, "title": format!("note {id}")})
 }
 
-fn delivered(log: &[tripletex_webhooks_client::types::emulator::DeliveryRecord]) -> usize {
+fn delivered(log: &[DeliveryRecord]) -> usize {
     log.iter()
         .filter(|d| d.status == DeliveryStatus::Delivered)
         .count()
@@ -135,16 +154,7 @@ async fn the_stream_is_typed() {
 #[tokio::test]
 async fn redelivery_sends_again_and_an_unknown_message_is_not_found() {
     let (h, subscription) = Harness::start("notification.sent").await;
-    h.emulator
-        .emit("notification.sent", 9, note(9))
-        .await
-        .unwrap();
-    let filter = DeliveryFilter::new().subscription(subscription);
-    let log = h
-        .emulator
-        .wait_for_deliveries(&filter, |log| delivered(log) == 1, WITHIN)
-        .await
-        .unwrap();
+    let (filter, log) = h.emit_delivered(subscription, 9).await;
 
     h.emulator.redeliver(log[0].id).await.unwrap();
     let again = h
@@ -177,15 +187,7 @@ async fn redelivery_sends_again_and_an_unknown_message_is_not_found() {
 #[tokio::test]
 async fn a_wait_that_times_out_says_what_it_saw() {
     let (h, subscription) = Harness::start("notification.sent").await;
-    h.emulator
-        .emit("notification.sent", 10, note(10))
-        .await
-        .unwrap();
-    let filter = DeliveryFilter::new().subscription(subscription);
-    h.emulator
-        .wait_for_deliveries(&filter, |log| delivered(log) == 1, WITHIN)
-        .await
-        .unwrap();
+    let (filter, _) = h.emit_delivered(subscription, 10).await;
 
     let error = h
         .emulator
@@ -244,15 +246,7 @@ async fn the_clock_moves_and_a_retry_fires() {
 #[tokio::test]
 async fn reset_empties_the_company() {
     let (h, subscription) = Harness::start("notification.sent").await;
-    h.emulator
-        .emit("notification.sent", 12, note(12))
-        .await
-        .unwrap();
-    let filter = DeliveryFilter::new().subscription(subscription);
-    h.emulator
-        .wait_for_deliveries(&filter, |log| delivered(log) == 1, WITHIN)
-        .await
-        .unwrap();
+    let (filter, _) = h.emit_delivered(subscription, 12).await;
     h.emulator.reset().await.unwrap();
     assert!(
         h.emulator
