@@ -246,7 +246,7 @@ async fn the_clock_moves_and_a_retry_fires() {
 #[tokio::test]
 async fn reset_empties_the_company() {
     let (h, subscription) = Harness::start("notification.sent").await;
-    let (filter, _) = h.emit_delivered(subscription, 12).await;
+    h.emit_delivered(subscription, 12).await;
     h.emulator.reset().await.unwrap();
     assert!(
         h.emulator
