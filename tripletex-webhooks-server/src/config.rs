@@ -65,6 +65,13 @@ pub struct ServerConfig {
     )]
     pub database_url: String,
 
+    /// What a `201` survives on embedded SQLite: `process` (a killed server
+    /// loses nothing; a power loss may drop the last commits) or `power`
+    /// (the WAL is synced before each answer). PostgreSQL's own settings
+    /// (`synchronous_commit`, `fsync`) decide there.
+    #[arg(long, env = "TRIPLETEX_DURABILITY", value_enum, default_value_t = Durability::Process)]
+    pub durability: Durability,
+
     /// The consumer token integrations must present when creating a session.
     #[arg(long, env = "TRIPLETEX_CONSUMER_TOKEN", default_value = DEFAULT_CONSUMER_TOKEN, hide_default_value = true)]
     pub consumer_token: SecretString,
@@ -134,6 +141,19 @@ pub struct ServerConfig {
     pub delivery_log_body_limit: usize,
 }
 
+/// What a write the API has answered survives, on embedded SQLite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Durability {
+    /// A killed process loses nothing; an OS crash or power loss may lose
+    /// the last commits (`synchronous=NORMAL`: the WAL is synced at
+    /// checkpoints, not at each commit).
+    #[default]
+    Process,
+    /// Nothing answered is lost even to a power loss: each commit syncs the
+    /// WAL before the API answers (`synchronous=FULL`).
+    Power,
+}
+
 /// A comma-separated list of durations, such as a retry schedule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DurationList(pub Vec<Duration>);
@@ -153,6 +173,7 @@ impl ServerConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url: "sqlite::memory:".to_owned(),
+            durability: Durability::Process,
             consumer_token: SecretString::from(DEFAULT_CONSUMER_TOKEN),
             employee_tokens: vec![SecretString::from(DEFAULT_EMPLOYEE_TOKEN)],
             public_url: None,
@@ -261,6 +282,7 @@ impl std::fmt::Debug for ServerConfig {
         let Self {
             listen,
             database_url: _,
+            durability,
             consumer_token,
             employee_tokens,
             public_url,
@@ -281,6 +303,7 @@ impl std::fmt::Debug for ServerConfig {
         f.debug_struct("ServerConfig")
             .field("listen", listen)
             .field("database_url", &self.redacted_database_url())
+            .field("durability", durability)
             .field("consumer_token", consumer_token)
             .field("employee_tokens", employee_tokens)
             .field("public_url", public_url)
@@ -360,6 +383,21 @@ mod tests {
         assert_eq!(config.employee_tokens.len(), 2);
         assert_eq!(config.listen.port(), 8080);
         assert!(!format!("{config:?}").contains("a-1"));
+    }
+
+    #[test]
+    fn durability_is_process_unless_power_is_asked_for() {
+        let parse = |extra: &[&str]| ServerConfig::try_parse_from([&["server"], extra].concat());
+        assert_eq!(parse(&[]).unwrap().durability, Durability::Process);
+        assert_eq!(
+            parse(&["--durability", "power"]).unwrap().durability,
+            Durability::Power
+        );
+        let refused = parse(&["--durability", "fsync"]).err().unwrap().to_string();
+        assert!(
+            refused.contains("possible values: process, power"),
+            "{refused}"
+        );
     }
 
     #[test]

@@ -33,6 +33,6 @@ mod server;
 mod store;
 
 pub use clock::Clock;
-pub use config::{DurationList, RateLimit, ServerConfig};
+pub use config::{Durability, DurationList, RateLimit, ServerConfig};
 pub use server::{EmulatorHandleError, RunningServer, StartError};
 pub use store::StoreError;

@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use tripletex_webhooks_client::emulator::EmulatorClient;
 
 use crate::clock::Clock;
-use crate::config::ServerConfig;
+use crate::config::{Durability, ServerConfig};
 use crate::delivery::{Dispatcher, DispatcherHandle, retention};
 use crate::digest::token_digest;
 use crate::domain::object::url_base;
@@ -120,7 +120,8 @@ impl RunningServer {
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"));
         let url_base = url_base(&public_url);
-        let (store, outbox) = open_store(&config.database_url, &url_base).await?;
+        let (store, outbox) =
+            open_store(&config.database_url, config.durability, &url_base).await?;
         let mut companies = HashMap::new();
         for token in &config.employee_tokens {
             let digest = token_digest(token.expose_secret());
@@ -390,10 +391,11 @@ fn save_clock_offsets(clock: Clock, store: Arc<dyn Store>) -> JoinHandle<()> {
 
 async fn open_store(
     database_url: &str,
+    durability: Durability,
     url_base: &str,
 ) -> Result<(Arc<dyn Store>, Arc<dyn Outbox>), StartError> {
     if database_url.starts_with("sqlite:") {
-        let store = Arc::new(SqliteStore::connect(database_url, url_base).await?);
+        let store = Arc::new(SqliteStore::connect(database_url, durability, url_base).await?);
         Ok((
             Arc::clone(&store) as Arc<dyn Store>,
             store as Arc<dyn Outbox>,

@@ -1,6 +1,8 @@
 //! Durability: the server binary is killed with SIGKILL at random moments while
 //! events are being created and delivered; after each restart every committed
-//! event still reaches the receiver (at least once, duplicates counted).
+//! event still reaches the receiver (at least once, duplicates counted). Under
+//! both `--durability` modes (what `power` adds, the sync before each answer,
+//! is `tests/durability.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -78,6 +80,16 @@ fn delivered_ids(receiver: &Receiver) -> BTreeSet<i64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_at_random_moments_it_loses_nothing() {
+    killed_at_random_moments("process").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_random_moments_with_durability_power_it_loses_nothing() {
+    killed_at_random_moments("power").await;
+}
+
+/// One run, the server started with `--durability durability`.
+async fn killed_at_random_moments(durability: &str) {
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("crash.db").display());
     let http = reqwest::Client::builder()
@@ -85,7 +97,8 @@ async fn killed_at_random_moments_it_loses_nothing() {
         .build()
         .unwrap();
     let receiver = Receiver::start().await;
-    let mut server = ServerProcess::start(&database, EMPLOYEE_TOKEN, &[]).await;
+    let mut server =
+        ServerProcess::start(&database, EMPLOYEE_TOKEN, &["--durability", durability]).await;
     server.wait_until_up(&http, UP_WITHIN).await;
 
     let token = server.session_token(&http).await;

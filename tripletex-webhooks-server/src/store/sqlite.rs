@@ -15,6 +15,7 @@ use sqlx::sqlite::{
 use self::checkpoint::Checkpointer;
 use super::StoreResult;
 use super::sql::{Backend, SqlStore, sealed};
+use crate::config::Durability;
 
 /// The SQLite store.
 pub(crate) type SqliteStore = SqlStore<Sqlite>;
@@ -42,19 +43,24 @@ impl Backend for Sqlite {
 
 impl SqliteStore {
     /// Opens (creating if needed) and migrates the database at `database_url`
-    /// (`sqlite://FILE` or `sqlite::memory:`). `url_base` is the scheme-less
-    /// base of `url` fields, e.g. `tripletex.no/v2`.
+    /// (`sqlite://FILE` or `sqlite::memory:`), its commits as durable as
+    /// `durability` says. `url_base` is the scheme-less base of `url`
+    /// fields, e.g. `tripletex.no/v2`.
     pub(crate) async fn connect(
         database_url: &str,
+        durability: Durability,
         url_base: impl Into<String>,
     ) -> StoreResult<Self> {
         let memory = database_url.contains(":memory:") || database_url.contains("mode=memory");
         let options = SqliteConnectOptions::from_str(database_url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL in WAL mode survives a process crash (kill -9); only a
-            // power loss can drop the last commits.
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(match durability {
+                // In WAL mode: survives kill -9; the WAL is synced only at checkpoints.
+                Durability::Process => SqliteSynchronous::Normal,
+                // In WAL mode: the WAL is synced at every commit.
+                Durability::Power => SqliteSynchronous::Full,
+            })
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
             // Commits never checkpoint: the checkpointer does (see its module).

@@ -538,6 +538,7 @@ mod tests {
     use tripletex_webhooks_types::{EventType, NewSubscription};
 
     use super::*;
+    use crate::config::Durability;
     use crate::store::outbox::Exchange;
     use crate::store::{SqliteStore, Store, WriteContext};
 
@@ -572,7 +573,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_expired_lease_is_claimed_again_and_the_stale_outcome_is_fenced_off() {
-        let store = SqliteStore::connect("sqlite::memory:", "test/v2")
+        let store = SqliteStore::connect("sqlite::memory:", Durability::Process, "test/v2")
             .await
             .unwrap();
         let company = store.ensure_company("digest").await.unwrap();

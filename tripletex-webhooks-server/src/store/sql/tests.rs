@@ -4,6 +4,7 @@
 use serde_json::{Map, Value, json};
 use tripletex_webhooks_types::{EventType, NewSubscription};
 
+use crate::config::Durability;
 use crate::store::outbox::{DeliveryFilter, Outbox};
 use crate::store::{
     Company, Fields, NewItem, ObjectWrite, SqliteStore, Store, StoreError, WriteContext, WriteKind,
@@ -13,7 +14,7 @@ const NOW: i64 = 1_700_000_000_000;
 
 /// A store with one company subscribed to `events`.
 async fn store_with(events: &[&str]) -> (SqliteStore, Company) {
-    let store = SqliteStore::connect("sqlite::memory:", "test/v2")
+    let store = SqliteStore::connect("sqlite::memory:", Durability::Process, "test/v2")
         .await
         .unwrap();
     let company = store.ensure_company("digest").await.unwrap();

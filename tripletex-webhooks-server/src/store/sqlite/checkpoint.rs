@@ -8,8 +8,10 @@
 //! checkpoints (`wal_autocheckpoint=0`) and this task does, on its own
 //! connection, in `PASSIVE` mode: it copies what no reader still needs and
 //! never blocks the writer or the readers.
-//! Durability is unchanged: with `synchronous=NORMAL` a commit is durable
-//! once the WAL is synced, which the checkpoint does first.
+//! Checkpoints do not change what a commit survives: the WAL is synced
+//! before pages are copied, and `--durability` (`synchronous`) decides
+//! whether each commit syncs it too. Under `process` a power loss can take
+//! only the commits made since the last checkpoint synced the WAL.
 //!
 //! A `PASSIVE` checkpoint copies pages but cannot restart the WAL while some
 //! reader is always active, so under steady load the file only grew (1 GB
@@ -85,6 +87,8 @@ impl Drop for Checkpointer {
 #[cfg(test)]
 mod tests {
     use std::path::Path;
+
+    use crate::config::Durability;
     use std::str::FromStr;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -244,16 +248,19 @@ mod tests {
     async fn the_stores_writer_leaves_checkpoints_to_its_checkpointer() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("store.db").display());
-        let store = SqliteStore::connect(&url, "tripletex.no/v2").await.unwrap();
+        let store = SqliteStore::connect(&url, Durability::Process, "tripletex.no/v2")
+            .await
+            .unwrap();
         let autocheckpoint: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
             .fetch_one(&store.writer)
             .await
             .unwrap();
         assert_eq!(autocheckpoint, 0);
         assert!(store.hooks.is_some());
-        let memory = SqliteStore::connect("sqlite::memory:", "tripletex.no/v2")
-            .await
-            .unwrap();
+        let memory =
+            SqliteStore::connect("sqlite::memory:", Durability::Process, "tripletex.no/v2")
+                .await
+                .unwrap();
         assert!(memory.hooks.is_none(), "no WAL in memory");
     }
 }
