@@ -72,15 +72,6 @@ pub(crate) struct Claim<'a> {
     pub(crate) accept: &'a mut (dyn FnMut(&str) -> bool + Send),
 }
 
-impl std::fmt::Debug for Claim<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Claim")
-            .field("now_ms", &self.now_ms)
-            .field("candidates", &self.candidates)
-            .finish_non_exhaustive()
-    }
-}
-
 /// Now on the clock leases run on (ms since the Unix epoch): real time, never
 /// the emulator clock. An advance of the server clock must not expire the
 /// lease of an attempt still in flight, or the message would be sent again
