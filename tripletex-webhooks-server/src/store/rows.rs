@@ -3,10 +3,10 @@
 
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::{ColumnIndex, Decode, Row, Type};
+use tripletex_webhooks_types::emulator::{AttemptRecord, DeliveryRecord, Exchange};
 use tripletex_webhooks_types::{
     Change, ChangeType, EventType, SubscriptionStatus, SubscriptionUpdate,
 };
-use tripletex_webhooks_types::emulator::{AttemptRecord, DeliveryRecord, Exchange};
 
 use super::outbox::ClaimedMessage;
 use super::{ObjectRecord, StoreError, StoreResult, SubscriptionRecord};

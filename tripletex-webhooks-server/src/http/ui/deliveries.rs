@@ -5,7 +5,9 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use tripletex_webhooks_types::EventType;
-use tripletex_webhooks_types::emulator::{AttemptRecord, DeliveryRecord, DeliveryStatus, MessageRecord};
+use tripletex_webhooks_types::emulator::{
+    AttemptRecord, DeliveryRecord, DeliveryStatus, MessageRecord,
+};
 
 use crate::domain::catalog::catalog;
 use crate::http::api::emulator::{delivery_filter, redeliver};

@@ -536,10 +536,10 @@ where
 
 #[cfg(test)]
 mod tests {
+    use tripletex_webhooks_types::emulator::Exchange;
     use tripletex_webhooks_types::{EventType, NewSubscription};
 
     use super::*;
-    use tripletex_webhooks_types::emulator::Exchange;
     use crate::store::{SqliteStore, Store, WriteContext};
 
     const NOW: i64 = 1_700_000_000_000;
