@@ -9,7 +9,7 @@ use serde_json::Value;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument as _;
-use tripletex_webhooks_types::emulator::StreamAttempt;
+use tripletex_webhooks_types::emulator::{Exchange, StreamAttempt};
 use tripletex_webhooks_types::fields::FieldsFilter;
 
 use super::DeliveryConfig;
@@ -21,7 +21,7 @@ use crate::domain::resources::shape;
 use crate::live::{Live, RecordedAttempt};
 use crate::store::Store;
 use crate::store::outbox::{
-    AttemptOutcome, Claim, ClaimedMessage, Exchange, HealthPolicy, NextStep, Outbox, target_key,
+    AttemptOutcome, Claim, ClaimedMessage, HealthPolicy, NextStep, Outbox, target_key,
 };
 
 /// Outcomes are written in batches of up to this many per transaction.

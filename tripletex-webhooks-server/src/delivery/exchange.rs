@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use reqwest::header::{AUTHORIZATION, HeaderMap};
 use secrecy::{ExposeSecret, SecretString};
+use tripletex_webhooks_types::emulator::{MessageRecord, RequestRecord, ResponseRecord};
 
 use crate::redact::REDACTED;
-use crate::store::outbox::{MessageRecord, RequestRecord, ResponseRecord};
 
 /// How much of a response's body is kept.
 pub(crate) const RESPONSE_BODY_LIMIT: usize = 4096;

@@ -13,12 +13,13 @@ use reqwest::header::{
 use secrecy::ExposeSecret;
 use serde_json::Value;
 use tripletex_webhooks_types::WebhookEnvelope;
+use tripletex_webhooks_types::emulator::Exchange;
 use tripletex_webhooks_types::signature::{self, IDEMPOTENCY_KEY_HEADER, SIGNATURE_HEADER};
 
 use super::attempt_error::AttemptError;
 use super::exchange::{Secrets, request_record, response_record};
 use super::target_policy::{PublicOnlyResolver, TargetPolicy, check_literal_host};
-use crate::store::outbox::{ClaimedMessage, Exchange};
+use crate::store::outbox::ClaimedMessage;
 
 /// The `User-Agent` of callbacks.
 pub(crate) const CALLBACK_USER_AGENT: &str =

@@ -14,7 +14,6 @@ use tripletex_webhooks_types::emulator::{AttemptEvent, StreamAttempt, StreamEven
 use super::BACKLOG;
 use super::hub::Live;
 use crate::http::api::subscriptions::subscription_of;
-use crate::http::api::wire;
 use crate::store::{Outbox, Store};
 
 /// One attempt as recorded, for the stream.
@@ -72,7 +71,7 @@ async fn publish(live: &Live, sources: &Sources, batch: Vec<RecordedAttempt>) {
                 live.publish(
                     Some(recorded.company_id),
                     StreamEvent::Attempt(Box::new(AttemptEvent {
-                        delivery: wire::delivery(record),
+                        delivery: record,
                         attempt: recorded.attempt,
                     })),
                 );

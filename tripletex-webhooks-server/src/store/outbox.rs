@@ -13,12 +13,10 @@
 //!   subscription's failure streak (disabling it after the configured period)
 //!   in one transaction.
 
-use std::collections::BTreeMap;
-
 use async_trait::async_trait;
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
 use tripletex_webhooks_types::EventType;
+use tripletex_webhooks_types::emulator::{DeliveryRecord, Exchange};
 
 use super::{Page, StoreResult};
 
@@ -72,15 +70,6 @@ pub(crate) struct Claim<'a> {
     pub(crate) skip_subscriptions: &'a [i64],
     /// Decides, given a candidate's target key, whether to take it.
     pub(crate) accept: &'a mut (dyn FnMut(&str) -> bool + Send),
-}
-
-impl std::fmt::Debug for Claim<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Claim")
-            .field("now_ms", &self.now_ms)
-            .field("candidates", &self.candidates)
-            .finish_non_exhaustive()
-    }
 }
 
 /// Now on the clock leases run on (ms since the Unix epoch): real time, never
@@ -143,99 +132,6 @@ pub(crate) enum NextStep {
 pub(crate) struct HealthPolicy {
     /// A subscription whose deliveries all failed for this long is disabled.
     pub(crate) disable_after_ms: i64,
-}
-
-/// A message with its attempts, for the delivery log.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct DeliveryRecord {
-    /// The outbox row.
-    pub(crate) id: i64,
-    /// The subscription.
-    pub(crate) subscription_id: i64,
-    /// The event.
-    pub(crate) event: String,
-    /// The object's id.
-    pub(crate) object_id: i64,
-    /// The object's version.
-    pub(crate) object_version: Option<i32>,
-    /// The idempotency key.
-    pub(crate) idempotency_key: String,
-    /// The `x-tlx-request-id` of the API call that caused the event.
-    pub(crate) request_id: Option<String>,
-    /// `pending`, `delivered`, `failed` or `superseded`.
-    pub(crate) status: String,
-    /// Attempts made.
-    pub(crate) attempts: i32,
-    /// When the next attempt is due (ms), for pending messages.
-    pub(crate) next_attempt_at_ms: Option<i64>,
-    /// When it was created (ms).
-    pub(crate) created_at_ms: i64,
-    /// When it reached a final status (ms).
-    pub(crate) finished_at_ms: Option<i64>,
-    /// Why it failed, when it did without an attempt (e.g. subscription disabled).
-    pub(crate) last_error: Option<String>,
-    /// Every attempt, oldest first.
-    pub(crate) attempt_log: Vec<AttemptRecord>,
-}
-
-/// One delivery attempt in the log.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct AttemptRecord {
-    /// When it started (ms).
-    pub(crate) attempted_at_ms: i64,
-    /// How long it took (ms).
-    pub(crate) duration_ms: i64,
-    /// The HTTP status, if any.
-    pub(crate) status_code: Option<u16>,
-    /// The error, if any.
-    pub(crate) error: Option<String>,
-    /// What was sent and what came back: in the log of one message only.
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub(crate) exchange: Option<Exchange>,
-}
-
-/// An attempt's request and response as the delivery log keeps them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub(crate) struct Exchange {
-    /// The request, unless the attempt failed before one was made.
-    pub(crate) request: Option<RequestRecord>,
-    /// The response, if one came.
-    pub(crate) response: Option<ResponseRecord>,
-}
-
-/// A request as the delivery log keeps it: no credentials, no secret values.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct RequestRecord {
-    /// The URL, without `user:password@`, with query values `<redacted>`.
-    pub(crate) url: String,
-    /// Its headers and body.
-    #[serde(flatten)]
-    pub(crate) message: MessageRecord,
-}
-
-/// A response as the delivery log keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct ResponseRecord {
-    /// The HTTP status.
-    pub(crate) status: u16,
-    /// Its headers and body.
-    #[serde(flatten)]
-    pub(crate) message: MessageRecord,
-}
-
-/// The headers and body of a request or response, secret values
-/// `<redacted>`, the body cut at a cap.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct MessageRecord {
-    /// Header names (lower case) and values; repeated ones joined by `, `.
-    pub(crate) headers: BTreeMap<String, String>,
-    /// The body as text (invalid UTF-8 replaced), up to the cap.
-    pub(crate) body: String,
-    /// Whether the body was longer than the cap, and cut.
-    pub(crate) body_truncated: bool,
 }
 
 /// Which messages the delivery log lists, and in which order.

@@ -3,11 +3,12 @@
 
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::{ColumnIndex, Decode, Row, Type};
+use tripletex_webhooks_types::emulator::{AttemptRecord, DeliveryRecord, Exchange};
 use tripletex_webhooks_types::{
     Change, ChangeType, EventType, SubscriptionStatus, SubscriptionUpdate,
 };
 
-use super::outbox::{AttemptRecord, ClaimedMessage, DeliveryRecord, Exchange};
+use super::outbox::ClaimedMessage;
 use super::{ObjectRecord, StoreError, StoreResult, SubscriptionRecord};
 
 /// The subscription columns [`subscription_from_row`] reads.
@@ -187,14 +188,17 @@ pub(super) fn claimed_from_row(row: &impl Columns) -> StoreResult<ClaimedMessage
     })
 }
 
-/// The message columns [`delivery_from_row`] reads.
+/// The message columns [`delivery_from_row`] reads; when the next attempt is
+/// due only for pending messages.
 pub(super) const DELIVERY_COLUMNS: &str = "id, subscription_id, event, object_id, object_version, \
-     idempotency_key, request_id, status, attempts, next_attempt_at_ms, created_at_ms, \
-     finished_at_ms, last_error";
+     idempotency_key, request_id, status, attempts, \
+     CASE WHEN status = 'pending' THEN next_attempt_at_ms END AS next_attempt_at_ms, \
+     created_at_ms, finished_at_ms, last_error";
 
 /// Decodes a message of the delivery log (its attempts come separately).
 pub(super) fn delivery_from_row(row: &impl Columns) -> StoreResult<DeliveryRecord> {
-    let status: String = row.read("status")?;
+    let attempts: i32 = row.read("attempts")?;
+    let Ok(status) = row.text("status")?.parse();
     Ok(DeliveryRecord {
         id: row.read("id")?,
         subscription_id: row.read("subscription_id")?,
@@ -203,12 +207,9 @@ pub(super) fn delivery_from_row(row: &impl Columns) -> StoreResult<DeliveryRecor
         object_version: row.read("object_version")?,
         idempotency_key: row.read("idempotency_key")?,
         request_id: row.read("request_id")?,
-        next_attempt_at_ms: match status.as_str() {
-            "pending" => Some(row.read("next_attempt_at_ms")?),
-            _ => None,
-        },
         status,
-        attempts: row.read("attempts")?,
+        attempts: u32::try_from(attempts).unwrap_or(0),
+        next_attempt_at_ms: row.read("next_attempt_at_ms")?,
         created_at_ms: row.read("created_at_ms")?,
         finished_at_ms: row.read("finished_at_ms")?,
         last_error: row.read("last_error")?,

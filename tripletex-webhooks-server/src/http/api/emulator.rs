@@ -17,7 +17,6 @@ use tripletex_webhooks_types::emulator::{
 use tripletex_webhooks_types::{EventType, ListResponse, ValueResponse};
 
 use crate::domain::catalog::is_catalogued;
-use crate::http::api::wire;
 use crate::http::auth::Caller;
 use crate::http::error::ServerError;
 use crate::http::extract::{ApiJson, QueryParams};
@@ -142,8 +141,7 @@ async fn deliveries(
         .outbox
         .deliveries(caller.company().id, &filter, from, count)
         .await?;
-    let values = page.values.into_iter().map(wire::delivery).collect();
-    Ok(Json(ListResponse::page(values, from, page.total)))
+    Ok(Json(ListResponse::page(page.values, from, page.total)))
 }
 
 async fn delivery(
@@ -155,7 +153,7 @@ async fn delivery(
         .outbox
         .delivery(caller.company().id, id)
         .await?
-        .map(|record| Json(ValueResponse::new(wire::delivery(record))))
+        .map(|record| Json(ValueResponse::new(record)))
         .ok_or_else(|| ServerError::NotFound(format!("No delivery {id}.")))
 }
 

@@ -8,5 +8,4 @@ pub(crate) mod resources;
 pub(crate) mod stream;
 pub(crate) mod subscriptions;
 pub(crate) mod tokens;
-pub(crate) mod wire;
 pub(crate) mod writes;

@@ -5,6 +5,9 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use tripletex_webhooks_types::EventType;
+use tripletex_webhooks_types::emulator::{
+    AttemptRecord, DeliveryRecord, DeliveryStatus, MessageRecord,
+};
 
 use crate::domain::catalog::catalog;
 use crate::http::api::emulator::{delivery_filter, redeliver};
@@ -17,7 +20,6 @@ use crate::http::ui::page::{
     Choice, Chrome, UiError, UiResult, at, choices, ok, pretty_body, query, see_other, span,
 };
 use crate::http::ui::{HOME, notice};
-use crate::store::outbox::{AttemptRecord, DeliveryRecord, MessageRecord};
 
 /// Messages per page.
 const PAGE_SIZE: i64 = 25;
@@ -32,7 +34,7 @@ struct Row {
     subscription_id: i64,
     object: String,
     status: String,
-    attempts: i32,
+    attempts: u32,
     last_answer: String,
     created: String,
     next_attempt: String,
@@ -49,7 +51,7 @@ impl Row {
             event: record.event.clone(),
             subscription_id: record.subscription_id,
             object,
-            status: record.status.clone(),
+            status: record.status.to_string(),
             attempts: record.attempts,
             last_answer: record
                 .attempt_log
@@ -73,8 +75,8 @@ fn answer(attempt: &AttemptRecord) -> String {
 }
 
 fn next_attempt(record: &DeliveryRecord) -> String {
-    match (record.status.as_str(), record.next_attempt_at_ms) {
-        ("pending", Some(next)) => at(next),
+    match (&record.status, record.next_attempt_at_ms) {
+        (DeliveryStatus::Pending, Some(next)) => at(next),
         _ => String::new(),
     }
 }

@@ -9,11 +9,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sqlx::{Encode, Executor, Type};
 use tokio::sync::Notify;
+use tripletex_webhooks_types::emulator::DeliveryRecord;
 
 use super::{Backend, SqlStore};
 use crate::store::outbox::{
-    AttemptOutcome, Claim, ClaimedMessage, DeliveryFilter, DeliveryRecord, HealthPolicy, NextStep,
-    Outbox, lease_now_ms, target_key,
+    AttemptOutcome, Claim, ClaimedMessage, DeliveryFilter, HealthPolicy, NextStep, Outbox,
+    lease_now_ms, target_key,
 };
 use crate::store::rows::{
     Column, Columns, DELIVERY_COLUMNS, attempt_from_row, claimed_from_row, delivery_from_row,
@@ -535,11 +536,11 @@ where
 
 #[cfg(test)]
 mod tests {
+    use tripletex_webhooks_types::emulator::Exchange;
     use tripletex_webhooks_types::{EventType, NewSubscription};
 
     use super::*;
     use crate::config::Durability;
-    use crate::store::outbox::Exchange;
     use crate::store::{SqliteStore, Store, WriteContext};
 
     const NOW: i64 = 1_700_000_000_000;
