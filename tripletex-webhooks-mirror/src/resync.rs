@@ -1,7 +1,6 @@
 //! Resync (a full sync that repairs what the webhooks missed) and health.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use futures::TryStreamExt as _;
 use serde_json::Value;
@@ -10,6 +9,7 @@ use tripletex_webhooks_types::{Subject, SubscriptionStatus};
 use crate::change::Source;
 use crate::error::{MirrorError, Result};
 use crate::mirror::{Mirror, SubjectConfig};
+use crate::schedule::{self, ResyncSchedule};
 
 /// What a [`Mirror::resync`] repaired.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -182,20 +182,18 @@ impl Mirror {
         Ok(HealthReport { reenabled, resync })
     }
 
-    /// Runs [`Mirror::health`] (re-enable, then resync) every `interval`
-    /// (the first after one interval), logging failures, until the handle
-    /// is aborted.
-    pub fn spawn_resync_every(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
+    /// Runs [`Mirror::health`] (re-enable, then resync) on `schedule`,
+    /// logging each report or failure, until the handle is aborted.
+    pub fn spawn_resync(&self, schedule: ResyncSchedule) -> tokio::task::JoinHandle<()> {
         let mirror = self.clone();
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(interval);
-            ticks.tick().await;
-            loop {
-                ticks.tick().await;
+        let clock = self.store().clock();
+        tokio::spawn(schedule::run(schedule, clock, move || {
+            let mirror = mirror.clone();
+            async move {
                 if let Err(error) = mirror.health().await {
                     tracing::warn!(%error, "mirror scheduled resync failed");
                 }
             }
-        })
+        }))
     }
 }

@@ -85,6 +85,11 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
+    /// The clock the store stamps its rows with.
+    pub(crate) fn clock(&self) -> Clock {
+        Arc::clone(&self.clock)
+    }
+
     /// Opens (and creates the tables of) the store at `url`:
     /// `sqlite://path/to/file.db` (created when missing) or `postgres://...`.
     pub async fn open(url: &str, clock: Clock) -> Result<Self> {
