@@ -64,24 +64,24 @@ impl Mirror {
             .ok_or_else(|| MirrorError::Config(format!("{subject} is not mirrored")))?;
         let name = subject.as_str();
         let mut seen = BTreeSet::new();
-        let mut objects = self.sync_of(config).objects();
-        while let Some(object) = objects
+        let mut pages = self.sync_of(config).pages();
+        while let Some(page) = pages
             .try_next()
             .await
             .map_err(MirrorError::api(format!("resyncing {subject}")))?
         {
-            report.seen += 1;
-            if let Some(id) = object.get("id").and_then(Value::as_i64) {
-                seen.insert(id);
-            }
-            if self
+            let values = page.values.unwrap_or_default();
+            report.seen += values.len();
+            seen.extend(
+                values
+                    .iter()
+                    .filter_map(|o| o.get("id").and_then(Value::as_i64)),
+            );
+            report.repaired_updates += self
                 .store()
-                .apply_object(name, &object, Source::Sync)
+                .apply_objects(name, &values, Source::Sync)
                 .await?
-                .is_some()
-            {
-                report.repaired_updates += 1;
-            }
+                .len();
         }
         let missing: Vec<i64> = self
             .store()

@@ -145,15 +145,7 @@ impl Mirror {
             match &page.values {
                 None => report.unchanged_pages += 1,
                 Some(values) => {
-                    for object in values {
-                        if store
-                            .apply_object(name, object, Source::Sync)
-                            .await?
-                            .is_some()
-                        {
-                            report.applied += 1;
-                        }
-                    }
+                    report.applied += store.apply_objects(name, values, Source::Sync).await?.len();
                     let received = i64::try_from(values.len()).unwrap_or(i64::MAX);
                     mark.objects += received;
                     run.objects += received;
