@@ -59,9 +59,7 @@ fn main() -> ExitCode {
         let dir = tempfile::tempdir().unwrap();
         for kind in [Kind::InProcess, Kind::Binary] {
             let file = dir.path().join(format!("{kind:?}.db"));
-            if std::env::var_os("CHAOS_PG_ONLY").is_none() {
-                scenario::run(kind, &format!("sqlite://{}", file.display())).await;
-            }
+            scenario::run(kind, &format!("sqlite://{}", file.display())).await;
             // Without it, `url` prints why PostgreSQL is skipped.
             if let Some(url) = test_support::services::url("DATABASE_URL") {
                 scenario::run(kind, &fresh_database(&url, kind).await).await;

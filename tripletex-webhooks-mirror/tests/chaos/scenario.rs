@@ -59,8 +59,17 @@ pub async fn run(kind: Kind, store: &str) {
         resumed_at > killed_at,
         "the backfill restarted from zero: {resumed_at} pages after {killed_at}"
     );
+    // Each subject's end, each wait bounded on its own.
+    for (_, path, _) in SUBJECTS {
+        let done = format!("PROGRESS {path} ");
+        second
+            .wait_for_line("the end of a subject's backfill", |l| {
+                (l.starts_with(&done) && l.contains("done=true")).then_some(())
+            })
+            .await;
+    }
     second
-        .wait_for_line("the end of the backfill", |l| {
+        .wait_for_line("the end of the start", |l| {
             l.starts_with("STARTED").then_some(())
         })
         .await;
