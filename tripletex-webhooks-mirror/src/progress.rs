@@ -33,13 +33,13 @@ pub struct Progress {
 
 /// The rate and what remains, from one run's counts.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Estimate {
+pub(crate) struct Forecast {
     pub(crate) objects_per_second: f64,
     pub(crate) remaining: Option<i64>,
     pub(crate) estimate: Option<Duration>,
 }
 
-impl Estimate {
+impl Forecast {
     /// `run_objects` received in `elapsed`; `objects` of `total` done.
     #[allow(clippy::cast_precision_loss)]
     pub(crate) fn new(
@@ -79,11 +79,11 @@ impl Estimate {
 mod tests {
     use std::time::Duration;
 
-    use super::Estimate;
+    use super::Forecast;
 
     #[test]
     fn the_estimate_is_what_remains_at_this_runs_rate() {
-        let e = Estimate::new(500, Duration::from_secs(2), 1500, Some(4000), false);
+        let e = Forecast::new(500, Duration::from_secs(2), 1500, Some(4000), false);
         assert!((e.objects_per_second - 250.0).abs() < f64::EPSILON);
         assert_eq!(e.remaining, Some(2500));
         assert_eq!(e.estimate, Some(Duration::from_secs(10)));
@@ -91,26 +91,26 @@ mod tests {
 
     #[test]
     fn without_a_total_or_a_rate_the_estimate_is_unknown() {
-        let unknown_total = Estimate::new(500, Duration::from_secs(2), 1500, None, false);
+        let unknown_total = Forecast::new(500, Duration::from_secs(2), 1500, None, false);
         assert_eq!(
             (unknown_total.remaining, unknown_total.estimate),
             (None, None)
         );
-        let no_rate = Estimate::new(0, Duration::from_secs(2), 1500, Some(4000), false);
+        let no_rate = Forecast::new(0, Duration::from_secs(2), 1500, Some(4000), false);
         assert_eq!((no_rate.remaining, no_rate.estimate), (Some(2500), None));
-        let no_time = Estimate::new(10, Duration::ZERO, 10, Some(20), false);
-        assert_eq!(no_time.objects_per_second, 0.0);
+        let no_time = Forecast::new(10, Duration::ZERO, 10, Some(20), false);
+        assert!(no_time.objects_per_second.abs() < f64::EPSILON);
         assert_eq!(no_time.estimate, None);
     }
 
     #[test]
     fn a_finished_backfill_has_nothing_left_even_if_the_list_grew() {
-        let done = Estimate::new(10, Duration::from_secs(1), 10, Some(12), true);
+        let done = Forecast::new(10, Duration::from_secs(1), 10, Some(12), true);
         assert_eq!(
             (done.remaining, done.estimate),
             (Some(0), Some(Duration::ZERO))
         );
-        let ahead = Estimate::new(10, Duration::from_secs(1), 12, Some(10), false);
+        let ahead = Forecast::new(10, Duration::from_secs(1), 12, Some(10), false);
         assert_eq!(
             (ahead.remaining, ahead.estimate),
             (Some(0), Some(Duration::ZERO))

@@ -10,7 +10,7 @@ use tripletex_webhooks_types::{EventType, NewSubscription, Subject};
 use crate::change::Source;
 use crate::error::{MirrorError, Result};
 use crate::mirror::{Mirror, SubjectConfig};
-use crate::progress::{Estimate, Progress};
+use crate::progress::{Forecast, Progress};
 use crate::store::BackfillMark;
 
 /// What [`Mirror::start`] did.
@@ -187,7 +187,7 @@ impl Mirror {
         run: &Run,
     ) {
         let elapsed = run.started.elapsed();
-        let estimate = Estimate::new(run.objects, elapsed, mark.objects, run.total, mark.done);
+        let estimate = Forecast::new(run.objects, elapsed, mark.objects, run.total, mark.done);
         let progress = Progress {
             subject: subject.to_owned(),
             pages: mark.pages,

@@ -23,10 +23,14 @@ const PART: &str = "mirror";
 const PAGE: i64 = 1000;
 
 pub(crate) async fn run(quick: bool) -> Res<Vec<Row>> {
-    let (objects, updates) = if quick { (10_000, 1_000) } else { (100_000, 5_000) };
+    let (objects, updates) = if quick {
+        (10_000, 1_000)
+    } else {
+        (100_000, 5_000)
+    };
     let local = Local::start().await?;
     let token = local.server.create_session_token(0).await?;
-    let writer = Writer::new(local.server.base_url().to_string(), token.expose_secret())?;
+    let writer = Writer::new(local.server.base_url().clone(), token.expose_secret())?;
     eprintln!("   seeding {objects} products");
     let ids = writer.create_many(objects).await?;
 
@@ -44,7 +48,10 @@ pub(crate) async fn run(quick: bool) -> Res<Vec<Row>> {
         .subject(Subject::Product, "id,version,name")
         .target_url(&target)
         .hmac_secret("bench-mirror-secret")
-        .store_url(format!("sqlite://{}", dir.path().join("mirror.db").display()))
+        .store_url(format!(
+            "sqlite://{}",
+            dir.path().join("mirror.db").display()
+        ))
         .propagation(Duration::ZERO)
         .page_size(PAGE)
         .on_change(move |change| {
@@ -80,7 +87,10 @@ pub(crate) async fn run(quick: bool) -> Res<Vec<Row>> {
         Row::info(
             PART,
             format!("cold-start backfill of {objects} products (pages of {PAGE}, SQLite file)"),
-            format!("**{}** objects/s", thousands(per_second(objects, converged))),
+            format!(
+                "**{}** objects/s",
+                thousands(per_second(objects, converged))
+            ),
         ),
         Row::info(
             PART,
@@ -171,7 +181,10 @@ impl Writer {
             tasks.spawn(async move {
                 let url = format!("{}/product/{id}", writer.base);
                 let body = json!({"name": format!("renamed {id}")});
-                writer.send(writer.http.put(url).json(&body)).await.map(drop)
+                writer
+                    .send(writer.http.put(url).json(&body))
+                    .await
+                    .map(drop)
             });
         }
         while let Some(done) = tasks.join_next().await {

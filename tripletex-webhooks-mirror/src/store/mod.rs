@@ -9,6 +9,7 @@
 
 mod schema;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -184,8 +185,14 @@ impl Store {
             .await
             .map_err(MirrorError::store("begin"))?;
         let now = (self.clock)();
+        let ids: Vec<i64> = keys.iter().map(|(id, _)| *id).collect();
+        let mut stored = stored_versions(&mut tx, subject, &ids).await?;
         let mut changes = Vec::new();
         for ((id, version), object) in keys.into_iter().zip(objects) {
+            let old = stored.get(&id).copied();
+            if old.is_some_and(|stored| stored >= version) {
+                continue;
+            }
             let write = Write {
                 subject,
                 id,
@@ -193,7 +200,8 @@ impl Store {
                 source,
                 now,
             };
-            if let Some(change) = upsert(&mut tx, &write, object).await? {
+            if let Some(change) = upsert(&mut tx, &write, old, object).await? {
+                stored.insert(id, version);
                 changes.push(change);
             }
         }
@@ -402,14 +410,49 @@ fn versioned(subject: &str, object: &Value) -> Result<(i64, i64)> {
     }
 }
 
+/// How many ids one `IN (...)` lists: well below every engine's limit of
+/// bound parameters.
+const IDS_PER_QUERY: usize = 500;
+
+/// The stored versions of `ids` (tombstones included), by id.
+async fn stored_versions(tx: &mut Tx, subject: &str, ids: &[i64]) -> Result<HashMap<i64, i64>> {
+    let mut versions = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(IDS_PER_QUERY) {
+        let placeholders: Vec<String> = (2..chunk.len() + 2).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT id, version FROM mirror_objects WHERE subject = $1 AND id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(subject);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(MirrorError::store("reading the stored versions"))?
+        {
+            let id: i64 = row
+                .try_get("id")
+                .map_err(MirrorError::store("decoding a version"))?;
+            let version: i64 = row
+                .try_get("version")
+                .map_err(MirrorError::store("decoding a version"))?;
+            versions.insert(id, version);
+        }
+    }
+    Ok(versions)
+}
+
 /// Writes the object when its version is newer than the stored one (the
 /// `WHERE` of the upsert decides, so a concurrent replica cannot regress
 /// it either), with its change-feed row.
-async fn upsert(tx: &mut Tx, write: &Write<'_>, object: &Value) -> Result<Option<Change>> {
-    let old = current(tx, write.subject, write.id).await?;
-    if old.is_some_and(|(stored, _)| stored >= write.version) {
-        return Ok(None);
-    }
+async fn upsert(
+    tx: &mut Tx,
+    write: &Write<'_>,
+    old: Option<i64>,
+    object: &Value,
+) -> Result<Option<Change>> {
     let applied = sqlx::query(
         "INSERT INTO mirror_objects (subject, id, version, deleted, data, source, updated_at)
          VALUES ($1, $2, $3, 0, $4, $5, $6)
@@ -435,7 +478,7 @@ async fn upsert(tx: &mut Tx, write: &Write<'_>, object: &Value) -> Result<Option
         tx,
         write.subject,
         write.id,
-        old.map(|o| o.0),
+        old,
         write.version,
         false,
         write.source,

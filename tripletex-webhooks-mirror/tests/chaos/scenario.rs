@@ -8,13 +8,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use test_support::eventually;
+use test_support::eventually_within;
 use test_support::process::Process;
 use tripletex_webhooks_mirror::Store;
 
 use crate::child::{BASE_URL, CHILD, LISTEN, STORE, TOKEN};
 use crate::tripletex::{Kind, Tripletex};
 use crate::{SUBJECTS, audit};
+
+/// How long a delivery may wait behind the backlog of the others' writes
+/// (a store on a loaded machine applies a few webhooks per second).
+const BACKLOG: Duration = Duration::from_secs(120);
+
+/// The most rounds of writes by the others (each round: an update per
+/// subject, a delete every third round, a create every second).
+const ROUNDS: usize = 150;
 
 /// Objects per subject before the mirror starts.
 const OBJECTS: usize = 1000;
@@ -31,7 +39,7 @@ pub async fn run(kind: Kind, store: &str) {
 
     // Other clients write during the backfill, until told to stop.
     let stop = Arc::new(AtomicBool::new(false));
-    let writers = tokio::spawn(write_until(Arc::clone(&t), ids, Arc::clone(&stop)));
+    let others = tokio::spawn(write_until(Arc::clone(&t), ids, Arc::clone(&stop)));
 
     // The first mirror process is SIGKILLed mid-backfill of the first subject.
     let mut first = spawn_mirror(&t, store, &listen);
@@ -45,7 +53,7 @@ pub async fn run(kind: Kind, store: &str) {
 
     // The receiver is down: deliveries of these writes fail.
     let lost = t.create(first_subject, "while the receiver is down").await;
-    eventually("a failed delivery", || async {
+    eventually_within(BACKLOG, "a failed delivery", || async {
         t.attempted(lost).await.then_some(())
     })
     .await;
@@ -74,7 +82,7 @@ pub async fn run(kind: Kind, store: &str) {
         })
         .await;
     stop.store(true, Ordering::SeqCst);
-    let writes = writers.await.unwrap();
+    let writes = others.await.unwrap();
 
     lose_deliveries(&t, &listen).await;
     settle(&t).await;
@@ -123,7 +131,8 @@ fn pages_of(line: &str, subject: &str) -> Option<i64> {
     pages.parse().ok()
 }
 
-/// Updates, creates and deletes across the subjects until `stop`; how many.
+/// Updates, creates and deletes across the subjects until `stop` (at most
+/// [`ROUNDS`] rounds, so a slow store is not buried); how many.
 async fn write_until(
     t: Arc<Tripletex>,
     mut ids: BTreeMap<&'static str, Vec<i64>>,
@@ -131,7 +140,7 @@ async fn write_until(
 ) -> usize {
     let mut random = 0x2545_f491_4f6c_dd1d_u64;
     let mut writes = 0;
-    for round in 0_usize.. {
+    for round in 0..ROUNDS {
         if stop.load(Ordering::SeqCst) {
             break;
         }
@@ -165,12 +174,12 @@ async fn lose_deliveries(t: &Tripletex, listen: &str) {
     for (_, path, _) in SUBJECTS {
         last = t.create(path, "while refused").await;
     }
-    eventually("a refused delivery", || async {
+    eventually_within(BACKLOG, "a refused delivery", || async {
         t.attempted(last).await.then_some(())
     })
     .await;
     t.advance(7.0 * 86_400.0 + 3600.0).await;
-    eventually("a disabled subscription", || async {
+    eventually_within(BACKLOG, "a disabled subscription", || async {
         let statuses = t.subscription_statuses().await;
         statuses
             .iter()
@@ -188,7 +197,7 @@ async fn lose_deliveries(t: &Tripletex, listen: &str) {
 /// Waits until the server has no delivery left to attempt (moving its
 /// clock on, so retries come due): a late retry lands before the resync.
 async fn settle(t: &Tripletex) {
-    eventually("no pending delivery", || async {
+    eventually_within(BACKLOG, "no pending delivery", || async {
         if t.deliveries("pending").await == 0 {
             return Some(());
         }
@@ -201,7 +210,7 @@ async fn settle(t: &Tripletex) {
 async fn control(listen: &str, what: &str) -> Value {
     let response = reqwest::Client::new()
         .post(format!("http://{listen}/control/{what}"))
-        .timeout(Duration::from_secs(60))
+        .timeout(BACKLOG)
         .send()
         .await
         .unwrap();

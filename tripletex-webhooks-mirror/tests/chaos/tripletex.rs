@@ -31,7 +31,7 @@ impl Tripletex {
                 let server = RunningServer::start(ServerConfig::for_tests())
                     .await
                     .unwrap();
-                (server.base_url().to_string(), Some(server), None)
+                (server.base_url().clone(), Some(server), None)
             }
             Kind::Binary => {
                 let mut command = tokio::process::Command::new(server_binary());
@@ -45,7 +45,7 @@ impl Tripletex {
             }
         };
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
+            .timeout(Duration::from_secs(120))
             .build()
             .unwrap();
         let created: Value = http
@@ -180,20 +180,13 @@ impl Tripletex {
         log["fullResultSize"].as_i64().unwrap_or_default()
     }
 
-    /// Whether a delivery about object `id` has failed an attempt.
+    /// Whether a delivery about object `id` has had an attempt.
     pub async fn attempted(&self, id: i64) -> bool {
-        let log = self
-            .emulator(
-                reqwest::Method::GET,
-                "/_emulator/deliveries?count=10000",
-                None,
-            )
-            .await;
-        log["values"].as_array().is_some_and(|values| {
-            values
-                .iter()
-                .any(|m| m["objectId"] == id && m["attempts"].as_i64() >= Some(1))
-        })
+        let at = format!("/_emulator/deliveries?objectId={id}&count=100");
+        let log = self.emulator(reqwest::Method::GET, &at, None).await;
+        log["values"]
+            .as_array()
+            .is_some_and(|values| values.iter().any(|m| m["attempts"].as_i64() >= Some(1)))
     }
 
     /// The statuses of the subscriptions.
