@@ -74,7 +74,7 @@ pub(crate) async fn run(quick: bool) -> Res<Vec<Row>> {
 
     eprintln!("   {updates} updates delivered as webhooks");
     let first = Instant::now();
-    writer.update_all(&ids[..updates], 32).await?;
+    writer.update_all(&ids[..updates], 4).await?;
     let written = first.elapsed();
     wait_for(&applied, updates, PATIENCE).await?;
     let delivered = first.elapsed();
@@ -181,10 +181,17 @@ impl Writer {
             tasks.spawn(async move {
                 let url = format!("{}/product/{id}", writer.base);
                 let body = json!({"name": format!("renamed {id}")});
-                writer
-                    .send(writer.http.put(url).json(&body))
-                    .await
-                    .map(drop)
+                // The server's SQLite file can be busy under concurrent
+                // writes: a failed update is tried again, twice at most.
+                let mut tries = 0;
+                loop {
+                    tries += 1;
+                    match writer.send(writer.http.put(&url).json(&body)).await {
+                        Ok(_) => return Ok(()),
+                        Err(error) if tries >= 3 => return Err(error),
+                        Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                    }
+                }
             });
         }
         while let Some(done) = tasks.join_next().await {
