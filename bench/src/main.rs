@@ -5,7 +5,7 @@
 //! cargo run --release -p bench -- all            # every part; writes the table to BENCHMARKS.md
 //! cargo run --release -p bench -- all --quick    # the same, short
 //! cargo run --release -p bench -- receiver       # one part: receiver, delivery, isolation,
-//!                                                # backlog, dedup, decode or wal (add --quick)
+//!                                                # backlog, dedup, decode, wal or mirror (add --quick)
 //! ```
 //!
 //! `all` prints one table with every figure and its target and replaces the
@@ -33,7 +33,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Res<T> = Result<T, BoxError>;
 
 /// The parts, in the order `all` runs them.
-const PARTS: [&str; 7] = [
+const PARTS: [&str; 8] = [
     "decode",
     "dedup",
     "receiver",
@@ -41,9 +41,10 @@ const PARTS: [&str; 7] = [
     "isolation",
     "backlog",
     "wal",
+    "mirror",
 ];
 
-const USAGE: &str = "usage: bench <all|receiver|delivery|isolation|backlog|dedup|decode|wal> [--quick] [--write|--no-write]";
+const USAGE: &str = "usage: bench <all|receiver|delivery|isolation|backlog|dedup|decode|wal|mirror> [--quick] [--write|--no-write]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

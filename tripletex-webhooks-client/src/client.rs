@@ -10,12 +10,12 @@ use url::Url;
 use crate::auth::Auth;
 use crate::builder::ClientBuilder;
 use crate::error::Result;
-use crate::resources::{Events, Subscriptions};
+use crate::resources::{Events, Objects, Subscriptions};
 use crate::sync::ObjectSync;
 use crate::transport::{Credentials, RawResponse, RequestSpec, Transport};
 
 /// A Tripletex API2 client, organised by resource: [`Client::events`],
-/// [`Client::subscriptions`], [`Client::sync`].
+/// [`Client::subscriptions`], [`Client::objects`], [`Client::sync`].
 ///
 /// Cheap to clone: clones share the connection pool and the session token.
 /// Build one with [`Client::builder`].
@@ -54,6 +54,12 @@ impl Client {
     /// Webhook subscriptions: `/event/subscription` and its bulk `/list` variants.
     pub fn subscriptions(&self) -> Subscriptions<'_> {
         Subscriptions::new(self)
+    }
+
+    /// The objects under `/v2/{path}` (such as `product` or
+    /// `ledger/account`): one object by id, typed or raw, with `fields`.
+    pub fn objects(&self, path: &str) -> Objects<'_> {
+        Objects::new(self, path)
     }
 
     /// A paged sync of the objects under `GET /v2/{path}` (such as `product`

@@ -42,6 +42,9 @@
 //!   `Stream` over all), get, create, update (optionally locked on `version`),
 //!   delete, the bulk `/list` variants, [`reenable`](Subscriptions::reenable),
 //!   and [`reconcile`](Subscriptions::reconcile) ([`Reconcile`]).
+//! - [`Client::objects`] ([`Objects`]): one object by id
+//!   (`GET /v2/<object>/{id}`, [`GetObject`]), typed or raw, with `fields`;
+//!   a missing one fails with [`Error::is_not_found`].
 //! - [`Client::sync`] ([`ObjectSync`]): a paged `Stream` over `GET /v2/<object>`
 //!   that skips unchanged pages with `versionDigest`/`If-None-Match`.
 //! - [`Client::who_am_i`]: who the credentials belong to.
@@ -80,7 +83,7 @@ pub use builder::{ClientBuilder, DEFAULT_USER_AGENT, PRODUCTION_BASE_URL, TEST_B
 pub use client::Client;
 pub use error::{Error, Result};
 pub use reconcile::{Reconcile, ReconcilePlan, ReconcileReport};
-pub use resources::{Events, ListSubscriptions, Subscriptions};
+pub use resources::{Events, GetObject, ListSubscriptions, Objects, Subscriptions};
 pub use retry::RetryPolicy;
 pub use sync::{ObjectSync, SyncPage, SyncState, SyncStream};
 

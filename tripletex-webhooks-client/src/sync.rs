@@ -124,6 +124,9 @@ pub struct SyncPage<T> {
     pub digest: Option<String>,
     /// Where the next page starts, `None` after the last.
     pub next_from: Option<i64>,
+    /// The size of the whole list (`fullResultSize`) when the page changed,
+    /// `None` for an unchanged page (a `304` carries no body).
+    pub full_result_size: Option<i64>,
 }
 
 impl<T> SyncPage<T> {
@@ -380,6 +383,7 @@ impl<T: DeserializeOwned> Walker<T> {
                 values: None,
                 digest: Some(mark.digest.clone()),
                 next_from: mark.next_from,
+                full_result_size: None,
             });
         }
         self.changed_page(from, &response)
@@ -395,6 +399,7 @@ impl<T: DeserializeOwned> Walker<T> {
         let next_from = next_from(from, self.page_size, &list);
         Ok(SyncPage {
             from,
+            full_result_size: Some(list.full_result_size),
             values: Some(list.values),
             digest: digest.filter(|d| !d.is_empty()),
             next_from,

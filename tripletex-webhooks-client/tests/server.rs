@@ -465,3 +465,35 @@ async fn the_server_rate_limit_is_reported_when_the_reset_is_too_far() {
             .is_some_and(|reset| reset > Duration::from_secs(1))
     );
 }
+
+#[tokio::test]
+async fn one_object_by_id_then_not_found_once_deleted() {
+    let h = Harness::start().await;
+    let id = h.create_product("Espresso").await;
+    h.call(
+        reqwest::Method::PUT,
+        &format!("/product/{id}"),
+        Some(json!({"name": "Doppio"})),
+    )
+    .await;
+    let products = h.client.objects("product");
+    let product: Product = products
+        .get(id)
+        .fields("id,version,name")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (product.id, product.version, product.name.as_deref()),
+        (Some(id), Some(1), Some("Doppio"))
+    );
+    let raw = products.get(id).fields("id,name").raw().await.unwrap();
+    assert_eq!(raw, json!({"id": id, "name": "Doppio"}));
+
+    h.call(reqwest::Method::DELETE, &format!("/product/{id}"), None)
+        .await;
+    let gone = products.get(id).raw().await.unwrap_err();
+    assert!(gone.is_not_found(), "{gone:?}");
+    let never = products.get(id + 1_000_000).raw().await.unwrap_err();
+    assert!(never.is_not_found(), "{never:?}");
+}

@@ -10,6 +10,8 @@ mod auth;
 mod errors;
 #[path = "wiremock/events.rs"]
 mod events;
+#[path = "wiremock/objects.rs"]
+mod objects;
 #[path = "wiremock/retries.rs"]
 mod retries;
 #[path = "wiremock/subscriptions.rs"]

@@ -139,13 +139,16 @@ impl Mirror {
             if batch.is_empty() {
                 return Ok(delivered);
             }
-            for change in batch {
+            // Marked after the whole batch was handed over: a crash before
+            // that hands it over again (at least once).
+            for change in &batch {
                 if let Some(on_change) = &self.inner.config.on_change {
-                    on_change(&change);
+                    on_change(change);
                 }
-                self.store().mark_delivered(change.seq).await?;
-                delivered += 1;
             }
+            let seqs: Vec<i64> = batch.iter().map(|c| c.seq).collect();
+            self.store().mark_all_delivered(&seqs).await?;
+            delivered += batch.len();
         }
     }
 }

@@ -1,7 +1,6 @@
 //! Resync (a full sync that repairs what the webhooks missed) and health.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use futures::TryStreamExt as _;
 use serde_json::Value;
@@ -9,7 +8,8 @@ use tripletex_webhooks_types::{Subject, SubscriptionStatus};
 
 use crate::change::Source;
 use crate::error::{MirrorError, Result};
-use crate::mirror::Mirror;
+use crate::mirror::{Mirror, SubjectConfig};
+use crate::schedule::{self, ResyncSchedule};
 
 /// What a [`Mirror::resync`] repaired.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -19,8 +19,12 @@ pub struct ResyncReport {
     pub seen: usize,
     /// Objects created or updated because the list had a newer version.
     pub repaired_updates: usize,
-    /// Objects tombstoned: present locally, absent from two complete lists.
+    /// Objects tombstoned: present locally, absent from the complete list,
+    /// and answered 404 by `GET /v2/<resource>/{id}`.
     pub repaired_deletes: usize,
+    /// Objects absent from the complete list that the `GET` still found
+    /// (kept, and applied when newer).
+    pub confirmed_present: usize,
 }
 
 /// What [`Mirror::health`] did.
@@ -36,8 +40,7 @@ pub struct HealthReport {
 impl Mirror {
     /// Syncs every subject completely, applying newer versions and
     /// tombstoning the objects that are gone: present locally, absent from
-    /// the complete list and from a second list of ids taken to confirm it
-    /// (a delete during a `from`/`count` walk can shift an object past it).
+    /// the complete list, and answered 404 by `GET /v2/<resource>/{id}`.
     pub async fn resync(&self) -> Result<ResyncReport> {
         let mut report = ResyncReport::default();
         let subjects: Vec<Subject> = self.subjects().cloned().collect();
@@ -49,6 +52,7 @@ impl Mirror {
             seen = report.seen,
             repaired_updates = report.repaired_updates,
             repaired_deletes = report.repaired_deletes,
+            confirmed_present = report.confirmed_present,
             "mirror resync"
         );
         Ok(report)
@@ -60,24 +64,24 @@ impl Mirror {
             .ok_or_else(|| MirrorError::Config(format!("{subject} is not mirrored")))?;
         let name = subject.as_str();
         let mut seen = BTreeSet::new();
-        let mut objects = self.sync_of(config).objects();
-        while let Some(object) = objects
+        let mut pages = self.sync_of(config).pages();
+        while let Some(page) = pages
             .try_next()
             .await
             .map_err(MirrorError::api(format!("resyncing {subject}")))?
         {
-            report.seen += 1;
-            if let Some(id) = object.get("id").and_then(Value::as_i64) {
-                seen.insert(id);
-            }
-            if self
+            let values = page.values.unwrap_or_default();
+            report.seen += values.len();
+            seen.extend(
+                values
+                    .iter()
+                    .filter_map(|o| o.get("id").and_then(Value::as_i64)),
+            );
+            report.repaired_updates += self
                 .store()
-                .apply_object(name, &object, Source::Sync)
+                .apply_objects(name, &values, Source::Sync)
                 .await?
-                .is_some()
-            {
-                report.repaired_updates += 1;
-            }
+                .len();
         }
         let missing: Vec<i64> = self
             .store()
@@ -87,28 +91,59 @@ impl Mirror {
             .filter(|o| !o.deleted && !seen.contains(&o.id))
             .map(|o| o.id)
             .collect();
-        if missing.is_empty() {
-            return Ok(());
+        for id in missing {
+            self.confirm_missing(config, id, report).await?;
         }
-        let confirm: BTreeSet<i64> = self
+        Ok(())
+    }
+
+    /// An object present locally but absent from the complete list is
+    /// deleted only when `GET /v2/<resource>/{id}` answers 404: a delete
+    /// during a `from`/`count` walk shifts later objects to earlier pages,
+    /// so one can be missed by the walk and still exist. One that still
+    /// exists is applied like a list object.
+    async fn confirm_missing(
+        &self,
+        config: &SubjectConfig,
+        id: i64,
+        report: &mut ResyncReport,
+    ) -> Result<()> {
+        let name = config.subject.as_str();
+        let fetched = self
             .config()
             .client
-            .sync::<Value>(config.path)
-            .fields("id")
-            .page_size(self.config().page_size)
-            .objects()
-            .try_filter_map(|o| async move { Ok(o.get("id").and_then(Value::as_i64)) })
-            .try_collect()
-            .await
-            .map_err(MirrorError::api(format!("confirming deletes of {subject}")))?;
-        for id in missing.into_iter().filter(|id| !confirm.contains(id)) {
-            if self
-                .store()
-                .apply_delete(name, id, Source::Sync)
-                .await?
-                .is_some()
-            {
-                report.repaired_deletes += 1;
+            .objects(config.path)
+            .get(id)
+            .fields(config.fields.clone())
+            .raw()
+            .await;
+        match fetched {
+            Ok(object) => {
+                report.confirmed_present += 1;
+                if self
+                    .store()
+                    .apply_object(name, &object, Source::Sync)
+                    .await?
+                    .is_some()
+                {
+                    report.repaired_updates += 1;
+                }
+            }
+            Err(error) if error.is_not_found() => {
+                if self
+                    .store()
+                    .apply_delete(name, id, Source::Sync)
+                    .await?
+                    .is_some()
+                {
+                    report.repaired_deletes += 1;
+                }
+            }
+            Err(error) => {
+                return Err(MirrorError::api(format!(
+                    "confirming that {} {id} was deleted",
+                    config.subject
+                ))(error));
             }
         }
         Ok(())
@@ -147,20 +182,18 @@ impl Mirror {
         Ok(HealthReport { reenabled, resync })
     }
 
-    /// Runs [`Mirror::health`] (re-enable, then resync) every `interval`
-    /// (the first after one interval), logging failures, until the handle
-    /// is aborted.
-    pub fn spawn_resync_every(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
+    /// Runs [`Mirror::health`] (re-enable, then resync) on `schedule`,
+    /// logging each report or failure, until the handle is aborted.
+    pub fn spawn_resync(&self, schedule: ResyncSchedule) -> tokio::task::JoinHandle<()> {
         let mirror = self.clone();
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(interval);
-            ticks.tick().await;
-            loop {
-                ticks.tick().await;
+        let clock = self.store().clock();
+        tokio::spawn(schedule::run(schedule, clock, move || {
+            let mirror = mirror.clone();
+            async move {
                 if let Err(error) = mirror.health().await {
                     tracing::warn!(%error, "mirror scheduled resync failed");
                 }
             }
-        })
+        }))
     }
 }

@@ -10,7 +10,7 @@ use tripletex_webhooks_types::{EventType, NewSubscription, Subject};
 use crate::change::Source;
 use crate::error::{MirrorError, Result};
 use crate::mirror::{Mirror, SubjectConfig};
-use crate::progress::Progress;
+use crate::progress::{Forecast, Progress};
 use crate::store::BackfillMark;
 
 /// What [`Mirror::start`] did.
@@ -123,7 +123,11 @@ impl Mirror {
                 source,
             })?
         };
-        let started = tokio::time::Instant::now();
+        let mut run = Run {
+            started: tokio::time::Instant::now(),
+            objects: 0,
+            total: None,
+        };
         let mut pages = self.sync_of(config).resume(resume).pages();
         loop {
             if max_pages.is_some_and(|max| report.pages >= max) {
@@ -137,19 +141,14 @@ impl Mirror {
                 break;
             };
             report.pages += 1;
+            run.total = page.full_result_size.or(run.total);
             match &page.values {
                 None => report.unchanged_pages += 1,
                 Some(values) => {
-                    for object in values {
-                        if store
-                            .apply_object(name, object, Source::Sync)
-                            .await?
-                            .is_some()
-                        {
-                            report.applied += 1;
-                        }
-                    }
-                    mark.objects += i64::try_from(values.len()).unwrap_or(i64::MAX);
+                    report.applied += store.apply_objects(name, values, Source::Sync).await?.len();
+                    let received = i64::try_from(values.len()).unwrap_or(i64::MAX);
+                    mark.objects += received;
+                    run.objects += received;
                     mark.pages += 1;
                 }
             }
@@ -161,7 +160,7 @@ impl Mirror {
                 })?;
             store.save_backfill(name, &mark).await?;
             self.deliver_changes().await?;
-            self.report_progress(name, &mark, &report, started);
+            self.report_progress(name, &mark, &report, &run);
         }
         mark.done = true;
         store.save_backfill(name, &mark).await?;
@@ -185,29 +184,31 @@ impl Mirror {
         subject: &str,
         mark: &BackfillMark,
         report: &BackfillReport,
-        started: tokio::time::Instant,
+        run: &Run,
     ) {
-        let elapsed = started.elapsed();
-        #[allow(clippy::cast_precision_loss)]
-        let objects_per_second = if elapsed.as_secs_f64() > 0.0 {
-            report.applied as f64 / elapsed.as_secs_f64()
-        } else {
-            0.0
-        };
+        let elapsed = run.started.elapsed();
+        let estimate = Forecast::new(run.objects, elapsed, mark.objects, run.total, mark.done);
         let progress = Progress {
             subject: subject.to_owned(),
             pages: mark.pages,
             objects: mark.objects,
             unchanged_pages: i64::try_from(report.unchanged_pages).unwrap_or(i64::MAX),
             elapsed,
-            objects_per_second,
+            objects_per_second: estimate.objects_per_second,
+            total: run.total,
+            remaining: estimate.remaining,
+            estimate: estimate.estimate,
             done: mark.done,
         };
         tracing::info!(
             subject,
             pages = progress.pages,
             objects = progress.objects,
-            objects_per_second,
+            objects_per_second = progress.objects_per_second,
+            total = progress.total,
+            remaining = progress.remaining,
+            estimate_seconds = progress.estimate.map(|e| e.as_secs_f64()),
+            estimate = %progress.estimate.map_or_else(|| "unknown".to_owned(), |e| format!("{e:.1?}")),
             done = progress.done,
             "mirror backfill progress"
         );
@@ -215,4 +216,13 @@ impl Mirror {
             on_progress(&progress);
         }
     }
+}
+
+/// One backfill call's own counts, for its rate and estimate.
+struct Run {
+    started: tokio::time::Instant,
+    /// Objects received in this call.
+    objects: i64,
+    /// The list's size, from the latest changed page.
+    total: Option<i64>,
 }

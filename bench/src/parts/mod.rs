@@ -1,4 +1,4 @@
-//! The seven parts of the suite, and what several of them share: an
+//! The parts of the suite, and what several of them share: an
 //! in-process server on a SQLite file and an open-loop load of product
 //! creates.
 
@@ -7,6 +7,7 @@ mod decode;
 pub(crate) mod dedup;
 mod delivery;
 mod isolation;
+mod mirror;
 mod receiver;
 mod wal;
 
@@ -33,6 +34,7 @@ pub(crate) async fn run(part: &str, quick: bool) -> Res<Vec<Row>> {
         "dedup" => dedup::run(quick).await,
         "decode" => decode::run(quick),
         "wal" => wal::run(quick).await,
+        "mirror" => mirror::run(quick).await,
         other => Err(format!("no part named {other}").into()),
     }
 }

@@ -67,8 +67,16 @@ async fn a_resumed_sync_skips_unchanged_pages() {
     let mut pages = sync().resume(state).pages();
     let unchanged = pages.try_next().await.unwrap().unwrap();
     assert!(unchanged.is_unchanged());
-    assert_eq!((unchanged.from, unchanged.next_from), (0, Some(2)));
+    assert_eq!(
+        (
+            unchanged.from,
+            unchanged.next_from,
+            unchanged.full_result_size
+        ),
+        (0, Some(2), None)
+    );
     let changed = pages.try_next().await.unwrap().unwrap();
+    assert_eq!(changed.full_result_size, Some(3));
     assert_eq!(changed.values.unwrap().len(), 1);
     assert_eq!(changed.digest.as_deref(), Some("d2"));
     assert!(pages.try_next().await.unwrap().is_none());

@@ -9,6 +9,7 @@
 
 mod schema;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -18,6 +19,11 @@ use tokio::sync::Mutex;
 
 use crate::change::{Change, Source};
 use crate::error::{MirrorError, Result};
+
+/// Set on each SQLite connection. `synchronous = NORMAL` in WAL mode keeps
+/// every committed transaction through a crash of the process; only a power
+/// loss may lose the last ones, which the next resync repairs.
+const SQLITE_PRAGMAS: &[&str] = &["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL"];
 
 /// Milliseconds since the Unix epoch, from the mirror's clock.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -85,6 +91,11 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
+    /// The clock the store stamps its rows with.
+    pub(crate) fn clock(&self) -> Clock {
+        Arc::clone(&self.clock)
+    }
+
     /// Opens (and creates the tables of) the store at `url`:
     /// `sqlite://path/to/file.db` (created when missing) or `postgres://...`.
     pub async fn open(url: &str, clock: Clock) -> Result<Self> {
@@ -105,10 +116,23 @@ impl Store {
         };
         // One SQLite connection, kept for good: writes never contend, and an
         // in-memory database lives as long as the store.
+        let sqlite = url.starts_with("sqlite:");
         let pool = AnyPoolOptions::new()
             .max_connections(connections)
             .idle_timeout(None)
             .max_lifetime(None)
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        // A write-ahead log: a commit survives a crash of the
+                        // process without waiting for the disk each time.
+                        for pragma in SQLITE_PRAGMAS {
+                            sqlx::Executor::execute(&mut *connection, *pragma).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
             .connect(&url)
             .await
             .map_err(MirrorError::store("connecting"))?;
@@ -134,59 +158,55 @@ impl Store {
         object: &Value,
         source: Source,
     ) -> Result<Option<Change>> {
-        let (Some(id), Some(version)) = (
-            object.get("id").and_then(Value::as_i64),
-            object.get("version").and_then(Value::as_i64),
-        ) else {
-            return Err(MirrorError::Config(format!(
-                "a {subject} object without a numeric id and version: add `id,version` to its fields"
-            )));
-        };
+        let mut changes = self
+            .apply_objects(subject, std::slice::from_ref(object), source)
+            .await?;
+        Ok(changes.pop())
+    }
+
+    /// Applies objects (such as a sync page) in one transaction, each when
+    /// its version is newer than the stored one; returns the committed
+    /// changes in order. An object without a numeric `id` and `version`
+    /// refuses the whole batch before anything is written.
+    pub async fn apply_objects(
+        &self,
+        subject: &str,
+        objects: &[Value],
+        source: Source,
+    ) -> Result<Vec<Change>> {
+        let keys = objects
+            .iter()
+            .map(|object| versioned(subject, object))
+            .collect::<Result<Vec<_>>>()?;
         let _write = self.writes.lock().await;
         let mut tx = self
             .pool
             .begin()
             .await
             .map_err(MirrorError::store("begin"))?;
-        let old = current(&mut tx, subject, id).await?;
-        if old.is_some_and(|(stored, _)| stored >= version) {
-            return Ok(None);
-        }
         let now = (self.clock)();
-        let applied = sqlx::query(
-            "INSERT INTO mirror_objects (subject, id, version, deleted, data, source, updated_at)
-             VALUES ($1, $2, $3, 0, $4, $5, $6)
-             ON CONFLICT (subject, id) DO UPDATE SET version = excluded.version,
-               deleted = 0, data = excluded.data, source = excluded.source,
-               updated_at = excluded.updated_at
-             WHERE mirror_objects.version < excluded.version",
-        )
-        .bind(subject)
-        .bind(id)
-        .bind(version)
-        .bind(object.to_string())
-        .bind(source.as_str())
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(MirrorError::store("writing an object"))?
-        .rows_affected();
-        if applied == 0 {
-            return Ok(None);
+        let ids: Vec<i64> = keys.iter().map(|(id, _)| *id).collect();
+        let mut stored = stored_versions(&mut tx, subject, &ids).await?;
+        let mut changes = Vec::new();
+        for ((id, version), object) in keys.into_iter().zip(objects) {
+            let old = stored.get(&id).copied();
+            if old.is_some_and(|stored| stored >= version) {
+                continue;
+            }
+            let write = Write {
+                subject,
+                id,
+                version,
+                source,
+                now,
+            };
+            if let Some(change) = upsert(&mut tx, &write, old, object).await? {
+                stored.insert(id, version);
+                changes.push(change);
+            }
         }
-        let change = record(
-            &mut tx,
-            subject,
-            id,
-            old.map(|o| o.0),
-            version,
-            false,
-            source,
-            now,
-        )
-        .await?;
         tx.commit().await.map_err(MirrorError::store("commit"))?;
-        Ok(Some(change))
+        Ok(changes)
     }
 
     /// Tombstones an object (kept with its last version, so that only a
@@ -305,12 +325,24 @@ impl Store {
 
     /// Marks a change delivered to the app.
     pub async fn mark_delivered(&self, seq: i64) -> Result<()> {
-        sqlx::query("UPDATE mirror_changes SET delivered = 1 WHERE seq = $1")
-            .bind(seq)
-            .execute(&self.pool)
+        self.mark_all_delivered(&[seq]).await
+    }
+
+    /// Marks changes delivered to the app, in one transaction.
+    pub async fn mark_all_delivered(&self, seqs: &[i64]) -> Result<()> {
+        let mut tx = self
+            .pool
+            .begin()
             .await
-            .map_err(MirrorError::store("marking a change delivered"))?;
-        Ok(())
+            .map_err(MirrorError::store("begin"))?;
+        for seq in seqs {
+            sqlx::query("UPDATE mirror_changes SET delivered = 1 WHERE seq = $1")
+                .bind(seq)
+                .execute(&mut *tx)
+                .await
+                .map_err(MirrorError::store("marking a change delivered"))?;
+        }
+        tx.commit().await.map_err(MirrorError::store("commit"))
     }
 
     /// A subject's backfill progress, `None` before its first page.
@@ -355,6 +387,106 @@ impl Store {
 }
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// One object write: what and when.
+struct Write<'a> {
+    subject: &'a str,
+    id: i64,
+    version: i64,
+    source: Source,
+    now: i64,
+}
+
+/// The `id` and `version` of an object to apply.
+fn versioned(subject: &str, object: &Value) -> Result<(i64, i64)> {
+    match (
+        object.get("id").and_then(Value::as_i64),
+        object.get("version").and_then(Value::as_i64),
+    ) {
+        (Some(id), Some(version)) => Ok((id, version)),
+        _ => Err(MirrorError::Config(format!(
+            "a {subject} object without a numeric id and version: add `id,version` to its fields"
+        ))),
+    }
+}
+
+/// How many ids one `IN (...)` lists: well below every engine's limit of
+/// bound parameters.
+const IDS_PER_QUERY: usize = 500;
+
+/// The stored versions of `ids` (tombstones included), by id.
+async fn stored_versions(tx: &mut Tx, subject: &str, ids: &[i64]) -> Result<HashMap<i64, i64>> {
+    let mut versions = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(IDS_PER_QUERY) {
+        let placeholders: Vec<String> = (2..chunk.len() + 2).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT id, version FROM mirror_objects WHERE subject = $1 AND id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(subject);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(MirrorError::store("reading the stored versions"))?
+        {
+            let id: i64 = row
+                .try_get("id")
+                .map_err(MirrorError::store("decoding a version"))?;
+            let version: i64 = row
+                .try_get("version")
+                .map_err(MirrorError::store("decoding a version"))?;
+            versions.insert(id, version);
+        }
+    }
+    Ok(versions)
+}
+
+/// Writes the object when its version is newer than the stored one (the
+/// `WHERE` of the upsert decides, so a concurrent replica cannot regress
+/// it either), with its change-feed row.
+async fn upsert(
+    tx: &mut Tx,
+    write: &Write<'_>,
+    old: Option<i64>,
+    object: &Value,
+) -> Result<Option<Change>> {
+    let applied = sqlx::query(
+        "INSERT INTO mirror_objects (subject, id, version, deleted, data, source, updated_at)
+         VALUES ($1, $2, $3, 0, $4, $5, $6)
+         ON CONFLICT (subject, id) DO UPDATE SET version = excluded.version,
+           deleted = 0, data = excluded.data, source = excluded.source,
+           updated_at = excluded.updated_at
+         WHERE mirror_objects.version < excluded.version",
+    )
+    .bind(write.subject)
+    .bind(write.id)
+    .bind(write.version)
+    .bind(object.to_string())
+    .bind(write.source.as_str())
+    .bind(write.now)
+    .execute(&mut **tx)
+    .await
+    .map_err(MirrorError::store("writing an object"))?
+    .rows_affected();
+    if applied == 0 {
+        return Ok(None);
+    }
+    let change = record(
+        tx,
+        write.subject,
+        write.id,
+        old,
+        write.version,
+        false,
+        write.source,
+        write.now,
+    )
+    .await?;
+    Ok(Some(change))
+}
 
 async fn current(tx: &mut Tx, subject: &str, id: i64) -> Result<Option<(i64, bool)>> {
     sqlx::query("SELECT version, deleted FROM mirror_objects WHERE subject = $1 AND id = $2")
