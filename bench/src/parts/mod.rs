@@ -7,6 +7,7 @@ mod decode;
 pub(crate) mod dedup;
 mod delivery;
 mod isolation;
+pub(crate) mod load;
 mod receiver;
 mod wal;
 
@@ -33,6 +34,7 @@ pub(crate) async fn run(part: &str, quick: bool) -> Res<Vec<Row>> {
         "dedup" => dedup::run(quick).await,
         "decode" => decode::run(quick),
         "wal" => wal::run(quick).await,
+        "load" => load::run(quick).await,
         other => Err(format!("no part named {other}").into()),
     }
 }
