@@ -144,15 +144,23 @@ async fn open_loop(
     let rate_text = thousands(f64::from(rate));
     let mut rows = vec![Row::info(
         PART,
-        format!("open loop {rate_text} creates/s, {seconds} s: API latency (sent → 201) p50 / p99 / max"),
+        format!(
+            "open loop {rate_text} creates/s, {seconds} s: API latency (sent → 201) p50 / p99 / max"
+        ),
         spread(&api),
     )];
-    let result = format!("**{}**{}", spread(&receipts.latencies), receipts.early_note());
+    let result = format!(
+        "**{}**{}",
+        spread(&receipts.latencies),
+        receipts.early_note()
+    );
     if rate == 1_000 {
         let (p50, p99) = (receipts.latencies.p50(), receipts.latencies.p99());
         rows.push(Row::new(
             PART,
-            format!("open loop {rate_text} creates/s, {seconds} s: commit-ack → receipt p50 / p99 / max"),
+            format!(
+                "open loop {rate_text} creates/s, {seconds} s: commit-ack → receipt p50 / p99 / max"
+            ),
             result,
             "p50 < 2 ms, p99 < 10 ms",
             noise.judge(Verdict::from(
@@ -162,7 +170,9 @@ async fn open_loop(
     } else {
         rows.push(Row::info(
             PART,
-            format!("open loop {rate_text} creates/s, {seconds} s: commit-ack → receipt p50 / p99 / max"),
+            format!(
+                "open loop {rate_text} creates/s, {seconds} s: commit-ack → receipt p50 / p99 / max"
+            ),
             result,
         ));
     }
@@ -198,7 +208,11 @@ async fn closed_loop(
     rows.push(Row::new(
         PART,
         "closed loop: commit-ack → receipt p50 / p99 / max",
-        format!("**{}**{}", spread(&receipts.latencies), receipts.early_note()),
+        format!(
+            "**{}**{}",
+            spread(&receipts.latencies),
+            receipts.early_note()
+        ),
         "p99 < 50 ms",
         noise.judge(Verdict::from(p99 < Duration::from_millis(50))),
     ));
@@ -346,7 +360,10 @@ impl Pace {
         Self {
             ingest: per_second(total, span),
             delivered_during: per_second(during, span),
-            delivered_overall: per_second(crate::stats::count(arrivals.len()), micros(last - start)),
+            delivered_overall: per_second(
+                crate::stats::count(arrivals.len()),
+                micros(last - start),
+            ),
             backlog_at_end,
             backlog_growth: per_second(backlog_at_end, span),
         }
@@ -446,7 +463,11 @@ mod tests {
         let receipts = Receipts::match_up(&creates, &arrivals).unwrap();
         assert_eq!((receipts.delivered, receipts.early), (2, 2));
         assert_eq!(receipts.latencies.quantile(1.0), Duration::from_micros(1));
-        assert!(receipts.early_note().contains("2 callbacks arrived before their 201"));
+        assert!(
+            receipts
+                .early_note()
+                .contains("2 callbacks arrived before their 201")
+        );
     }
 
     #[test]

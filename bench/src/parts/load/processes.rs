@@ -45,11 +45,7 @@ pub(crate) async fn server_binary() -> Res<PathBuf> {
 
 /// Reads stdout lines until `find` finds something in one; the rest of the
 /// output is drained in the background so the child never blocks on it.
-async fn first_match<T>(
-    child: &mut Child,
-    what: &str,
-    find: impl Fn(&str) -> Option<T>,
-) -> Res<T> {
+async fn first_match<T>(child: &mut Child, what: &str, find: impl Fn(&str) -> Option<T>) -> Res<T> {
     let stdout = child.stdout.take().ok_or("no stdout from the child")?;
     let mut lines = BufReader::new(stdout).lines();
     let found = tokio::time::timeout(START_WITHIN, async {
@@ -58,7 +54,9 @@ async fn first_match<T>(
                 return Ok(found);
             }
         }
-        Err(crate::BoxError::from(format!("{what} exited before it was ready")))
+        Err(crate::BoxError::from(format!(
+            "{what} exited before it was ready"
+        )))
     })
     .await
     .map_err(|_| format!("{what} did not start within {START_WITHIN:?}"))??;
@@ -108,7 +106,13 @@ impl ServerProcess {
              &employeeToken=local-employee-token&expirationDate=2099-01-01",
             self.base
         );
-        let session: Value = http.put(url).send().await?.error_for_status()?.json().await?;
+        let session: Value = http
+            .put(url)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
         Ok(session["value"]["token"]
             .as_str()
             .ok_or_else(|| format!("no token in {session}"))?
@@ -213,7 +217,9 @@ impl ReceiverProcess {
                 return Ok(());
             }
             if tokio::time::Instant::now() > deadline {
-                return Err(format!("only {arrived} of {n} callbacks arrived within {limit:?}").into());
+                return Err(
+                    format!("only {arrived} of {n} callbacks arrived within {limit:?}").into(),
+                );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -269,8 +275,14 @@ mod tests {
             base_url("Tripletex API emulator on http://127.0.0.1:4012/v2 (database sqlite://x)"),
             Some("http://127.0.0.1:4012/v2".to_owned())
         );
-        assert_eq!(base_url("Dashboard: http://127.0.0.1:4012/_emulator/ui/"), None);
-        assert_eq!(base_url("Tripletex API emulator on http://127.0.0.1:4012"), None);
+        assert_eq!(
+            base_url("Dashboard: http://127.0.0.1:4012/_emulator/ui/"),
+            None
+        );
+        assert_eq!(
+            base_url("Tripletex API emulator on http://127.0.0.1:4012"),
+            None
+        );
     }
 
     #[test]

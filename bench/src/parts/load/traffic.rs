@@ -35,7 +35,12 @@ const DESCRIPTION: &str = "Single-origin arabica from the highlands, roasted in 
     away from light and heat, and use within four weeks of the roast date printed on the bag. \
     Sold by the kilogram in resealable valve bags; pallets of 240 bags on request. \
     Roasted to order every Monday and Wednesday, shipped the day after roasting. \
-    Keep the valve side up; the beans degas for about a week after roasting.";
+    Keep the valve side up; the beans degas for about a week after roasting. \
+    Each bag carries the lot number, the farm and the altitude it grew at, so a reorder \
+    can ask for the same lot while it lasts. Certified organic and fairly traded; \
+    the cooperative is paid above the market price and visited every harvest. \
+    Wholesale buyers get a sample bag of every new lot before it is listed, \
+    and cafés on a standing order are told a week ahead when a lot runs out.";
 
 /// The body of create number `n`: about 1.45 KB of JSON.
 pub(crate) fn product_body(n: u64) -> Vec<u8> {
@@ -100,7 +105,9 @@ impl Creator {
         let bytes = response.bytes().await?;
         let acked_us = now_micros();
         if status != reqwest::StatusCode::CREATED {
-            return Err(format!("create {n}: {status}: {}", String::from_utf8_lossy(&bytes)).into());
+            return Err(
+                format!("create {n}: {status}: {}", String::from_utf8_lossy(&bytes)).into(),
+            );
         }
         let answer: Value = serde_json::from_slice(&bytes)?;
         let id = answer["value"]["id"]
@@ -186,7 +193,10 @@ pub(crate) async fn ceiling(origin: &str, requests: u64) -> Res<f64> {
             if response.status().is_success() {
                 Ok(())
             } else {
-                Err(crate::BoxError::from(format!("ceiling: {}", response.status())))
+                Err(crate::BoxError::from(format!(
+                    "ceiling: {}",
+                    response.status()
+                )))
             }
         });
     }
