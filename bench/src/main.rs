@@ -5,7 +5,7 @@
 //! cargo run --release -p bench -- all            # every part; writes the table to BENCHMARKS.md
 //! cargo run --release -p bench -- all --quick    # the same, short
 //! cargo run --release -p bench -- receiver       # one part: receiver, delivery, isolation,
-//!                                                # backlog, dedup, decode, wal or mirror (add --quick)
+//!                                                # backlog, dedup, decode, wal, mirror or load (add --quick)
 //! ```
 //!
 //! `all` prints one table with every figure and its target and replaces the
@@ -33,7 +33,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Res<T> = Result<T, BoxError>;
 
 /// The parts, in the order `all` runs them.
-const PARTS: [&str; 8] = [
+const PARTS: [&str; 9] = [
     "decode",
     "dedup",
     "receiver",
@@ -42,14 +42,18 @@ const PARTS: [&str; 8] = [
     "backlog",
     "wal",
     "mirror",
+    "load",
 ];
 
-const USAGE: &str = "usage: bench <all|receiver|delivery|isolation|backlog|dedup|decode|wal|mirror> [--quick] [--write|--no-write]";
+const USAGE: &str = "usage: bench <all|receiver|delivery|isolation|backlog|dedup|decode|wal|mirror|load> [--quick] [--write|--no-write]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some(child::SERVE_ARG) {
         return child::serve_main(args.get(1).map(String::as_str));
+    }
+    if args.first().map(String::as_str) == Some(parts::load::receiver::RECEIVE_ARG) {
+        return parts::load::receiver::receive_main();
     }
     if args.first().map(String::as_str) == Some(parts::dedup::MEMORY_ARG) {
         return parts::dedup::memory_main();

@@ -7,6 +7,7 @@ mod decode;
 pub(crate) mod dedup;
 mod delivery;
 mod isolation;
+pub(crate) mod load;
 mod mirror;
 mod receiver;
 mod wal;
@@ -35,6 +36,7 @@ pub(crate) async fn run(part: &str, quick: bool) -> Res<Vec<Row>> {
         "decode" => decode::run(quick),
         "wal" => wal::run(quick).await,
         "mirror" => mirror::run(quick).await,
+        "load" => load::run(quick).await,
         other => Err(format!("no part named {other}").into()),
     }
 }

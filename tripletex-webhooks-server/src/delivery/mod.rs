@@ -36,7 +36,17 @@ pub(crate) const DEFAULT_DISABLE_AFTER: Duration = Duration::from_secs(7 * 86_40
 /// Attempts in flight at once, in all, unless configured.
 pub(crate) const DEFAULT_MAX_IN_FLIGHT: usize = 256;
 /// Attempts in flight at once to one target, unless configured.
-pub(crate) const DEFAULT_MAX_IN_FLIGHT_PER_TARGET: usize = 32;
+///
+/// A lane claims up to twice this ahead, and a claim waits behind every
+/// create queued for the database's single writer: a cap below the API's
+/// concurrency lets a fast target's lane run dry before the next claim
+/// refills it, and delivery to it falls behind ingest however fast it
+/// answers. At 32, 64 concurrent creators through the API had one loopback
+/// target receive half the creates while they were made (494/s of 998/s);
+/// at 128, all of them (1,005/s of 1,010/s; `bench load`, BENCHMARKS.md).
+/// Tripletex's own limit is not published. A dead target holds at most this
+/// many of the [`DEFAULT_MAX_IN_FLIGHT`] attempts until it is deferred.
+pub(crate) const DEFAULT_MAX_IN_FLIGHT_PER_TARGET: usize = 128;
 /// How much of a callback's body the delivery log keeps, unless configured.
 pub(crate) const DEFAULT_LOG_BODY_LIMIT: usize = 64 * 1024;
 /// How long finished messages stay in the delivery log, unless configured.
