@@ -178,6 +178,8 @@ pub mod credentials;
 mod dispatcher;
 pub mod error;
 mod extract;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod inbox;
 mod layer;
 pub mod metrics;
 pub mod store;
