@@ -129,7 +129,9 @@ impl Pool {
     /// Creates the table and its index if missing.
     pub(crate) async fn migrate(&self) -> Result<(), InboxError> {
         for statement in sql::schema(self.id_column()) {
-            on_pool!(self, p => sqlx::query(&statement).execute(p).await?);
+            on_pool!(self, p => {
+                sqlx::query(&statement).execute(p).await?;
+            });
         }
         Ok(())
     }
@@ -205,7 +207,8 @@ impl Pool {
             .bind(now)
             .bind(error)
             .execute(p)
-            .await?);
+            .await?
+            .rows_affected());
         Ok(())
     }
 
@@ -226,7 +229,8 @@ impl Pool {
             .bind(error)
             .bind(i64::from(!counted))
             .execute(p)
-            .await?);
+            .await?
+            .rows_affected());
         Ok(())
     }
 
