@@ -409,3 +409,88 @@ async fn replicas_on_postgres_never_run_one_event_twice() {
     }
     database.drop_schema().await;
 }
+
+mod metrics {
+    //! The inbox's counters and gauges through the `metrics` facade, into a
+    //! test recorder (for this thread: `#[tokio::test]` runs on one).
+
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+    use tripletex_webhooks_receiver::inbox::metrics as names;
+
+    use super::*;
+
+    /// What the recorder saw: counters summed over snapshots (taking one
+    /// may drain them), the last value of each gauge.
+    #[derive(Default)]
+    struct Recorded(std::sync::Mutex<HashMap<String, f64>>);
+
+    impl Recorded {
+        fn value(&self, snapshotter: &Snapshotter, name: &str) -> Option<f64> {
+            let mut seen = self.0.lock().unwrap();
+            for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+                let name = key.key().name().to_owned();
+                match value {
+                    DebugValue::Counter(count) => {
+                        *seen.entry(name).or_default() += f64::from(u32::try_from(count).unwrap());
+                    }
+                    DebugValue::Gauge(gauge) => {
+                        seen.insert(name, gauge.into_inner());
+                    }
+                    DebugValue::Histogram(_) => {}
+                }
+            }
+            seen.get(name).copied()
+        }
+    }
+
+    #[tokio::test]
+    async fn depth_age_and_outcomes_are_recorded() {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let _local = ::metrics::set_default_local_recorder(&recorder);
+        names::describe();
+        let recorded = Recorded::default();
+
+        let (_database, url) = Database::sqlite();
+        let inbox = Inbox::open(&url)
+            .await
+            .unwrap()
+            .max_attempts(2)
+            .backoff(Duration::from_millis(10), Duration::from_millis(10));
+        let mut app = App::new(inbox, config());
+        app.answer(StatusCode::BAD_GATEWAY);
+        app.start();
+        assert_eq!(app.deliver(delivery(1, 1)).await, StatusCode::OK);
+        assert_eq!(app.settled(1).await, [State::Dead]);
+        app.answer(StatusCode::OK);
+        app.handler.open.send_replace(false);
+        for version in [1, 2] {
+            assert_eq!(app.deliver(delivery(2, version)).await, StatusCode::OK);
+        }
+        // Both pending while the first is held.
+        common::eventually("the depth gauge at 2", || async {
+            (recorded.value(&snapshotter, names::DEPTH) == Some(2.0)).then_some(())
+        })
+        .await;
+        assert!(recorded.value(&snapshotter, names::OLDEST_PENDING).is_some());
+        app.handler.open.send_replace(true);
+        let other = SignedRequest::from_json(&product("product.update", 2, 2)).with_idempotency_key("again");
+        app.settled(3).await;
+        assert_eq!(app.deliver(other).await, StatusCode::OK);
+        app.settled(4).await;
+        common::eventually("the depth gauge at 0", || async {
+            (recorded.value(&snapshotter, names::DEPTH) == Some(0.0)).then_some(())
+        })
+        .await;
+        assert_eq!(recorded.value(&snapshotter, names::OLDEST_PENDING), Some(0.0));
+        for (name, count) in [
+            (names::STORED, 4.0),
+            (names::RETRIED, 1.0),
+            (names::DEAD_LETTERED, 1.0),
+            (names::HANDLED, 2.0),
+            (names::SKIPPED, 1.0),
+        ] {
+            assert_eq!(recorded.value(&snapshotter, name), Some(count), "{name}");
+        }
+    }
+}
