@@ -73,6 +73,8 @@ use self::pool::{NewEntry, Pool};
 use crate::core::decode::Decoded;
 use crate::error::BoxError;
 
+/// The default bound on each wait for a database connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default number of events handled at once.
 pub const DEFAULT_WORKERS: usize = 8;
 /// The default number of attempts before an event is dead-lettered.
@@ -163,7 +165,14 @@ impl Inbox {
     /// `postgres://…`; each behind its feature) and creates its table if
     /// missing.
     pub async fn open(url: &str) -> Result<Self, InboxError> {
-        let pool = Pool::open(url).await?;
+        Self::open_within(url, DEFAULT_CONNECT_TIMEOUT).await
+    }
+
+    /// [`open`](Self::open), each wait for a database connection (the first
+    /// connect included) bounded by `timeout` instead of
+    /// [`DEFAULT_CONNECT_TIMEOUT`].
+    pub async fn open_within(url: &str, timeout: Duration) -> Result<Self, InboxError> {
+        let pool = Pool::open(url, timeout).await?;
         pool.migrate().await?;
         Ok(Self {
             shared: Arc::new(Shared {

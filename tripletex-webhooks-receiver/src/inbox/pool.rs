@@ -61,7 +61,7 @@ impl Pool {
     /// Opens a SQLite file (WAL, `synchronous=FULL`: an acknowledged
     /// delivery survives a power loss, not only a crash).
     #[cfg(feature = "sqlite")]
-    pub(crate) async fn sqlite(url: &str) -> Result<Self, InboxError> {
+    pub(crate) async fn sqlite(url: &str, timeout: Duration) -> Result<Self, InboxError> {
         use sqlx::sqlite::{
             SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
         };
@@ -81,29 +81,31 @@ impl Pool {
         } else {
             SqlitePoolOptions::new().max_connections(4)
         };
-        let pool = pool.connect_with(options).await?;
+        let pool = pool.acquire_timeout(timeout).connect_with(options).await?;
         Ok(Self::Sqlite(pool))
     }
 
     /// Connects to PostgreSQL.
     #[cfg(feature = "postgres")]
-    pub(crate) async fn postgres(url: &str) -> Result<Self, InboxError> {
+    pub(crate) async fn postgres(url: &str, timeout: Duration) -> Result<Self, InboxError> {
         let pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(8)
+            .acquire_timeout(timeout)
             .connect(url)
             .await?;
         Ok(Self::Postgres(pool))
     }
 
     /// Opens `sqlite:…` or `postgres:…` / `postgresql:…`.
-    pub(crate) async fn open(url: &str) -> Result<Self, InboxError> {
+    /// `timeout` bounds each wait for a connection (connecting included).
+    pub(crate) async fn open(url: &str, timeout: Duration) -> Result<Self, InboxError> {
         #[cfg(feature = "sqlite")]
         if url.starts_with("sqlite:") {
-            return Self::sqlite(url).await;
+            return Self::sqlite(url, timeout).await;
         }
         #[cfg(feature = "postgres")]
         if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            return Self::postgres(url).await;
+            return Self::postgres(url, timeout).await;
         }
         Err(InboxError::UnsupportedUrl(url.split(':').next().unwrap_or("").to_owned()))
     }
