@@ -25,12 +25,12 @@ Against a loopback server (local) without them, the bundled server's built-in lo
 const AFTER_HELP: &str = "\
 Exit codes:
   0   success (apply --dry-run: nothing would change)
-  1   a request or an operation failed; verify: the callback does not verify
+  1   a request or an operation failed; verify: the callback does not verify; inbox: its database failed
   2   apply --dry-run: something would change (drift)
   3   credentials missing, or refused by Tripletex (401/403)
   4   still rate limited (429) after the retries
   5   an emulator command against a server without the emulator API (such as Tripletex)
-  64  bad arguments, or a missing or invalid input file or environment variable
+  64  bad arguments, or a missing or invalid input file or environment variable (inbox: no SQLite file)
 
 Examples:
   export TRIPLETEX_BASE_URL=test TRIPLETEX_CONSUMER_TOKEN=... TRIPLETEX_EMPLOYEE_TOKEN=...
