@@ -170,6 +170,8 @@
 //! - [`Webhook`]: the axum extractor for the handler.
 //! - [`Dispatcher`]: typed routing (`on_product`, `on("order.delete", ..)`).
 //! - [`Receiver`]: the same pipeline without a framework.
+//! - `inbox` (features `sqlite`, `postgres`): acknowledge once stored in a
+//!   durable inbox, handle from it with retries, dead letters and replay.
 //! - `test_util` (feature `test-util`): signed requests for your own tests.
 
 mod config;
