@@ -18,7 +18,9 @@ use tokio::sync::watch;
 use tower::ServiceExt as _;
 use tripletex_webhooks_receiver::inbox::{Inbox, InboxWorkers, ReplayFilter, State};
 use tripletex_webhooks_receiver::test_util::SignedRequest;
-use tripletex_webhooks_receiver::{Freshness, MemoryStore, TripletexWebhookLayer, Webhook, WebhookConfig};
+use tripletex_webhooks_receiver::{
+    Freshness, MemoryStore, TripletexWebhookLayer, Webhook, WebhookConfig,
+};
 
 const SECRET: &str = "inbox-secret";
 
@@ -43,7 +45,12 @@ struct Handler {
 
 async fn handle(AxumState(handler): AxumState<Handler>, webhook: Webhook) -> StatusCode {
     handler.started.send_modify(|started| *started += 1);
-    handler.open.subscribe().wait_for(|open| *open).await.unwrap();
+    handler
+        .open
+        .subscribe()
+        .wait_for(|open| *open)
+        .await
+        .unwrap();
     let delivery = webhook.delivery();
     handler.calls.lock().unwrap().push(Call {
         id: webhook.event().id,
@@ -240,7 +247,10 @@ async fn one_object_at_a_time_in_version_order_and_objects_concurrently() {
         assert_eq!(app.settled(6).await, [State::Done; 6], "{url}");
         let mut per_object: HashMap<i64, Vec<i64>> = HashMap::new();
         for call in app.calls() {
-            per_object.entry(call.id).or_default().push(call.version.unwrap());
+            per_object
+                .entry(call.id)
+                .or_default()
+                .push(call.version.unwrap());
         }
         assert_eq!(per_object[&1], [1, 2, 3]);
         assert_eq!(per_object[&2], [1, 2]);
@@ -261,7 +271,8 @@ async fn a_handled_version_is_not_handed_over_again() {
     // Tripletex's retry of the same delivery is stored once.
     assert_eq!(app.deliver(delivery(1, 5)).await, StatusCode::OK);
     // The same version through another subscription, and an older one.
-    let other = SignedRequest::from_json(&product("product.update", 1, 5)).with_idempotency_key("other");
+    let other =
+        SignedRequest::from_json(&product("product.update", 1, 5)).with_idempotency_key("other");
     assert_eq!(app.deliver(other).await, StatusCode::OK);
     assert_eq!(app.deliver(delivery(1, 4)).await, StatusCode::OK);
     assert_eq!(
@@ -270,7 +281,10 @@ async fn a_handled_version_is_not_handed_over_again() {
     );
     assert_eq!(app.calls().len(), 1, "{:?}", app.calls());
     let counters = app.config.snapshot();
-    assert_eq!((counters.accepted, counters.duplicate, counters.stale), (1, 1, 1));
+    assert_eq!(
+        (counters.accepted, counters.duplicate, counters.stale),
+        (1, 1, 1)
+    );
 }
 
 #[tokio::test]
@@ -287,7 +301,10 @@ async fn failures_back_off_exponentially_then_dead_letter_then_replay() {
     assert_eq!(app.deliver(delivery(1, 1)).await, StatusCode::OK);
     assert_eq!(app.settled(1).await, [State::Dead]);
     let calls = app.calls();
-    let gaps: Vec<Duration> = calls.windows(2).map(|pair| pair[1].at - pair[0].at).collect();
+    let gaps: Vec<Duration> = calls
+        .windows(2)
+        .map(|pair| pair[1].at - pair[0].at)
+        .collect();
     assert_eq!(gaps.len(), 3, "four attempts");
     // Each pause at least as scheduled (and not wildly more: the
     // machine may be busy). On real time: sqlx's own timeouts run on
@@ -295,27 +312,55 @@ async fn failures_back_off_exponentially_then_dead_letter_then_replay() {
     // its threads; the schedule itself is tested on paused time.
     for (gap, pause) in gaps.iter().zip([100, 200, 300]) {
         let pause = Duration::from_millis(pause);
-        assert!(*gap >= pause && *gap < pause + Duration::from_secs(5), "{gaps:?}");
+        assert!(
+            *gap >= pause && *gap < pause + Duration::from_secs(5),
+            "{gaps:?}"
+        );
     }
-    let dead = app.inbox.list(&ReplayFilter::dead_letters(), 10).await.unwrap();
+    let dead = app
+        .inbox
+        .list(&ReplayFilter::dead_letters(), 10)
+        .await
+        .unwrap();
     assert_eq!(dead[0].attempts, 4);
-    assert_eq!(dead[0].last_error.as_deref(), Some("the handler answered 503 Service Unavailable"));
+    assert_eq!(
+        dead[0].last_error.as_deref(),
+        Some("the handler answered 503 Service Unavailable")
+    );
 
     // Replay: not another subscription's, then this one's.
-    assert_eq!(app.inbox.replay(&ReplayFilter::dead_letters().subscription(99)).await.unwrap(), 0);
+    assert_eq!(
+        app.inbox
+            .replay(&ReplayFilter::dead_letters().subscription(99))
+            .await
+            .unwrap(),
+        0
+    );
     app.answer(StatusCode::OK);
-    assert_eq!(app.inbox.replay(&ReplayFilter::dead_letters().subscription(1)).await.unwrap(), 1);
+    assert_eq!(
+        app.inbox
+            .replay(&ReplayFilter::dead_letters().subscription(1))
+            .await
+            .unwrap(),
+        1
+    );
     assert_eq!(app.settled(1).await, [State::Done]);
     assert_eq!(app.calls().len(), 5);
     assert_eq!(app.calls()[4].freshness, Freshness::New);
 
     // A handled event replayed goes to the handler again, as a duplicate.
-    let handled = ReplayFilter::dead_letters().states(&[State::Done]).ids(dead[0].id, dead[0].id);
+    let handled = ReplayFilter::dead_letters()
+        .states(&[State::Done])
+        .ids(dead[0].id, dead[0].id);
     assert_eq!(app.inbox.replay(&handled).await.unwrap(), 1);
     assert_eq!(app.settled(1).await, [State::Done]);
     assert_eq!(app.calls().len(), 6);
     assert_eq!(app.calls()[5].freshness, Freshness::Duplicate);
-    assert_eq!(app.config.snapshot().accepted, 2, "the replayed duplicate recorded nothing new");
+    assert_eq!(
+        app.config.snapshot().accepted,
+        2,
+        "the replayed duplicate recorded nothing new"
+    );
 }
 
 #[tokio::test]
@@ -335,7 +380,11 @@ async fn events_older_than_the_max_age_are_dead_lettered_at_their_next_failure()
     // Retried while younger than 250 ms (about every 100 ms), then dead long
     // before its 100 attempts.
     let calls = app.calls();
-    let dead = app.inbox.list(&ReplayFilter::dead_letters(), 10).await.unwrap();
+    let dead = app
+        .inbox
+        .list(&ReplayFilter::dead_letters(), 10)
+        .await
+        .unwrap();
     assert!(calls.len() >= 2 && calls.len() < 100, "{calls:?}");
     assert_eq!(dead[0].attempts, i64::try_from(calls.len()).unwrap());
     let lived = dead[0].finished_ms.unwrap() - dead[0].received_ms;
@@ -449,7 +498,7 @@ mod metrics {
         let snapshotter = recorder.snapshotter();
         let _local = ::metrics::set_default_local_recorder(&recorder);
         names::describe();
-        let recorded = Recorded::default();
+        let seen = Recorded::default();
 
         let (_database, url) = Database::sqlite();
         let inbox = Inbox::open(&url)
@@ -469,20 +518,21 @@ mod metrics {
         }
         // Both pending while the first is held.
         common::eventually("the depth gauge at 2", || async {
-            (recorded.value(&snapshotter, names::DEPTH) == Some(2.0)).then_some(())
+            (seen.value(&snapshotter, names::DEPTH) == Some(2.0)).then_some(())
         })
         .await;
-        assert!(recorded.value(&snapshotter, names::OLDEST_PENDING).is_some());
+        assert!(seen.value(&snapshotter, names::OLDEST_PENDING).is_some());
         app.handler.open.send_replace(true);
-        let other = SignedRequest::from_json(&product("product.update", 2, 2)).with_idempotency_key("again");
+        let other = SignedRequest::from_json(&product("product.update", 2, 2))
+            .with_idempotency_key("again");
         app.settled(3).await;
         assert_eq!(app.deliver(other).await, StatusCode::OK);
         app.settled(4).await;
         common::eventually("the depth gauge at 0", || async {
-            (recorded.value(&snapshotter, names::DEPTH) == Some(0.0)).then_some(())
+            (seen.value(&snapshotter, names::DEPTH) == Some(0.0)).then_some(())
         })
         .await;
-        assert_eq!(recorded.value(&snapshotter, names::OLDEST_PENDING), Some(0.0));
+        assert_eq!(seen.value(&snapshotter, names::OLDEST_PENDING), Some(0.0));
         for (name, count) in [
             (names::STORED, 4.0),
             (names::RETRIED, 1.0),
@@ -490,7 +540,7 @@ mod metrics {
             (names::HANDLED, 2.0),
             (names::SKIPPED, 1.0),
         ] {
-            assert_eq!(recorded.value(&snapshotter, name), Some(count), "{name}");
+            assert_eq!(seen.value(&snapshotter, name), Some(count), "{name}");
         }
     }
 }

@@ -21,18 +21,20 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
-use axum::Router;
 use tokio::process::Command;
 use tokio::sync::watch;
 use tripletex_webhooks_receiver::inbox::Inbox;
 use tripletex_webhooks_receiver::secrecy::SecretString;
 use tripletex_webhooks_receiver::store::SqliteStore;
 use tripletex_webhooks_receiver::types::signature;
-use tripletex_webhooks_receiver::{DedupKey, DedupStore, TripletexWebhookLayer, Webhook, WebhookConfig};
 use tripletex_webhooks_receiver::types::{ObjectKey, Subject};
+use tripletex_webhooks_receiver::{
+    DedupKey, DedupStore, TripletexWebhookLayer, Webhook, WebhookConfig,
+};
 
 const CHILD: &str = "INBOX_KILL_CHILD";
 const SEED: &str = "INBOX_KILL_SEED";
@@ -172,7 +174,11 @@ async fn start(dir: &Path) -> (test_support::process::Process, SocketAddr) {
 
 /// Posts one signed delivery until it is acknowledged, following the
 /// receiver to its next address whenever a request fails.
-async fn deliver(http: &reqwest::Client, addr: &mut watch::Receiver<SocketAddr>, (id, version): (i64, i64)) {
+async fn deliver(
+    http: &reqwest::Client,
+    addr: &mut watch::Receiver<SocketAddr>,
+    (id, version): (i64, i64),
+) {
     let body = serde_json::json!({
         "subscriptionId": 1, "event": "product.update", "id": id,
         "value": {"id": id, "version": version, "name": format!("p{id} v{version}")},
@@ -194,9 +200,12 @@ async fn deliver(http: &reqwest::Client, addr: &mut watch::Receiver<SocketAddr>,
             Ok(response) if response.status() == StatusCode::OK => return,
             // A 503 (or a failed request): the receiver was killed; try its successor.
             _ => {
-                if tokio::time::timeout(test_support::WITHIN, addr.changed()).await.is_err() {
-                    panic!("delivery {key} not acknowledged within {:?}", test_support::WITHIN);
-                }
+                let moved = tokio::time::timeout(test_support::WITHIN, addr.changed()).await;
+                assert!(
+                    moved.is_ok(),
+                    "delivery {key} not acknowledged within {:?}",
+                    test_support::WITHIN
+                );
             }
         }
     }
@@ -210,7 +219,8 @@ fn read_log(dir: &Path) -> (BTreeMap<(i64, i64), usize>, usize) {
     let mut duplicates = 0;
     for line in text.lines() {
         let mut words = line.split(' ');
-        let (Some(kind), Some(id), Some(version)) = (words.next(), words.next(), words.next()) else {
+        let (Some(kind), Some(id), Some(version)) = (words.next(), words.next(), words.next())
+        else {
             continue; // a line cut by a kill is not a completion
         };
         let (Ok(id), Ok(version)) = (id.parse(), version.parse()) else {
@@ -225,10 +235,15 @@ fn read_log(dir: &Path) -> (BTreeMap<(i64, i64), usize>, usize) {
 }
 
 async fn parent() {
-    let seed = std::env::var(SEED).ok().and_then(|seed| seed.parse().ok()).unwrap_or_else(|| {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
-        now.as_secs() ^ u64::from(now.subsec_nanos()) | 1
-    });
+    let seed = std::env::var(SEED)
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or_else(|| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap();
+            now.as_secs() ^ u64::from(now.subsec_nanos()) | 1
+        });
     println!("inbox kill test: seed {seed} (repeat with {SEED}={seed})");
     let mut rng = Rng(seed);
     let dir = tempfile::tempdir().unwrap();
@@ -237,14 +252,23 @@ async fn parent() {
     let (address, addresses) = watch::channel(addr);
     let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
     let queue = Arc::new(Mutex::new(all.into_iter()));
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
     let mut senders = tokio::task::JoinSet::new();
     for _ in 0..SENDERS {
-        let (http, mut addresses, queue, acknowledged) =
-            (http.clone(), addresses.clone(), Arc::clone(&queue), Arc::clone(&acknowledged));
+        let (http, mut addresses, queue, acknowledged) = (
+            http.clone(),
+            addresses.clone(),
+            Arc::clone(&queue),
+            Arc::clone(&acknowledged),
+        );
         senders.spawn(async move {
             loop {
-                let Some(next) = queue.lock().unwrap().next() else { return };
+                let Some(next) = queue.lock().unwrap().next() else {
+                    return;
+                };
                 deliver(&http, &mut addresses, next).await;
                 acknowledged.lock().unwrap().insert(next);
             }
@@ -270,12 +294,18 @@ async fn parent() {
     let acknowledged = acknowledged.lock().unwrap().clone();
     test_support::eventually("every acknowledged delivery handled", || async {
         let (done, _) = read_log(dir.path());
-        acknowledged.iter().all(|delivery| done.contains_key(delivery)).then_some(())
+        acknowledged
+            .iter()
+            .all(|delivery| done.contains_key(delivery))
+            .then_some(())
     })
     .await;
     receiver.kill().await;
     let (done, duplicates) = read_log(dir.path());
-    let lost = acknowledged.iter().filter(|delivery| !done.contains_key(delivery)).count();
+    let lost = acknowledged
+        .iter()
+        .filter(|delivery| !done.contains_key(delivery))
+        .count();
     let reruns: usize = done.values().map(|count| count - 1).sum::<usize>() - duplicates;
     println!(
         "inbox kill test: {KILLS} kills; acknowledged {}, handled {}, duplicated after success {duplicates}, \
@@ -285,5 +315,8 @@ async fn parent() {
     );
     assert_eq!(lost, 0, "lost {lost} acknowledged deliveries (seed {seed})");
     assert_eq!(duplicates, 0, "handled again after success (seed {seed})");
-    assert_eq!(acknowledged.len(), usize::try_from(OBJECTS * VERSIONS).unwrap());
+    assert_eq!(
+        acknowledged.len(),
+        usize::try_from(OBJECTS * VERSIONS).unwrap()
+    );
 }

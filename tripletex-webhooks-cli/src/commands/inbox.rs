@@ -46,7 +46,9 @@ async fn open(url: &str, timeout: Duration) -> Result<Inbox, CliError> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         let path = path.split('?').next().unwrap_or(path);
         if !std::path::Path::new(path).is_file() {
-            return Err(CliError::Usage(format!("--database: no SQLite file at {path}")));
+            return Err(CliError::Usage(format!(
+                "--database: no SQLite file at {path}"
+            )));
         }
     } else if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
         return Err(CliError::Usage(format!(
@@ -65,7 +67,10 @@ fn filter(args: &InboxFilterArgs, default: &[State]) -> ReplayFilter {
     let states: Vec<State> = args.states.iter().map(|state| state_of(*state)).collect();
     let mut filter = ReplayFilter::dead_letters()
         .states(if states.is_empty() { default } else { &states })
-        .ids(args.from_id.unwrap_or(i64::MIN), args.to_id.unwrap_or(i64::MAX));
+        .ids(
+            args.from_id.unwrap_or(i64::MIN),
+            args.to_id.unwrap_or(i64::MAX),
+        );
     if let Some(since) = args.since {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -112,10 +117,18 @@ fn print(entries: &[InboxEntry], output: Output) -> Result<u8, CliError> {
     for entry in entries {
         table.row(vec![
             entry.id.to_string().into(),
-            entry.subscription_id.map(|id| id.to_string()).unwrap_or_default().into(),
+            entry
+                .subscription_id
+                .map(|id| id.to_string())
+                .unwrap_or_default()
+                .into(),
             entry.event.clone().into(),
             entry.object_key.clone().into(),
-            entry.version.map(|v| v.to_string()).unwrap_or_default().into(),
+            entry
+                .version
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+                .into(),
             state_cell(entry.state),
             entry.attempts.to_string().into(),
             format_ms(entry.received_ms).into(),

@@ -43,7 +43,9 @@ async fn inbox() -> (tempfile::TempDir, String) {
 #[tokio::test]
 async fn lists_the_events_and_filters_them() {
     let (_dir, url) = inbox().await;
-    let all = cli().run(&["inbox", "list", "--database", &url, "--json"]).await;
+    let all = cli()
+        .run(&["inbox", "list", "--database", &url, "--json"])
+        .await;
     let all = all.ok().json();
     assert_eq!(all.as_array().unwrap().len(), 3, "{all}");
     assert_eq!(all[0]["state"], "dead");
@@ -51,11 +53,23 @@ async fn lists_the_events_and_filters_them() {
     assert_eq!(all[2]["object"], "product:3");
 
     let dead = cli()
-        .run(&["inbox", "list", "--database", &url, "--state", "dead", "--subscription", "2"])
+        .run(&[
+            "inbox",
+            "list",
+            "--database",
+            &url,
+            "--state",
+            "dead",
+            "--subscription",
+            "2",
+        ])
         .await;
     let table = &dead.ok().stdout;
     assert!(table.starts_with("ID"), "{table}");
-    assert!(table.contains("the handler answered 503") && !table.contains("answered 500"), "{table}");
+    assert!(
+        table.contains("the handler answered 503") && !table.contains("answered 500"),
+        "{table}"
+    );
 
     let none = cli()
         .run(&["inbox", "list", "--database", &url, "--from-id", "4"])
@@ -67,11 +81,31 @@ async fn lists_the_events_and_filters_them() {
 async fn replays_dead_letters_by_default_and_any_range_on_request() {
     let (_dir, url) = inbox().await;
     let one = cli()
-        .run(&["inbox", "replay", "--database", &url, "--subscription", "1", "--json"])
+        .run(&[
+            "inbox",
+            "replay",
+            "--database",
+            &url,
+            "--subscription",
+            "1",
+            "--json",
+        ])
         .await;
-    assert_eq!(one.ok().json()["replayed"], 1, "only subscription 1's dead letter");
+    assert_eq!(
+        one.ok().json()["replayed"],
+        1,
+        "only subscription 1's dead letter"
+    );
     let pending = cli()
-        .run(&["inbox", "list", "--database", &url, "--state", "pending", "--json"])
+        .run(&[
+            "inbox",
+            "list",
+            "--database",
+            &url,
+            "--state",
+            "pending",
+            "--json",
+        ])
         .await
         .ok()
         .json();
@@ -84,7 +118,11 @@ async fn replays_dead_letters_by_default_and_any_range_on_request() {
         .await;
     assert_eq!(handled.ok().stdout.trim(), "put back to pending: 1");
     let rest = cli().run(&["inbox", "replay", "--database", &url]).await;
-    assert_eq!(rest.ok().stdout.trim(), "put back to pending: 1", "the other dead letter");
+    assert_eq!(
+        rest.ok().stdout.trim(),
+        "put back to pending: 1",
+        "the other dead letter"
+    );
 }
 
 #[tokio::test]
@@ -99,7 +137,12 @@ async fn a_missing_file_or_an_unknown_database_is_a_usage_error() {
     let other = cli()
         .run(&["inbox", "replay", "--database", "mysql://db/app"])
         .await;
-    assert!(other.expect_code(64).one_line_error().contains("expected sqlite://FILE"));
+    assert!(
+        other
+            .expect_code(64)
+            .one_line_error()
+            .contains("expected sqlite://FILE")
+    );
 
     let down = cli()
         .run(&[

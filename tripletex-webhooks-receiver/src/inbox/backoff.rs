@@ -23,7 +23,11 @@ mod tests {
             .map(|attempt| pause(first, cap, attempt).as_secs())
             .collect();
         assert_eq!(pauses, [1, 2, 4, 8, 10, 10]);
-        assert_eq!(pause(first, cap, 0), first, "no failure yet: the first pause");
+        assert_eq!(
+            pause(first, cap, 0),
+            first,
+            "no failure yet: the first pause"
+        );
         assert_eq!(pause(first, cap, u32::MAX), cap, "no overflow");
     }
 }

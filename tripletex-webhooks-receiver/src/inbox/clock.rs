@@ -23,7 +23,8 @@ impl Clock {
     }
 
     pub(crate) fn now_ms(&self) -> i64 {
-        self.started_ms.saturating_add(millis(self.started.elapsed()))
+        self.started_ms
+            .saturating_add(millis(self.started.elapsed()))
     }
 }
 

@@ -22,9 +22,15 @@ pub fn describe() {
     for (name, help) in [
         (STORED, "Deliveries stored in the inbox and acknowledged."),
         (HANDLED, "Inbox events whose handler succeeded."),
-        (RETRIED, "Inbox events whose handler failed, scheduled again."),
+        (
+            RETRIED,
+            "Inbox events whose handler failed, scheduled again.",
+        ),
         (DEAD_LETTERED, "Inbox events dead-lettered."),
-        (SKIPPED, "Inbox events not handled: stale or duplicate versions."),
+        (
+            SKIPPED,
+            "Inbox events not handled: stale or duplicate versions.",
+        ),
     ] {
         ::metrics::describe_counter!(name, help);
     }

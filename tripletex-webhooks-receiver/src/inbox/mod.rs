@@ -67,9 +67,9 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-pub use self::worker::InboxWorkers;
 use self::clock::Clock;
 use self::pool::{NewEntry, Pool};
+pub use self::worker::InboxWorkers;
 use crate::core::decode::Decoded;
 use crate::error::BoxError;
 
@@ -317,7 +317,11 @@ impl Inbox {
 
     /// Deletes events handled or skipped more than `age` ago; returns how many.
     pub async fn purge_finished(&self, age: Duration) -> Result<u64, InboxError> {
-        let before = self.shared.clock.now_ms().saturating_sub(clock::millis(age));
+        let before = self
+            .shared
+            .clock
+            .now_ms()
+            .saturating_sub(clock::millis(age));
         self.shared.pool.purge(before).await
     }
 

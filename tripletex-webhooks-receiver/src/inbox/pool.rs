@@ -7,7 +7,7 @@ use std::time::Duration;
 use sqlx::Row as _;
 
 use super::sql;
-use super::{Claimed, InboxError, InboxEntry, ReplayFilter, State};
+use super::{Claimed, InboxEntry, InboxError, ReplayFilter, State};
 
 /// A SQLite or PostgreSQL pool.
 #[derive(Debug, Clone)]
@@ -107,7 +107,9 @@ impl Pool {
         if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             return Self::postgres(url, timeout).await;
         }
-        Err(InboxError::UnsupportedUrl(url.split(':').next().unwrap_or("").to_owned()))
+        Err(InboxError::UnsupportedUrl(
+            url.split(':').next().unwrap_or("").to_owned(),
+        ))
     }
 
     fn id_column(&self) -> &'static str {

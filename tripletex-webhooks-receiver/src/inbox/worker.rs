@@ -132,7 +132,11 @@ async fn run(context: Arc<Context>, mut stopped: watch::Receiver<bool>) {
     while !*stopped.borrow() {
         while tasks.try_join_next().is_some() {}
         let free = settings.workers.saturating_sub(tasks.len());
-        let claimed = if free > 0 { claim(&context, free).await } else { Vec::new() };
+        let claimed = if free > 0 {
+            claim(&context, free).await
+        } else {
+            Vec::new()
+        };
         let idle = free > 0 && claimed.is_empty();
         for (event, token) in claimed {
             let context = Arc::clone(&context);
@@ -144,7 +148,11 @@ async fn run(context: Arc<Context>, mut stopped: watch::Receiver<bool>) {
             gauged = Some(now);
             gauge(&context).await;
         }
-        let wait = if idle { idle_wait(&context).await } else { settings.poll_interval };
+        let wait = if idle {
+            idle_wait(&context).await
+        } else {
+            settings.poll_interval
+        };
         tokio::select! {
             _ = stopped.changed() => {}
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
@@ -160,8 +168,17 @@ async fn claim(context: &Context, limit: usize) -> Vec<(Claimed, String)> {
     let token = Lease::new(context.inbox.settings.lease).token().to_owned();
     let now = context.now_ms();
     let until = now.saturating_add(super::clock::millis(context.inbox.settings.lease));
-    match context.inbox.shared.pool.claim(&token, until, now, limit).await {
-        Ok(events) => events.into_iter().map(|event| (event, token.clone())).collect(),
+    match context
+        .inbox
+        .shared
+        .pool
+        .claim(&token, until, now, limit)
+        .await
+    {
+        Ok(events) => events
+            .into_iter()
+            .map(|event| (event, token.clone()))
+            .collect(),
         Err(error) => {
             tracing::error!(target: TARGET, %error, "claiming inbox events failed; trying again");
             Vec::new()
@@ -218,11 +235,19 @@ async fn handle(context: &Context, event: Claimed, token: &str) {
         }
         Attempt::Redundant => {
             inbox_metrics::count(SKIPPED);
-            pool.finish(event.id, token, State::Skipped, now, None).await
+            pool.finish(event.id, token, State::Skipped, now, None)
+                .await
         }
         Attempt::Busy(after) => {
             let at = now.saturating_add(super::clock::millis(after));
-            pool.retry(event.id, token, at, "busy: another replica held the object", false).await
+            pool.retry(
+                event.id,
+                token,
+                at,
+                "busy: another replica held the object",
+                false,
+            )
+            .await
         }
         Attempt::Failed(error) => {
             let attempts = u32::try_from(event.attempts).unwrap_or(u32::MAX);
@@ -239,7 +264,8 @@ async fn handle(context: &Context, event: Claimed, token: &str) {
                     %error,
                     "inbox event dead-lettered"
                 );
-                pool.finish(event.id, token, State::Dead, now, Some(&error)).await
+                pool.finish(event.id, token, State::Dead, now, Some(&error))
+                    .await
             } else {
                 inbox_metrics::count(RETRIED);
                 let pause = context.inbox.backoff_after(attempts);
@@ -258,7 +284,9 @@ async fn handle(context: &Context, event: Claimed, token: &str) {
 async fn attempt(context: &Context, event: &Claimed) -> Attempt {
     let decoded = match decode::decode(event.body.as_bytes()) {
         Ok(decoded) => decoded,
-        Err(error) => return Attempt::Failed(format!("the stored body no longer decodes: {error}")),
+        Err(error) => {
+            return Attempt::Failed(format!("the stored body no longer decodes: {error}"));
+        }
     };
     let store = &context.config.inner.store;
     let object = DedupKey::Object(decoded.event.object_key());
@@ -362,7 +390,11 @@ fn request(event: &Claimed, webhook: Webhook) -> Request<Body> {
     }
     let headers = request.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if let Some(key) = event.idempotency_key.as_deref().and_then(|key| HeaderValue::from_str(key).ok()) {
+    if let Some(key) = event
+        .idempotency_key
+        .as_deref()
+        .and_then(|key| HeaderValue::from_str(key).ok())
+    {
         headers.insert(HeaderName::from_static(IDEMPOTENCY_KEY_HEADER), key);
     }
     request.extensions_mut().insert(InboxRun(webhook));
