@@ -1,4 +1,4 @@
-//! The seven parts of the suite, and what several of them share: an
+//! The eight parts of the suite, and what several of them share: an
 //! in-process server on a SQLite file and an open-loop load of product
 //! creates.
 
@@ -6,6 +6,7 @@ mod backlog;
 mod decode;
 pub(crate) mod dedup;
 mod delivery;
+mod inbox;
 mod isolation;
 mod receiver;
 mod wal;
@@ -27,6 +28,7 @@ use crate::{BoxError, Res};
 pub(crate) async fn run(part: &str, quick: bool) -> Res<Vec<Row>> {
     match part {
         "receiver" => receiver::run(quick).await,
+        "inbox" => inbox::run(quick).await,
         "delivery" => delivery::run(quick).await,
         "isolation" => isolation::run(quick).await,
         "backlog" => backlog::run(quick).await,
