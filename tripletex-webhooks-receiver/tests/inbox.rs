@@ -285,6 +285,27 @@ async fn a_handled_version_is_not_handed_over_again() {
         (counters.accepted, counters.duplicate, counters.stale),
         (1, 1, 1)
     );
+
+    // After a deletion, an event without a version is stale too.
+    let delete = SignedRequest::from_json(&common::envelope(
+        "product.delete",
+        1,
+        serde_json::Value::Null,
+    ))
+    .with_idempotency_key("delete-1");
+    assert_eq!(app.deliver(delete).await, StatusCode::OK);
+    app.settled(4).await;
+    let unversioned = SignedRequest::from_json(&common::envelope(
+        "product.update",
+        1,
+        serde_json::json!({"id": 1, "name": "no version"}),
+    ))
+    .with_idempotency_key("unversioned-1");
+    assert_eq!(app.deliver(unversioned).await, StatusCode::OK);
+    let states = app.settled(5).await;
+    assert_eq!(states[3..], [State::Done, State::Skipped]);
+    assert_eq!(app.calls().len(), 2, "the deletion only");
+    assert_eq!(app.config.snapshot().stale, 2);
 }
 
 #[tokio::test]

@@ -295,6 +295,23 @@ async fn attempt(context: &Context, event: &Claimed) -> Attempt {
     } else {
         decoded.version.map(Mark::Version)
     };
+    if mark.is_none() {
+        // No version to compare: a deleted object's events are stale, as
+        // without the inbox; then the idempotency key decides.
+        match store.seen(&object).await {
+            Ok(Some(seen)) if seen.deleted => {
+                count_redundant(context.metrics(), Freshness::Stale);
+                if !event.forced {
+                    return Attempt::Redundant;
+                }
+            }
+            Ok(_) => {}
+            Err(error) => {
+                context.metrics().increment(Counter::StoreFailed);
+                return Attempt::Failed(format!("the dedup store failed: {error}"));
+            }
+        }
+    }
     let record = match (mark, &event.idempotency_key) {
         (Some(mark), _) => Some((object, mark)),
         (None, Some(key)) => Some((DedupKey::Delivery(key.clone()), Mark::Delivered)),
