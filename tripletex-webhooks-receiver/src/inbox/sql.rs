@@ -32,13 +32,22 @@ const CREATE: &str = "CREATE TABLE IF NOT EXISTS tripletex_webhook_inbox (
     last_error TEXT
 )";
 
-/// What a claim scans: pending events per object in order.
-const INDEX: &str = "CREATE INDEX IF NOT EXISTS tripletex_webhook_inbox_pending
+/// What a claim checks per candidate: its object's other pending events, in order.
+const OBJECT_INDEX: &str = "CREATE INDEX IF NOT EXISTS tripletex_webhook_inbox_pending
     ON tripletex_webhook_inbox (state, object_key, order_version, id)";
 
+/// What a claim walks: pending events by arrival, so that it stops at its
+/// limit however long the backlog.
+const ARRIVAL_INDEX: &str = "CREATE INDEX IF NOT EXISTS tripletex_webhook_inbox_arrival
+    ON tripletex_webhook_inbox (state, id)";
+
 /// The statements creating the schema for a dialect's `id` column.
-pub(crate) fn schema(id: &str) -> [String; 2] {
-    [CREATE.replace("{id}", id), INDEX.to_owned()]
+pub(crate) fn schema(id: &str) -> [String; 3] {
+    [
+        CREATE.replace("{id}", id),
+        OBJECT_INDEX.to_owned(),
+        ARRIVAL_INDEX.to_owned(),
+    ]
 }
 
 #[cfg(feature = "sqlite")]
