@@ -193,16 +193,17 @@ where
             // Refused before the body is read: nothing to allocate or await.
             Err(rejection) => return ResponseFuture::ready(rejection.into_response()),
         };
-        // The ready service handles this request; a fresh clone waits for the next.
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
         let receiver = self.receiver.clone();
         #[cfg(any(feature = "sqlite", feature = "postgres"))]
         if let Some(inbox) = self.inbox.clone() {
+            // The inner service runs later, from the inbox's workers.
             return ResponseFuture {
                 state: State::Running(Box::pin(into_inbox(receiver, inbox, parts, head, body))),
             };
         }
+        // The ready service handles this request; a fresh clone waits for the next.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
         ResponseFuture {
             state: State::Running(Box::pin(handle(receiver, inner, parts, head, body))),
         }
