@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --release -p bench -- all            # every part; writes the table to BENCHMARKS.md
 //! cargo run --release -p bench -- all --quick    # the same, short
-//! cargo run --release -p bench -- receiver       # one part: receiver, delivery, isolation,
+//! cargo run --release -p bench -- receiver       # one part: receiver, inbox, delivery, isolation,
 //!                                                # backlog, dedup, decode, wal, mirror or load (add --quick)
 //! ```
 //!
@@ -33,10 +33,11 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Res<T> = Result<T, BoxError>;
 
 /// The parts, in the order `all` runs them.
-const PARTS: [&str; 9] = [
+const PARTS: [&str; 10] = [
     "decode",
     "dedup",
     "receiver",
+    "inbox",
     "delivery",
     "isolation",
     "backlog",
@@ -45,7 +46,7 @@ const PARTS: [&str; 9] = [
     "load",
 ];
 
-const USAGE: &str = "usage: bench <all|receiver|delivery|isolation|backlog|dedup|decode|wal|mirror|load> [--quick] [--write|--no-write]";
+const USAGE: &str = "usage: bench <all|receiver|inbox|delivery|isolation|backlog|dedup|decode|wal|mirror|load> [--quick] [--write|--no-write]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -25,12 +25,12 @@ Against a loopback server (local) without them, the bundled server's built-in lo
 const AFTER_HELP: &str = "\
 Exit codes:
   0   success (apply --dry-run: nothing would change)
-  1   a request or an operation failed; verify: the callback does not verify
+  1   a request or an operation failed; verify: the callback does not verify; inbox: its database failed
   2   apply --dry-run: something would change (drift)
   3   credentials missing, or refused by Tripletex (401/403)
   4   still rate limited (429) after the retries
   5   an emulator command against a server without the emulator API (such as Tripletex)
-  64  bad arguments, or a missing or invalid input file or environment variable
+  64  bad arguments, or a missing or invalid input file or environment variable (inbox: no SQLite file)
 
 Examples:
   export TRIPLETEX_BASE_URL=test TRIPLETEX_CONSUMER_TOKEN=... TRIPLETEX_EMPLOYEE_TOKEN=...
@@ -38,6 +38,7 @@ Examples:
   tripletex-webhooks subscriptions apply webhooks.toml --dry-run
   tripletex-webhooks --base-url local trigger product.create --id 7
   tripletex-webhooks deliveries --status failed --json
+  tripletex-webhooks inbox replay --database sqlite://webhooks.db
   tripletex-webhooks completions bash > ~/.local/share/bash-completion/completions/tripletex-webhooks";
 
 /// The whole command line.
@@ -161,6 +162,10 @@ Examples:
   tripletex-webhooks verify body.json --idempotency-key 5f0c... --signature 'Qm9k...' --secret-env WEBHOOK_SECRET
   pbpaste | tripletex-webhooks verify --idempotency-key 5f0c... --signature 'Qm9k...' --secret-env WEBHOOK_SECRET")]
     Verify(VerifyArgs),
+
+    /// A receiver's durable inbox: list its events, replay dead letters (or any range).
+    #[command(subcommand)]
+    Inbox(InboxCommand),
 
     /// Shell completions, printed to stdout.
     #[command(after_help = "\
@@ -377,6 +382,75 @@ Examples:
         #[arg(value_parser = humantime::parse_duration)]
         duration: Duration,
     },
+}
+
+/// `inbox …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum InboxCommand {
+    /// The inbox's events, oldest first (by default every state).
+    #[command(after_help = "\
+Examples:
+  tripletex-webhooks inbox list --database sqlite://webhooks.db --state dead
+  tripletex-webhooks inbox list --database postgres://app@db/app --subscription 3 --since 1h --json")]
+    List(InboxListArgs),
+
+    /// Put events back to pending, so that the receiver's workers run them again (by default
+    /// the dead letters; handled ones go to the handler as duplicates, recording nothing).
+    #[command(after_help = "\
+The running receiver picks them up within its poll interval. Prints how many were put back.
+
+Examples:
+  tripletex-webhooks inbox replay --database sqlite://webhooks.db
+  tripletex-webhooks inbox replay --database sqlite://webhooks.db --from-id 120 --to-id 180
+  tripletex-webhooks inbox replay --database postgres://app@db/app --state done --subscription 3 --since 2h")]
+    Replay(InboxFilterArgs),
+}
+
+/// `inbox list`.
+#[derive(Debug, Args)]
+pub(crate) struct InboxListArgs {
+    /// Which events.
+    #[command(flatten)]
+    pub(crate) filter: InboxFilterArgs,
+    /// At most this many.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub(crate) limit: u32,
+}
+
+/// Which inbox events: the database and the filters of `inbox list` and `inbox replay`.
+#[derive(Debug, Args)]
+pub(crate) struct InboxFilterArgs {
+    /// The inbox's database: `sqlite://FILE` (which must exist) or `postgres://…`.
+    #[arg(long, env = "TRIPLETEX_INBOX_DATABASE", value_name = "URL")]
+    pub(crate) database: String,
+    /// Only events in this state: pending, done, skipped or dead (repeatable).
+    #[arg(long = "state", value_enum, value_name = "STATE")]
+    pub(crate) states: Vec<InboxState>,
+    /// Only events of this subscription.
+    #[arg(long, value_name = "ID")]
+    pub(crate) subscription: Option<i64>,
+    /// Only events with this id or a later one.
+    #[arg(long, value_name = "ID")]
+    pub(crate) from_id: Option<i64>,
+    /// Only events with this id or an earlier one.
+    #[arg(long, value_name = "ID")]
+    pub(crate) to_id: Option<i64>,
+    /// Only events received this recently, such as `2h`.
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub(crate) since: Option<Duration>,
+}
+
+/// An inbox event's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum InboxState {
+    /// Waiting, being handled, or waiting for its next attempt.
+    Pending,
+    /// Handled.
+    Done,
+    /// A stale or duplicate version, not handed to the handler.
+    Skipped,
+    /// Dead-lettered.
+    Dead,
 }
 
 /// `verify`.

@@ -44,6 +44,9 @@ pub(crate) enum CliError {
     /// `verify`: the callback does not verify.
     #[error("not verified: {0}")]
     NotVerified(String),
+    /// `inbox`: the inbox's database failed.
+    #[error("{0}")]
+    Inbox(#[from] tripletex_webhooks_receiver::inbox::InboxError),
     /// Writing the output failed.
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
@@ -59,9 +62,11 @@ impl CliError {
             Self::NoCredentials => exit::AUTH,
             Self::Api(error) if error.is_auth() => exit::AUTH,
             Self::NoEmulator(_) => exit::NO_EMULATOR,
-            Self::Api(_) | Self::StreamEnded | Self::NotVerified(_) | Self::Output(_) => {
-                exit::FAILED
-            }
+            Self::Api(_)
+            | Self::StreamEnded
+            | Self::NotVerified(_)
+            | Self::Inbox(_)
+            | Self::Output(_) => exit::FAILED,
         }
     }
 
@@ -76,6 +81,7 @@ impl CliError {
             Self::Api(_) | Self::StreamEnded => "request_failed",
             Self::NoEmulator(_) => "no_emulator",
             Self::NotVerified(_) => "not_verified",
+            Self::Inbox(_) => "inbox",
             Self::Output(_) => "output",
         }
     }

@@ -16,6 +16,8 @@ use tower::{Layer, Service};
 use crate::config::WebhookConfig;
 use crate::core::{Admission, CheckedHead, Receiver};
 use crate::error::{BadRequest, BoxError, Rejection};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+use crate::inbox::{Inbox, worker::InboxRun};
 use crate::metrics::Metrics;
 
 /// Authenticates, decodes and deduplicates Tripletex webhooks in front of a
@@ -72,6 +74,8 @@ use crate::metrics::Metrics;
 #[derive(Debug, Clone)]
 pub struct TripletexWebhookLayer {
     receiver: Receiver,
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    inbox: Option<Inbox>,
 }
 
 impl TripletexWebhookLayer {
@@ -79,7 +83,22 @@ impl TripletexWebhookLayer {
     pub fn new(config: WebhookConfig) -> Self {
         Self {
             receiver: Receiver::new(config),
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
+            inbox: None,
         }
+    }
+
+    /// The same layer acknowledging into a durable [`Inbox`]: once a
+    /// delivery is authenticated and decoded, it is stored and answered
+    /// **200** (**503** if the write fails, so Tripletex retries); the inner
+    /// service runs later, from the inbox's workers
+    /// ([`Inbox::start`]), with dedup, retries and dead letters. See
+    /// [`inbox`](crate::inbox).
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    #[must_use]
+    pub fn inbox(mut self, inbox: Inbox) -> Self {
+        self.inbox = Some(inbox);
+        self
     }
 
     /// The configuration (clone it to keep reading the counters).
@@ -100,6 +119,8 @@ impl<S> Layer<S> for TripletexWebhookLayer {
         TripletexWebhookService {
             inner,
             receiver: self.receiver.clone(),
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
+            inbox: self.inbox.clone(),
         }
     }
 }
@@ -112,6 +133,8 @@ impl<S> Layer<S> for TripletexWebhookLayer {
 pub struct TripletexWebhookService<S> {
     inner: S,
     receiver: Receiver,
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    inbox: Option<Inbox>,
 }
 
 impl<S> TripletexWebhookService<S> {
@@ -120,6 +143,8 @@ impl<S> TripletexWebhookService<S> {
         Self {
             inner,
             receiver: Receiver::new(config),
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
+            inbox: None,
         }
     }
 
@@ -148,16 +173,37 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
+        #[cfg(any(feature = "sqlite", feature = "postgres"))]
+        if let Some(InboxRun(webhook)) = parts.extensions.remove::<InboxRun>() {
+            // From the inbox's workers: checked when it was received.
+            let body = Body::from(webhook.raw_body().clone());
+            parts.extensions.insert(webhook);
+            let clone = self.inner.clone();
+            let mut inner = std::mem::replace(&mut self.inner, clone);
+            let request = Request::from_parts(parts, body);
+            return ResponseFuture {
+                state: State::Running(Box::pin(async move {
+                    Ok(inner.call(request).await?.map(Body::new))
+                })),
+            };
+        }
         let head = match self.receiver.check_head(&parts) {
             Ok(head) => head,
             // Refused before the body is read: nothing to allocate or await.
             Err(rejection) => return ResponseFuture::ready(rejection.into_response()),
         };
+        let receiver = self.receiver.clone();
+        #[cfg(any(feature = "sqlite", feature = "postgres"))]
+        if let Some(inbox) = self.inbox.clone() {
+            // The inner service runs later, from the inbox's workers.
+            return ResponseFuture {
+                state: State::Running(Box::pin(into_inbox(receiver, inbox, parts, head, body))),
+            };
+        }
         // The ready service handles this request; a fresh clone waits for the next.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
-        let receiver = self.receiver.clone();
         ResponseFuture {
             state: State::Running(Box::pin(handle(receiver, inner, parts, head, body))),
         }
@@ -220,6 +266,61 @@ where
             Box::pin(commit.release()).await;
         }
         Ok(response.map(Body::new))
+    }
+}
+
+/// With an inbox: read and verify the body, store it, answer 200.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn into_inbox<B, E>(
+    receiver: Receiver,
+    inbox: Inbox,
+    parts: Parts,
+    mut head: CheckedHead,
+    body: B,
+) -> Result<Response<Body>, E>
+where
+    B: HttpBody,
+    B::Error: Into<BoxError>,
+{
+    let bytes = match read_body(&receiver, body).await {
+        Ok(bytes) => bytes,
+        Err(rejection) => return Ok(rejection.into_response()),
+    };
+    let decoded = match receiver.verify(&mut head, &bytes).await {
+        Ok(decoded) => decoded,
+        Err(rejection) => return Ok(rejection.into_response()),
+    };
+    // Decoding succeeded, so the body is JSON, hence UTF-8.
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        let rejection = Rejection::BadRequest(BadRequest::UnreadableBody);
+        return Ok(receiver.malformed(rejection).into_response());
+    };
+    let stored = inbox
+        .store(&decoded, head.idempotency_key(), parts.uri.path(), text)
+        .await;
+    Ok(match stored {
+        Ok(_) => StatusCode::OK.into_response(),
+        Err(error) => {
+            tracing::error!(target: crate::core::TARGET, %error, "storing in the inbox failed; answering 503");
+            Rejection::StoreUnavailable(error.into()).into_response()
+        }
+    })
+}
+
+/// Reads the body up to the limit: 413 beyond it, 400 if unreadable.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn read_body<B>(receiver: &Receiver, body: B) -> Result<Bytes, Rejection>
+where
+    B: HttpBody,
+    B::Error: Into<BoxError>,
+{
+    let limit = receiver.config().body_limit();
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(receiver.too_large())
+        }
+        Err(_) => Err(receiver.malformed(Rejection::BadRequest(BadRequest::UnreadableBody))),
     }
 }
 

@@ -170,6 +170,8 @@
 //! - [`Webhook`]: the axum extractor for the handler.
 //! - [`Dispatcher`]: typed routing (`on_product`, `on("order.delete", ..)`).
 //! - [`Receiver`]: the same pipeline without a framework.
+//! - `inbox` (features `sqlite`, `postgres`): acknowledge once stored in a
+//!   durable inbox, handle from it with retries, dead letters and replay.
 //! - `test_util` (feature `test-util`): signed requests for your own tests.
 
 mod config;
@@ -178,6 +180,8 @@ pub mod credentials;
 mod dispatcher;
 pub mod error;
 mod extract;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod inbox;
 mod layer;
 pub mod metrics;
 pub mod store;

@@ -6,6 +6,7 @@ mod backlog;
 mod decode;
 pub(crate) mod dedup;
 mod delivery;
+mod inbox;
 mod isolation;
 pub(crate) mod load;
 mod mirror;
@@ -29,6 +30,7 @@ use crate::{BoxError, Res};
 pub(crate) async fn run(part: &str, quick: bool) -> Res<Vec<Row>> {
     match part {
         "receiver" => receiver::run(quick).await,
+        "inbox" => inbox::run(quick).await,
         "delivery" => delivery::run(quick).await,
         "isolation" => isolation::run(quick).await,
         "backlog" => backlog::run(quick).await,

@@ -37,12 +37,12 @@ const CONNECTIONS: usize = 64;
 const OBJECTS_PER_CONNECTION: u64 = 1_000;
 
 /// A route on 127.0.0.1 that stops when dropped.
-struct Served {
-    url: String,
+pub(super) struct Served {
+    pub(super) url: String,
     _stop: oneshot::Sender<()>,
 }
 
-async fn serve(app: Router) -> Res<Served> {
+pub(super) async fn serve(app: Router) -> Res<Served> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}{PATH}", listener.local_addr()?);
     let (stop, stopped) = oneshot::channel::<()>();
@@ -58,23 +58,23 @@ async fn serve(app: Router) -> Res<Served> {
 
 /// What one load run measured.
 #[derive(Default)]
-struct Load {
-    requests: u64,
-    elapsed: Duration,
+pub(super) struct Load {
+    pub(super) requests: u64,
+    pub(super) elapsed: Duration,
     /// CPU time of this whole process (load generator included).
     cpu: Duration,
-    latencies: Latencies,
+    pub(super) latencies: Latencies,
 }
 
 impl Load {
-    fn add(&mut self, other: &Self) {
+    pub(super) fn add(&mut self, other: &Self) {
         self.requests += other.requests;
         self.elapsed += other.elapsed;
         self.cpu += other.cpu;
         self.latencies.merge(&other.latencies);
     }
 
-    fn rate(&self) -> f64 {
+    pub(super) fn rate(&self) -> f64 {
         per_second(self.requests, self.elapsed)
     }
 
@@ -186,7 +186,7 @@ pub(crate) async fn run(quick: bool) -> Res<Vec<Row>> {
 
 /// [`CONNECTIONS`] tasks, each sending one signed envelope at a time to
 /// `url` until `duration` has passed.
-async fn load(
+pub(super) async fn load(
     http: &reqwest::Client,
     url: &str,
     duration: Duration,

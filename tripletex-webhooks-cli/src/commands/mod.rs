@@ -5,6 +5,7 @@ mod clock;
 mod deliveries;
 mod events;
 mod follow;
+mod inbox;
 mod redeliver;
 mod subscriptions;
 mod trigger;
@@ -34,6 +35,7 @@ pub(crate) async fn run(cli: Cli, output: Output) -> Result<u8, CliError> {
             Ok(exit::OK)
         }
         Command::Verify(ref args) => verify::run(args, output).await,
+        Command::Inbox(ref command) => inbox::run(command, cli.timeout, output).await,
         Command::Events { ref event } => {
             events::run(&settings()?.client()?, event.as_deref(), output).await
         }

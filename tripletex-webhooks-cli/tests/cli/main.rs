@@ -12,6 +12,7 @@ mod harness;
 
 mod apply;
 mod emulator;
+mod inbox;
 mod output;
 mod subscriptions;
 mod tripletex;

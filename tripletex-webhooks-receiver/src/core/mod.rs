@@ -127,6 +127,14 @@ pub struct CheckedHead {
     json: bool,
 }
 
+impl CheckedHead {
+    /// The `idempotency-key`, once known (after [`Receiver::verify`] with a
+    /// credential resolver).
+    pub(crate) fn idempotency_key(&self) -> Option<&str> {
+        self.idempotency_key.as_ref().map(HeaderText::as_str)
+    }
+}
+
 /// What to do with an authenticated, well-formed delivery.
 #[derive(Debug)]
 #[must_use]
@@ -388,6 +396,17 @@ impl Receiver {
     /// Step 2: checks and decodes the body, then decides under the object's
     /// lock whether the handler should run.
     pub async fn admit(&self, mut head: CheckedHead, body: Bytes) -> Result<Admission, Rejection> {
+        let decoded = self.verify(&mut head, &body).await?;
+        self.decide(head, decoded, body).await
+    }
+
+    /// Step 2's checks without the dedup decision: authenticates the body
+    /// and decodes it (what an inbox stores before answering).
+    pub(crate) async fn verify(
+        &self,
+        head: &mut CheckedHead,
+        body: &Bytes,
+    ) -> Result<decode::Decoded, Rejection> {
         let inner = &self.config.inner;
         if body.len() > inner.body_limit {
             return Err(self.too_large());
@@ -395,7 +414,7 @@ impl Receiver {
         let resolved = match (head.deferred.take(), &inner.resolved) {
             (Some(deferred), Some(resolved)) => {
                 let (headers, uri) = *deferred;
-                let identity = crate::credentials::identity(&uri, &body);
+                let identity = crate::credentials::identity(&uri, body);
                 let (credentials, known) = resolved
                     .credentials(identity)
                     .await
@@ -416,7 +435,7 @@ impl Receiver {
             .as_ref()
             .map_or(&inner.auth, |(credentials, _)| &*credentials.auth);
         if let Some(input) = &head.signature {
-            auth.check_signature(input, &body)
+            auth.check_signature(input, body)
                 .map_err(|reason| self.unauthorized(reason, auth))?;
         }
         if let Some((credentials, false)) = &resolved {
@@ -425,8 +444,18 @@ impl Receiver {
         if !head.json {
             return Err(self.malformed(Rejection::UnsupportedMediaType));
         }
-        let decoded = decode::decode(&body)
-            .map_err(|error| self.malformed(Rejection::BadRequest(BadRequest::Decode(error))))?;
+        decode::decode(body)
+            .map_err(|error| self.malformed(Rejection::BadRequest(BadRequest::Decode(error))))
+    }
+
+    /// Step 2's dedup decision on a verified delivery, under the object's lock.
+    async fn decide(
+        &self,
+        head: CheckedHead,
+        decoded: decode::Decoded,
+        body: Bytes,
+    ) -> Result<Admission, Rejection> {
+        let inner = &self.config.inner;
         let object = decoded.event.object_key();
         let guard = inner.locks.lock(object.clone()).await;
         let object = DedupKey::Object(object);
