@@ -1,8 +1,6 @@
 //! [`TripletexWebhookLayer`]: the tower middleware around [`Receiver`].
 
-use std::fmt;
-use std::future::{Future, Ready};
-use std::pin::Pin;
+use std::future::Future;
 use std::task::{Context, Poll};
 
 use axum::body::{Body, HttpBody};
@@ -16,6 +14,7 @@ use tower::{Layer, Service};
 use crate::config::WebhookConfig;
 use crate::core::{Admission, CheckedHead, Receiver};
 use crate::error::{BadRequest, BoxError, Rejection};
+use crate::future::ResponseFuture;
 use crate::metrics::Metrics;
 
 /// Authenticates, decodes and deduplicates Tripletex webhooks in front of a
@@ -47,7 +46,8 @@ use crate::metrics::Metrics;
 /// use tripletex_webhooks_receiver::{TripletexWebhookLayer, Webhook, WebhookConfig};
 ///
 /// async fn handler(webhook: Webhook) -> StatusCode {
-///     println!("{} about {}", webhook.event, webhook.object_key());
+///     let event = webhook.event();
+///     println!("{} about {}", event.event, event.object_key());
 ///     StatusCode::OK
 /// }
 ///
@@ -158,9 +158,7 @@ where
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
         let receiver = self.receiver.clone();
-        ResponseFuture {
-            state: State::Running(Box::pin(handle(receiver, inner, parts, head, body))),
-        }
+        ResponseFuture::running(handle(receiver, inner, parts, head, body))
     }
 }
 
@@ -217,45 +215,9 @@ where
             // A store error was logged and counted; the handler's answer stands.
             let _ = Box::pin(commit.success()).await;
         } else {
-            Box::pin(commit.release()).await;
+            Box::pin(commit.failure()).await;
         }
         Ok(response.map(Body::new))
-    }
-}
-
-/// The response future of [`TripletexWebhookService`].
-pub struct ResponseFuture<E> {
-    state: State<E>,
-}
-
-enum State<E> {
-    /// Refused from the head alone.
-    Ready(Ready<Result<Response<Body>, E>>),
-    Running(Pin<Box<dyn Future<Output = Result<Response<Body>, E>> + Send>>),
-}
-
-impl<E> ResponseFuture<E> {
-    fn ready(response: Response<Body>) -> Self {
-        Self {
-            state: State::Ready(std::future::ready(Ok(response))),
-        }
-    }
-}
-
-impl<E> fmt::Debug for ResponseFuture<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResponseFuture").finish_non_exhaustive()
-    }
-}
-
-impl<E> Future for ResponseFuture<E> {
-    type Output = Result<Response<Body>, E>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match &mut self.state {
-            State::Ready(ready) => Pin::new(ready).poll(cx),
-            State::Running(running) => running.as_mut().poll(cx),
-        }
     }
 }
 
