@@ -8,9 +8,9 @@ use axum::response::IntoResponse;
 use bytes::Bytes;
 use http::request::Parts;
 use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tower::{Layer, Service};
 
+use crate::body::{ReadError, read_limited};
 use crate::config::WebhookConfig;
 use crate::core::{Admission, CheckedHead, Receiver};
 use crate::error::{BadRequest, BoxError, Rejection};
@@ -188,12 +188,10 @@ where
 {
     async move {
         let limit = receiver.config().body_limit();
-        let bytes = match Limited::new(body, limit).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
-                return Ok(receiver.too_large().into_response());
-            }
-            Err(_) => {
+        let bytes = match read_limited(body, limit).await {
+            Ok(bytes) => bytes,
+            Err(ReadError::TooLarge) => return Ok(receiver.too_large().into_response()),
+            Err(ReadError::Unreadable) => {
                 let rejection = Rejection::BadRequest(BadRequest::UnreadableBody);
                 return Ok(receiver.malformed(rejection).into_response());
             }

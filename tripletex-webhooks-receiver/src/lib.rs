@@ -176,6 +176,7 @@
 //! - `test_util` (feature `test-util`): signed requests for your own tests,
 //!   and `check_store`, the conformance suite of [`DedupStore`].
 
+mod body;
 mod config;
 mod core;
 pub mod credentials;

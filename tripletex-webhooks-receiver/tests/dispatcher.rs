@@ -239,7 +239,7 @@ async fn event_routes_take_names_this_crate_does_not_know_before_typed_routes() 
                 async move {
                     log.lock()
                         .unwrap()
-                        .push(format!("approved {}", webhook.event().id))
+                        .push(format!("approved {}", webhook.event().id));
                 }
             },
         )
@@ -250,7 +250,7 @@ async fn event_routes_take_names_this_crate_does_not_know_before_typed_routes() 
                 async move {
                     log.lock()
                         .unwrap()
-                        .push(format!("updated {}", webhook.event().id))
+                        .push(format!("updated {}", webhook.event().id));
                 }
             },
         );

@@ -202,7 +202,7 @@ impl Commit {
         self.done = true;
         Metrics::handler_duration(self.admitted.elapsed(), true);
         let metrics = self.receiver.metrics();
-        let store = &self.receiver.config.inner.store;
+        let store = self.receiver.store();
         if let Some((key, mark)) = self.record.take() {
             let result = match self.lease.take() {
                 Some((lease, granted)) => {
@@ -355,6 +355,12 @@ impl Receiver {
         &self.config.inner.metrics
     }
 
+    /// The store, called through its own vtable: a call on the `Arc` would
+    /// go through `Arc`'s `DedupStore` impl, one more boxed future per call.
+    fn store(&self) -> &dyn DedupStore {
+        &*self.config.inner.store
+    }
+
     /// Step 1: checks the request head before the body is read.
     ///
     /// With a [`CredentialResolver`](crate::CredentialResolver), the
@@ -450,8 +456,8 @@ impl Receiver {
         } else {
             // No version to compare: the object's tombstone, then the
             // idempotency key decide.
-            let seen = inner
-                .store
+            let seen = self
+                .store()
                 .seen(&object)
                 .await
                 .map_err(|e| self.store_unavailable(e))?;
@@ -484,14 +490,15 @@ impl Receiver {
         if freshness.is_redundant() && !inner.pass_redundant {
             return Ok(Admission::Acknowledge(webhook));
         }
+        let admitted = tokio::time::Instant::now();
         Ok(Admission::Deliver(Admitted {
             webhook,
             commit: Commit {
                 receiver: self.clone(),
                 record: record.filter(|_| !freshness.is_redundant()),
-                lease: lease.map(|lease| (lease, tokio::time::Instant::now())),
+                lease: lease.map(|lease| (lease, admitted)),
                 label,
-                admitted: tokio::time::Instant::now(),
+                admitted,
                 done: false,
                 _guard: guard,
             },
@@ -508,8 +515,8 @@ impl Receiver {
         let deadline = tokio::time::Instant::now() + inner.claim_wait;
         let mut pause = CLAIM_POLL_MIN;
         loop {
-            let claim = inner
-                .store
+            let claim = self
+                .store()
                 .claim(&key, mark, &lease)
                 .await
                 .map_err(|e| self.store_unavailable(e))?;

@@ -97,6 +97,7 @@ fn ok<T>(operation: &str, key: &DedupKey, result: Result<T, StoreError>) -> T {
 }
 
 /// Fails the suite unless `actual` is `expected`.
+#[allow(clippy::needless_pass_by_value)] // by value: the call sites pass what a store answered
 fn expect<T: PartialEq + Debug>(rule: &str, actual: T, expected: T) {
     assert!(
         actual == expected,
