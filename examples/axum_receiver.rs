@@ -131,8 +131,8 @@ async fn run() -> Result<(), String> {
 
 /// One line per event that has no typed route above.
 fn print_event(webhook: &Webhook) {
-    let delivery = webhook.delivery();
-    let what = match &webhook.payload {
+    let (event, delivery) = (webhook.event(), webhook.delivery());
+    let what = match &event.payload {
         EventPayload::Unknown(raw) => format!("unknown to this version: {raw}"),
         other => match other.payload_model() {
             Some(model) => format!("a {model}"),
@@ -141,9 +141,9 @@ fn print_event(webhook: &Webhook) {
     };
     println!(
         "{} {} (subscription {}, version {}, {}): {what}",
-        webhook.event,
-        webhook.id,
-        webhook.subscription_id,
+        event.event,
+        event.id,
+        event.subscription_id,
         version(delivery.version()),
         delivery.freshness(),
     );

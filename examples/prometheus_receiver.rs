@@ -24,7 +24,7 @@ fn env_or(name: &str, default: &str) -> String {
 }
 
 async fn handler(webhook: Webhook) -> StatusCode {
-    println!("{} {}", webhook.event, webhook.id);
+    println!("{} {}", webhook.event().event, webhook.event().id);
     StatusCode::OK
 }
 

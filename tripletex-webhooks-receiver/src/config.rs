@@ -1,5 +1,6 @@
 //! [`WebhookConfig`] and its builder: authentication, body limit, dedup store.
 
+use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -203,7 +204,13 @@ impl WebhookConfigBuilder {
     /// The dedup store (default: a [`MemoryStore`] with its defaults). Pass
     /// an `Arc<dyn DedupStore>` to share one store between configurations.
     pub fn store(mut self, store: impl DedupStore + 'static) -> Self {
-        self.store = Some(Arc::new(store));
+        // A shared store is kept as it is: wrapped in one more `Arc`, every
+        // call would go through `Arc`'s impl and box one more future.
+        let mut slot = Some(store);
+        let shared = (&mut slot as &mut dyn Any)
+            .downcast_mut::<Option<Arc<dyn DedupStore>>>()
+            .and_then(Option::take);
+        self.store = shared.or_else(|| slot.map(|store| Arc::new(store) as Arc<dyn DedupStore>));
         self
     }
 
@@ -466,6 +473,29 @@ mod tests {
                     .claim_ttl(Duration::ZERO)
             ),
             ConfigError::ClaimTtlTooShort
+        );
+    }
+
+    #[test]
+    fn a_shared_store_is_kept_as_it_is() {
+        let shared: Arc<dyn DedupStore> = Arc::new(MemoryStore::new());
+        let config = WebhookConfig::builder()
+            .allow_unauthenticated()
+            .store(Arc::clone(&shared))
+            .build()
+            .unwrap();
+        assert!(Arc::ptr_eq(config.store(), &shared));
+        let store = MemoryStore::new();
+        let config = WebhookConfig::builder()
+            .allow_unauthenticated()
+            .store(store)
+            .build()
+            .unwrap();
+        assert!(!Arc::ptr_eq(config.store(), &shared));
+        assert_eq!(
+            Arc::strong_count(&shared),
+            2,
+            "held by the first config only"
         );
     }
 

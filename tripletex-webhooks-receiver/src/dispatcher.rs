@@ -23,12 +23,13 @@ use tripletex_webhooks_types::{EventPayload, EventType, ObjectChange};
 use crate::core::TARGET;
 use crate::error::{BoxError, MissingWebhook};
 use crate::extract::{Delivery, Webhook};
+use crate::future::{DispatchFuture, DispatchServiceFuture};
 
 type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>>;
 type Route = Arc<dyn Fn(Webhook) -> HandlerFuture + Send + Sync>;
 
-/// Routes each delivery to one handler: by exact event name
-/// ([`on`](Self::on)), else by payload type ([`on_product`](Self::on_product)
+/// Routes each delivery to one handler: by exact event
+/// ([`on`](Self::on), with an [`EventType`]), else by payload type ([`on_product`](Self::on_product)
 /// and friends, covering create, update and delete), else the
 /// [`fallback`](Self::fallback). A delivery no route takes is acknowledged
 /// (200) and logged at debug level.
@@ -44,9 +45,9 @@ type Route = Arc<dyn Fn(Webhook) -> HandlerFuture + Send + Sync>;
 /// ```
 /// use axum::{Router, routing::post};
 /// use tripletex_webhooks_receiver::{Dispatcher, TripletexWebhookLayer, Webhook, WebhookConfig};
-/// use tripletex_webhooks_types::ObjectChange;
+/// use tripletex_webhooks_types::{EventType, ObjectChange, Subject, Verb};
 ///
-/// # fn main() -> Result<(), tripletex_webhooks_receiver::ConfigError> {
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let dispatcher = Dispatcher::new()
 ///     .on_product(|change| async move {
 ///         match &change.payload {
@@ -56,12 +57,16 @@ type Route = Arc<dyn Fn(Webhook) -> HandlerFuture + Send + Sync>;
 ///             ObjectChange::Deleted => println!("product {} deleted", change.id),
 ///         }
 ///     })
-///     .on("order.delete", |webhook: Webhook| async move {
-///         println!("order {} deleted", webhook.id);
+///     .on(EventType::new(Subject::Order, Verb::Delete), |webhook: Webhook| async move {
+///         println!("order {} deleted", webhook.event().id);
 ///         Ok::<_, std::io::Error>(())
 ///     })
+///     // A name this crate does not know yet, parsed once, here.
+///     .on("timesheetEntry.approve".parse()?, |webhook: Webhook| async move {
+///         println!("approved: {}", webhook.event().id);
+///     })
 ///     .fallback(|webhook: Webhook| async move {
-///         println!("unrouted {}", webhook.event);
+///         println!("unrouted {}", webhook.event().event);
 ///     });
 ///
 /// let config = WebhookConfig::builder().hmac_secret("shared-secret").build()?;
@@ -77,14 +82,14 @@ pub struct Dispatcher {
 
 #[derive(Clone, Default)]
 struct Routes {
-    events: HashMap<String, Route>,
+    events: HashMap<EventType, Route>,
     typed: HashMap<&'static str, Route>,
     fallback: Option<Route>,
 }
 
 impl fmt::Debug for Dispatcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut events: Vec<_> = self.routes.events.keys().collect();
+        let mut events: Vec<_> = self.routes.events.keys().map(ToString::to_string).collect();
         events.sort();
         let mut typed: Vec<_> = self.routes.typed.keys().collect();
         typed.sort();
@@ -115,7 +120,10 @@ impl<E: Into<BoxError>> HandlerOutcome for Result<(), E> {
 }
 
 /// A delivery with its payload already matched to one type, for the typed
-/// handlers ([`Dispatcher::on_product`] and friends). Dereferences to the payload.
+/// handlers ([`Dispatcher::on_product`] and friends).
+///
+/// The envelope's fields and the payload are fields of their own: `id` is
+/// the envelope's, `payload.id` the model's (where it has one).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct TypedWebhook<P> {
@@ -131,14 +139,6 @@ pub struct TypedWebhook<P> {
     pub delivery: Delivery,
     /// The body exactly as received.
     pub raw_body: Bytes,
-}
-
-impl<P> std::ops::Deref for TypedWebhook<P> {
-    type Target = P;
-
-    fn deref(&self) -> &P {
-        &self.payload
-    }
 }
 
 /// How [`Dispatcher::dispatch`] went.
@@ -168,18 +168,18 @@ impl Dispatcher {
         Arc::make_mut(&mut self.routes)
     }
 
-    /// Handles the event named `event` (`"order.delete"`, or a name this
-    /// crate does not know yet) with `handler`, before any typed route.
-    /// Registering a name again replaces its handler.
+    /// Handles `event` (such as `order.delete`, or a name this crate does
+    /// not know yet, parsed with [`str::parse`]) with `handler`, before any
+    /// typed route. Registering an event again replaces its handler.
     #[must_use]
-    pub fn on<F, Fut>(mut self, event: &str, handler: F) -> Self
+    pub fn on<F, Fut>(mut self, event: EventType, handler: F) -> Self
     where
         F: Fn(Webhook) -> Fut + Send + Sync + 'static,
         Fut: Future + Send + 'static,
         Fut::Output: HandlerOutcome,
     {
         let route: Route = Arc::new(move |webhook| boxed(handler(webhook)));
-        self.routes().events.insert(event.to_owned(), route);
+        self.routes().events.insert(event, route);
         self
     }
 
@@ -204,7 +204,7 @@ impl Dispatcher {
     /// Runs the handler the routes choose for `webhook`.
     pub async fn dispatch(&self, webhook: Webhook) -> Result<Dispatched, BoxError> {
         let routes = &self.routes;
-        if let Some(route) = routes.events.get(&webhook.event.event.to_string()) {
+        if let Some(route) = routes.events.get(&webhook.event.event) {
             return route(webhook).await.map(|()| Dispatched::Handled);
         }
         if let Some(route) = routes.typed.get(payload_kind(&webhook.event.payload)) {
@@ -225,11 +225,12 @@ impl Dispatcher {
     /// Dispatches and answers: 200 when handled or unrouted, 500 when the
     /// handler failed.
     async fn respond(self, webhook: Webhook) -> Response {
-        let label = format!("{} {}", webhook.event.event, webhook.event.id);
+        // For the log line if the handler fails (a known event clones without allocating).
+        let (event, id) = (webhook.event.event.clone(), webhook.event.id);
         match self.dispatch(webhook).await {
             Ok(_) => StatusCode::OK.into_response(),
             Err(error) => {
-                tracing::error!(target: TARGET, webhook = %label, %error, "webhook handler failed");
+                tracing::error!(target: TARGET, %event, id, %error, "webhook handler failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "webhook handler failed").into_response()
             }
         }
@@ -238,14 +239,12 @@ impl Dispatcher {
     fn respond_to<B>(&self, mut request: Request<B>) -> DispatchFuture {
         let webhook = request.extensions_mut().remove::<Webhook>();
         let this = self.clone();
-        DispatchFuture {
-            inner: Box::pin(async move {
-                match webhook {
-                    Some(webhook) => this.respond(webhook).await,
-                    None => MissingWebhook.into_response(),
-                }
-            }),
-        }
+        DispatchFuture::new(async move {
+            match webhook {
+                Some(webhook) => this.respond(webhook).await,
+                None => MissingWebhook.into_response(),
+            }
+        })
     }
 }
 
@@ -349,37 +348,6 @@ typed_routes! {
     on_notification_sent => NotificationSent(Notification);
     /// Handles `voucherstatus.ready`.
     on_voucher_status_ready => VoucherStatusReady(VoucherStatus);
-}
-
-/// The future of the dispatcher as an axum handler: the response.
-pub struct DispatchFuture {
-    inner: Pin<Box<dyn Future<Output = Response> + Send>>,
-}
-
-impl fmt::Debug for DispatchFuture {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DispatchFuture").finish_non_exhaustive()
-    }
-}
-
-impl Future for DispatchFuture {
-    type Output = Response;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
-        self.inner.as_mut().poll(cx)
-    }
-}
-
-/// The future of the dispatcher as a tower service: the response, never an error.
-#[derive(Debug)]
-pub struct DispatchServiceFuture(DispatchFuture);
-
-impl Future for DispatchServiceFuture {
-    type Output = Result<Response, Infallible>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.0).poll(cx).map(Ok)
-    }
 }
 
 impl<B> Service<Request<B>> for Dispatcher {

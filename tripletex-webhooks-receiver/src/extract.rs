@@ -1,8 +1,6 @@
 //! [`Webhook`]: the axum extractor for a delivery the layer authenticated,
 //! decoded and deduplicated; [`Delivery`]: what the receiver decided about it.
 
-use std::ops::Deref;
-
 use axum::extract::FromRequestParts;
 use bytes::Bytes;
 use http::request::Parts;
@@ -17,7 +15,10 @@ use crate::error::MissingWebhook;
 ///
 /// [`TripletexWebhookLayer`](crate::TripletexWebhookLayer) puts it into the
 /// request extensions; as an axum extractor it takes it out (so extract it
-/// once per request). It dereferences to the [`TripletexEvent`].
+/// once per request). The typed event is [`event`](Self::event): the
+/// envelope's fields are read through it (`webhook.event().id`), never
+/// directly on the `Webhook`, so its own methods and the event's fields
+/// cannot be confused.
 ///
 /// ```
 /// use axum::{Router, http::StatusCode, routing::post};
@@ -27,12 +28,12 @@ use crate::error::MissingWebhook;
 /// async fn handler(webhook: Webhook) -> StatusCode {
 ///     println!(
 ///         "{} for {} (first delivery: {}, {} raw bytes)",
-///         webhook.event,
-///         webhook.object_key(),
+///         webhook.event().event,
+///         webhook.event().object_key(),
 ///         webhook.delivery().is_first(),
 ///         webhook.raw_body().len(),
 ///     );
-///     match &webhook.payload {
+///     match &webhook.event().payload {
 ///         EventPayload::Product(ObjectChange::Updated(product)) => {
 ///             println!("product now named {:?}", product.name);
 ///         }
@@ -81,14 +82,6 @@ impl Webhook {
     /// The event, the raw body and the delivery facts.
     pub fn into_parts(self) -> (TripletexEvent, Bytes, Delivery) {
         (self.event, self.raw_body, self.delivery)
-    }
-}
-
-impl Deref for Webhook {
-    type Target = TripletexEvent;
-
-    fn deref(&self) -> &TripletexEvent {
-        &self.event
     }
 }
 

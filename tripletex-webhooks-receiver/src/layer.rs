@@ -1,8 +1,6 @@
 //! [`TripletexWebhookLayer`]: the tower middleware around [`Receiver`].
 
-use std::fmt;
-use std::future::{Future, Ready};
-use std::pin::Pin;
+use std::future::Future;
 use std::task::{Context, Poll};
 
 use axum::body::{Body, HttpBody};
@@ -10,12 +8,13 @@ use axum::response::IntoResponse;
 use bytes::Bytes;
 use http::request::Parts;
 use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tower::{Layer, Service};
 
+use crate::body::{ReadError, read_limited};
 use crate::config::WebhookConfig;
 use crate::core::{Admission, CheckedHead, Receiver};
 use crate::error::{BadRequest, BoxError, Rejection};
+use crate::future::ResponseFuture;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 use crate::inbox::{Inbox, worker::InboxRun};
 use crate::metrics::Metrics;
@@ -49,7 +48,8 @@ use crate::metrics::Metrics;
 /// use tripletex_webhooks_receiver::{TripletexWebhookLayer, Webhook, WebhookConfig};
 ///
 /// async fn handler(webhook: Webhook) -> StatusCode {
-///     println!("{} about {}", webhook.event, webhook.object_key());
+///     let event = webhook.event();
+///     println!("{} about {}", event.event, event.object_key());
 ///     StatusCode::OK
 /// }
 ///
@@ -173,6 +173,10 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
+        #[cfg_attr(
+            not(any(feature = "sqlite", feature = "postgres")),
+            allow(unused_mut)
+        )]
         let (mut parts, body) = request.into_parts();
         #[cfg(any(feature = "sqlite", feature = "postgres"))]
         if let Some(InboxRun(webhook)) = parts.extensions.remove::<InboxRun>() {
@@ -182,11 +186,9 @@ where
             let clone = self.inner.clone();
             let mut inner = std::mem::replace(&mut self.inner, clone);
             let request = Request::from_parts(parts, body);
-            return ResponseFuture {
-                state: State::Running(Box::pin(async move {
-                    Ok(inner.call(request).await?.map(Body::new))
-                })),
-            };
+            return ResponseFuture::running(async move {
+                Ok(inner.call(request).await?.map(Body::new))
+            });
         }
         let head = match self.receiver.check_head(&parts) {
             Ok(head) => head,
@@ -197,16 +199,12 @@ where
         #[cfg(any(feature = "sqlite", feature = "postgres"))]
         if let Some(inbox) = self.inbox.clone() {
             // The inner service runs later, from the inbox's workers.
-            return ResponseFuture {
-                state: State::Running(Box::pin(into_inbox(receiver, inbox, parts, head, body))),
-            };
+            return ResponseFuture::running(into_inbox(receiver, inbox, parts, head, body));
         }
         // The ready service handles this request; a fresh clone waits for the next.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
-        ResponseFuture {
-            state: State::Running(Box::pin(handle(receiver, inner, parts, head, body))),
-        }
+        ResponseFuture::running(handle(receiver, inner, parts, head, body))
     }
 }
 
@@ -235,16 +233,9 @@ where
     ResBody::Error: Into<BoxError>,
 {
     async move {
-        let limit = receiver.config().body_limit();
-        let bytes = match Limited::new(body, limit).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
-                return Ok(receiver.too_large().into_response());
-            }
-            Err(_) => {
-                let rejection = Rejection::BadRequest(BadRequest::UnreadableBody);
-                return Ok(receiver.malformed(rejection).into_response());
-            }
+        let bytes = match read_body(&receiver, body).await {
+            Ok(bytes) => bytes,
+            Err(rejection) => return Ok(rejection.into_response()),
         };
         let admitted = match Box::pin(receiver.admit(head, bytes.clone())).await {
             Ok(Admission::Deliver(admitted)) => admitted,
@@ -263,7 +254,7 @@ where
             // A store error was logged and counted; the handler's answer stands.
             let _ = Box::pin(commit.success()).await;
         } else {
-            Box::pin(commit.release()).await;
+            Box::pin(commit.failure()).await;
         }
         Ok(response.map(Body::new))
     }
@@ -308,54 +299,16 @@ where
 }
 
 /// Reads the body up to the limit: 413 beyond it, 400 if unreadable.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
 async fn read_body<B>(receiver: &Receiver, body: B) -> Result<Bytes, Rejection>
 where
     B: HttpBody,
     B::Error: Into<BoxError>,
 {
-    let limit = receiver.config().body_limit();
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
-            Err(receiver.too_large())
-        }
-        Err(_) => Err(receiver.malformed(Rejection::BadRequest(BadRequest::UnreadableBody))),
-    }
-}
-
-/// The response future of [`TripletexWebhookService`].
-pub struct ResponseFuture<E> {
-    state: State<E>,
-}
-
-enum State<E> {
-    /// Refused from the head alone.
-    Ready(Ready<Result<Response<Body>, E>>),
-    Running(Pin<Box<dyn Future<Output = Result<Response<Body>, E>> + Send>>),
-}
-
-impl<E> ResponseFuture<E> {
-    fn ready(response: Response<Body>) -> Self {
-        Self {
-            state: State::Ready(std::future::ready(Ok(response))),
-        }
-    }
-}
-
-impl<E> fmt::Debug for ResponseFuture<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResponseFuture").finish_non_exhaustive()
-    }
-}
-
-impl<E> Future for ResponseFuture<E> {
-    type Output = Result<Response<Body>, E>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match &mut self.state {
-            State::Ready(ready) => Pin::new(ready).poll(cx),
-            State::Running(running) => running.as_mut().poll(cx),
+    match read_limited(body, receiver.config().body_limit()).await {
+        Ok(bytes) => Ok(bytes),
+        Err(ReadError::TooLarge) => Err(receiver.too_large()),
+        Err(ReadError::Unreadable) => {
+            Err(receiver.malformed(Rejection::BadRequest(BadRequest::UnreadableBody)))
         }
     }
 }

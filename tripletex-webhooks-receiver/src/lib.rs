@@ -10,8 +10,9 @@
 //! use tripletex_webhooks_types::{secrecy::SecretString, signature, EventPayload, ObjectChange};
 //!
 //! async fn handler(webhook: Webhook) -> StatusCode {
-//!     if let EventPayload::Product(ObjectChange::Updated(product)) = &webhook.payload {
-//!         println!("product {} is now {:?}", webhook.id, product.name);
+//!     let event = webhook.event();
+//!     if let EventPayload::Product(ObjectChange::Updated(product)) = &event.payload {
+//!         println!("product {} is now {:?}", event.id, product.name);
 //!     }
 //!     StatusCode::OK // anything else: nothing recorded, Tripletex retries
 //! }
@@ -137,7 +138,8 @@
 //! use tripletex_webhooks_receiver::{DedupStore, TripletexWebhookLayer, Webhook, WebhookConfig};
 //!
 //! async fn handler(webhook: Webhook) -> StatusCode {
-//!     println!("{} {} handled by exactly one replica", webhook.event, webhook.id);
+//!     let event = webhook.event();
+//!     println!("{} {} handled by exactly one replica", event.event, event.id);
 //!     StatusCode::OK
 //! }
 //!
@@ -168,18 +170,22 @@
 //!   up per delivery and cached (see [`credentials`]).
 //! - [`TripletexWebhookLayer`]: the tower middleware.
 //! - [`Webhook`]: the axum extractor for the handler.
-//! - [`Dispatcher`]: typed routing (`on_product`, `on("order.delete", ..)`).
+//! - [`Dispatcher`]: typed routing (`on_product`, `on(EventType, ..)`).
 //! - [`Receiver`]: the same pipeline without a framework.
 //! - `inbox` (features `sqlite`, `postgres`): acknowledge once stored in a
 //!   durable inbox, handle from it with retries, dead letters and replay.
-//! - `test_util` (feature `test-util`): signed requests for your own tests.
+//! - [`future`]: the futures of the layer's service and the dispatcher.
+//! - `test_util` (feature `test-util`): signed requests for your own tests,
+//!   and `check_store`, the conformance suite of [`DedupStore`].
 
+mod body;
 mod config;
 mod core;
 pub mod credentials;
 mod dispatcher;
 pub mod error;
 mod extract;
+pub mod future;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod inbox;
 mod layer;
@@ -199,12 +205,10 @@ pub use crate::credentials::{
     CredentialResolver, Credentials, CredentialsBuilder, DEFAULT_CREDENTIAL_CAPACITY,
     DEFAULT_CREDENTIAL_TTL, DeliveryIdentity, ResolveError,
 };
-pub use crate::dispatcher::{
-    DispatchFuture, DispatchServiceFuture, Dispatched, Dispatcher, HandlerOutcome, TypedWebhook,
-};
+pub use crate::dispatcher::{Dispatched, Dispatcher, HandlerOutcome, TypedWebhook};
 pub use crate::error::{BadRequest, BoxError, MissingWebhook, Rejection};
 pub use crate::extract::{Delivery, Webhook};
-pub use crate::layer::{ResponseFuture, TripletexWebhookLayer, TripletexWebhookService};
+pub use crate::layer::{TripletexWebhookLayer, TripletexWebhookService};
 pub use crate::metrics::{Metrics, MetricsSnapshot};
 #[cfg(feature = "postgres")]
 pub use crate::store::PostgresStore;

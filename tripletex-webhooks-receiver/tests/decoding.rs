@@ -285,12 +285,12 @@ async fn unknown_events_and_fields_pass_with_the_raw_bytes() {
     assert_eq!(calls.len(), 2);
     assert_eq!(calls[0].raw_body, body);
     assert_eq!(calls[0].event, "timesheetEntry.approve");
-    match &calls[0].webhook.payload {
+    match &calls[0].webhook.event().payload {
         EventPayload::Unknown(raw) => assert_eq!(raw["hours"], 7.5),
         other => panic!("{other:?}"),
     }
     assert_eq!(calls[0].version, Some(1), "dedup still sees the version");
-    match &calls[1].webhook.payload {
+    match &calls[1].webhook.event().payload {
         EventPayload::Product(ObjectChange::Created(product)) => {
             assert_eq!(product.extra["brandNewField"], json!({"nested": true}));
         }

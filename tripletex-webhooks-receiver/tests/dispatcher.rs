@@ -14,7 +14,7 @@ use serde_json::json;
 use tower::ServiceExt as _;
 use tripletex_webhooks_receiver::test_util::{SignedRequest, webhook};
 use tripletex_webhooks_receiver::{Dispatched, Dispatcher, TripletexWebhookLayer, Webhook};
-use tripletex_webhooks_types::ObjectChange;
+use tripletex_webhooks_types::{EventType, ObjectChange, Subject, Verb};
 
 type Log = Arc<Mutex<Vec<String>>>;
 
@@ -43,6 +43,7 @@ fn dispatcher(log: &Log) -> Dispatcher {
             let log = orders.clone();
             async move {
                 if change
+                    .payload
                     .object()
                     .is_some_and(|o| o.extra.contains_key("fail"))
                 {
@@ -52,14 +53,17 @@ fn dispatcher(log: &Log) -> Dispatcher {
                 Ok(())
             }
         })
-        .on("order.delete", move |webhook: Webhook| {
-            let log = deletes.clone();
-            async move {
-                log.lock()
-                    .unwrap()
-                    .push(format!("order.delete {}", webhook.id));
-            }
-        })
+        .on(
+            EventType::new(Subject::Order, Verb::Delete),
+            move |webhook: Webhook| {
+                let log = deletes.clone();
+                async move {
+                    log.lock()
+                        .unwrap()
+                        .push(format!("order.delete {}", webhook.event().id));
+                }
+            },
+        )
         .on_invoice_charged(move |invoice| {
             let log = charged.clone();
             async move {
@@ -73,7 +77,7 @@ fn dispatcher(log: &Log) -> Dispatcher {
             async move {
                 log.lock()
                     .unwrap()
-                    .push(format!("fallback {}", webhook.event));
+                    .push(format!("fallback {}", webhook.event().event));
             }
         })
 }
@@ -219,5 +223,54 @@ async fn without_the_layer_it_is_a_500() {
     assert_eq!(
         send(&app, product("product.update", 1, 1)).await,
         StatusCode::INTERNAL_SERVER_ERROR
+    );
+}
+
+#[tokio::test]
+async fn event_routes_take_names_this_crate_does_not_know_before_typed_routes() {
+    let log = Log::default();
+    let (approved, updated) = (log.clone(), log.clone());
+    let dispatcher = Dispatcher::new()
+        .on_product(|_| async { Err("the typed route must not run") })
+        .on(
+            "timesheetEntry.approve".parse().unwrap(),
+            move |webhook: Webhook| {
+                let log = approved.clone();
+                async move {
+                    log.lock()
+                        .unwrap()
+                        .push(format!("approved {}", webhook.event().id));
+                }
+            },
+        )
+        .on(
+            "product.update".parse().unwrap(),
+            move |webhook: Webhook| {
+                let log = updated.clone();
+                async move {
+                    log.lock()
+                        .unwrap()
+                        .push(format!("updated {}", webhook.event().id));
+                }
+            },
+        );
+    for body in [
+        envelope("timesheetEntry.approve", 9, json!({"id": 9})),
+        product("product.update", 4, 1),
+    ] {
+        let delivery = webhook(body.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            dispatcher.dispatch(delivery).await.unwrap(),
+            Dispatched::Handled
+        );
+    }
+    // Another verb of the same subject is not the named event: the typed route fails.
+    let create = webhook(product("product.create", 4, 0).to_string().as_bytes()).unwrap();
+    assert!(dispatcher.dispatch(create).await.is_err());
+    assert_eq!(*log.lock().unwrap(), ["approved 9", "updated 4"]);
+    let debug = format!("{dispatcher:?}");
+    assert!(
+        debug.contains("product.update") && debug.contains("timesheetEntry.approve"),
+        "{debug}"
     );
 }

@@ -197,7 +197,7 @@ fn the_core_never_panics_and_answers_documented_statuses() {
                         if input.handler_succeeds {
                             commit.success().await.unwrap();
                         } else {
-                            commit.failure();
+                            commit.failure_detached();
                         }
                         200
                     }

@@ -90,10 +90,11 @@ impl Routes {
         post(move |webhook: Webhook| {
             let (calls, started, mut open) = (Arc::clone(&calls), started.clone(), open.clone());
             async move {
-                calls
-                    .lock()
-                    .unwrap()
-                    .push((route, webhook.id, webhook.delivery().version()));
+                calls.lock().unwrap().push((
+                    route,
+                    webhook.event().id,
+                    webhook.delivery().version(),
+                ));
                 started.send_modify(|started| *started += 1);
                 open.wait_for(|open| *open).await.unwrap();
                 StatusCode::OK

@@ -104,9 +104,9 @@ async fn the_bundled_server_delivers_into_the_layer() {
     })
     .await;
     let webhook = received.recv().await.unwrap();
-    assert_eq!(webhook.event.to_string(), "product.create");
-    assert_eq!(webhook.id, id);
-    match &webhook.payload {
+    assert_eq!(webhook.event().event.to_string(), "product.create");
+    assert_eq!(webhook.event().id, id);
+    match &webhook.event().payload {
         EventPayload::Product(ObjectChange::Created(product)) => {
             assert_eq!(product.name.as_deref(), Some("Espresso"));
             assert_eq!(product.version, Some(0));
@@ -128,7 +128,7 @@ async fn the_bundled_server_delivers_into_the_layer() {
     assert_eq!(response.status().as_u16(), 200);
     wait_for(&config, "the update", |s| s.accepted == 2).await;
     let webhook = received.recv().await.unwrap();
-    match &webhook.payload {
+    match &webhook.event().payload {
         EventPayload::Product(ObjectChange::Updated(product)) => {
             assert_eq!(product.name.as_deref(), Some("Doppio"));
             assert_eq!(product.version, Some(1));

@@ -1,6 +1,8 @@
-//! Every store behind the layer: the bounded memory store, the SQLite store
-//! across a restart, PostgreSQL and Redis (skipped when `DATABASE_URL` /
-//! `REDIS_URL` are unset), and one store shared by two receivers.
+//! Every store behind the layer: the conformance suite of `test_util` store by
+//! store (two handles each, as replicas hold them), the bounded memory store,
+//! the SQLite store across a restart, PostgreSQL and Redis (skipped when
+//! `DATABASE_URL` / `REDIS_URL` are unset), and one store shared by two
+//! receivers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -16,7 +18,7 @@ use tripletex_webhooks_receiver::dedup::{DedupKey, Mark, Seen};
 #[cfg(feature = "sqlite")]
 use tripletex_webhooks_receiver::store::SqliteStore;
 use tripletex_webhooks_receiver::store::{DedupStore, MemoryStore};
-use tripletex_webhooks_receiver::test_util::SignedRequest;
+use tripletex_webhooks_receiver::test_util::{SignedRequest, check_store};
 
 fn app_with(store: impl DedupStore + 'static) -> TestApp {
     TestApp::new(
@@ -82,6 +84,55 @@ async fn scenario(store: impl DedupStore + 'static) {
     assert_eq!(
         (snapshot.accepted, snapshot.duplicate, snapshot.stale),
         (3, 2, 2)
+    );
+}
+
+async fn conformance(shared: common::backends::Shared) {
+    check_store(&*shared.a, &*shared.b).await;
+    shared.cleanup().await;
+}
+
+#[tokio::test]
+async fn conformance_memory() {
+    conformance(common::backends::memory()).await;
+}
+
+#[tokio::test]
+async fn conformance_sqlite() {
+    conformance(common::backends::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn conformance_postgres() {
+    if let Some(shared) = common::backends::postgres().await {
+        conformance(shared).await;
+    }
+}
+
+#[tokio::test]
+async fn conformance_redis() {
+    if let Some(shared) = common::backends::redis().await {
+        conformance(shared).await;
+    }
+}
+
+/// Two memory stores are two stores, not two handles on one: the suite
+/// finds that a claim taken through one does not hold through the other.
+#[tokio::test]
+async fn the_conformance_suite_fails_handles_that_do_not_share_claims() {
+    let failed = tokio::spawn(async {
+        check_store(&MemoryStore::new(), &MemoryStore::new()).await;
+    })
+    .await
+    .unwrap_err();
+    let message = failed.into_panic();
+    let message = message
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .unwrap_or_default();
+    assert!(
+        message.contains("store conformance") && message.contains("expected Busy"),
+        "{message}"
     );
 }
 

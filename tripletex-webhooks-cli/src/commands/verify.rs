@@ -49,7 +49,7 @@ pub(crate) async fn run(args: &VerifyArgs, output: Output) -> Result<u8, CliErro
     let webhook = match receiver.receive(&parts, body.clone()).await {
         Ok(Admission::Deliver(admitted)) => {
             let (webhook, commit) = admitted.into_parts();
-            commit.release().await;
+            commit.failure().await;
             webhook
         }
         Ok(Admission::Acknowledge(webhook)) => webhook,

@@ -62,7 +62,8 @@ type Claimed = (
 ///    [claim wait](crate::WebhookConfigBuilder::claim_wait)).
 /// 3. For [`Admission::Deliver`], run the handler and report with
 ///    [`Commit::success`] (records the version and releases the claim) or
-///    [`Commit::release`] / [`Commit::failure`] (releases the claim).
+///    [`Commit::failure`] (releases the claim, waiting for the store) /
+///    [`Commit::failure_detached`] (releases it in the background).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -130,6 +131,7 @@ pub struct CheckedHead {
 impl CheckedHead {
     /// The `idempotency-key`, once known (after [`Receiver::verify`] with a
     /// credential resolver).
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn idempotency_key(&self) -> Option<&str> {
         self.idempotency_key.as_ref().map(HeaderText::as_str)
     }
@@ -175,7 +177,7 @@ impl Admitted {
 /// Dropping it without reporting counts as a failure: nothing is recorded and
 /// the claim is released in the background (or, without a tokio runtime,
 /// lapses after its TTL).
-#[must_use = "report the handler's outcome with success(), release() or failure()"]
+#[must_use = "report the handler's outcome with success(), failure() or failure_detached()"]
 pub struct Commit {
     receiver: Receiver,
     record: Option<(DedupKey, Mark)>,
@@ -209,7 +211,7 @@ impl Commit {
         self.done = true;
         Metrics::handler_duration(self.admitted.elapsed(), true);
         let metrics = self.receiver.metrics();
-        let store = &self.receiver.config.inner.store;
+        let store = self.receiver.store();
         if let Some((key, mark)) = self.record.take() {
             let result = match self.lease.take() {
                 Some((lease, granted)) => {
@@ -253,30 +255,39 @@ impl Commit {
         Ok(())
     }
 
-    /// The handler failed: nothing is recorded, and the claim is released
-    /// before this returns, so a retry (at any replica) can claim the object
-    /// at once. A store error releasing it is logged; the claim then lapses
-    /// after its TTL.
+    /// The handler failed, and the claim is released before this returns.
     ///
-    /// [`failure`](Self::failure) does the same without waiting.
-    pub async fn release(mut self) {
+    /// Nothing is recorded, so Tripletex's retry is handled again; since the
+    /// claim is already released when the future completes, that retry (at
+    /// any route or replica over the same store) can claim the object at
+    /// once. A store error releasing the claim is logged; the claim then
+    /// lapses after its TTL. What the layer does after a non-2xx answer.
+    ///
+    /// [`failure_detached`](Self::failure_detached) is the same without
+    /// waiting for the store.
+    pub async fn failure(mut self) {
         self.done = true;
-        self.fail("the handler failed");
+        self.note_failure("the handler failed");
         if let Some((store, key, lease)) = self.take_claim() {
             release_claim(&*store, &key, &lease, &self.label).await;
         }
     }
 
-    /// The handler failed: nothing is recorded, so a retry is handled again.
-    /// The claim is released in the background (see
-    /// [`release`](Self::release) to wait for it).
-    pub fn failure(mut self) {
+    /// The handler failed; returns at once, releasing the claim in a task
+    /// spawned on the current tokio runtime.
+    ///
+    /// Nothing is recorded, so Tripletex's retry is handled again, but a
+    /// retry arriving before the spawned release reached the store finds the
+    /// object [busy](crate::Claim::Busy) and waits for it. Without a tokio
+    /// runtime the claim lapses after its TTL. For code that cannot await;
+    /// otherwise prefer [`failure`](Self::failure).
+    pub fn failure_detached(mut self) {
         self.done = true;
         self.release_in_background();
-        self.fail("the handler failed");
+        self.note_failure("the handler failed");
     }
 
-    fn fail(&self, why: &'static str) {
+    fn note_failure(&self, why: &'static str) {
         Metrics::handler_duration(self.admitted.elapsed(), false);
         self.receiver.metrics().increment(Counter::HandlerFailed);
         tracing::warn!(
@@ -331,7 +342,7 @@ async fn release_claim(store: &dyn DedupStore, key: &DedupKey, lease: &Lease, la
 impl Drop for Commit {
     fn drop(&mut self) {
         if !self.done {
-            self.fail("the handler did not report (dropped or cancelled)");
+            self.note_failure("the handler did not report (dropped or cancelled)");
             self.release_in_background();
         }
     }
@@ -351,6 +362,12 @@ impl Receiver {
     /// The counters.
     pub fn metrics(&self) -> &Metrics {
         &self.config.inner.metrics
+    }
+
+    /// The store, called through its own vtable: a call on the `Arc` would
+    /// go through `Arc`'s `DedupStore` impl, one more boxed future per call.
+    fn store(&self) -> &dyn DedupStore {
+        &*self.config.inner.store
     }
 
     /// Step 1: checks the request head before the body is read.
@@ -469,8 +486,8 @@ impl Receiver {
         } else {
             // No version to compare: the object's tombstone, then the
             // idempotency key decide.
-            let seen = inner
-                .store
+            let seen = self
+                .store()
                 .seen(&object)
                 .await
                 .map_err(|e| self.store_unavailable(e))?;
@@ -503,14 +520,15 @@ impl Receiver {
         if freshness.is_redundant() && !inner.pass_redundant {
             return Ok(Admission::Acknowledge(webhook));
         }
+        let admitted = tokio::time::Instant::now();
         Ok(Admission::Deliver(Admitted {
             webhook,
             commit: Commit {
                 receiver: self.clone(),
                 record: record.filter(|_| !freshness.is_redundant()),
-                lease: lease.map(|lease| (lease, tokio::time::Instant::now())),
+                lease: lease.map(|lease| (lease, admitted)),
                 label,
-                admitted: tokio::time::Instant::now(),
+                admitted,
                 done: false,
                 _guard: guard,
             },
@@ -527,8 +545,8 @@ impl Receiver {
         let deadline = tokio::time::Instant::now() + inner.claim_wait;
         let mut pause = CLAIM_POLL_MIN;
         loop {
-            let claim = inner
-                .store
+            let claim = self
+                .store()
                 .claim(&key, mark, &lease)
                 .await
                 .map_err(|e| self.store_unavailable(e))?;

@@ -66,8 +66,8 @@ async fn handler(State(shared): State<Shared>, webhook: Webhook) -> StatusCode {
     }
     let delivery = webhook.delivery().clone();
     shared.calls.lock().unwrap().push(Call {
-        event: webhook.event.to_string(),
-        id: webhook.id,
+        event: webhook.event().event.to_string(),
+        id: webhook.event().id,
         version: delivery.version(),
         freshness: delivery.freshness(),
         first: delivery.is_first(),

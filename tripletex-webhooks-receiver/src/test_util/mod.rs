@@ -1,5 +1,7 @@
 //! Helpers for your own tests (feature `test-util`): build webhook requests as
-//! Tripletex sends them, signed or not, and feed them to your app.
+//! Tripletex sends them, signed or not, and feed them to your app; hand a
+//! handler a [`webhook`] without HTTP; run the [`DedupStore`](crate::DedupStore)
+//! conformance suite ([`check_store`]) against a store of your own.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -31,6 +33,8 @@
 //! # Ok(()) }
 //! ```
 
+mod conformance;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::body::Body;
@@ -45,6 +49,8 @@ use tripletex_webhooks_types::{DecodeError, TripletexEvent, WebhookEnvelope};
 
 use crate::dedup::Freshness;
 use crate::extract::{Delivery, Webhook};
+
+pub use self::conformance::check_store;
 
 /// A webhook request under construction: `POST /` with
 /// `content-type: application/json`, a fresh `idempotency-key` and the body;
