@@ -173,10 +173,7 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        #[cfg_attr(
-            not(any(feature = "sqlite", feature = "postgres")),
-            allow(unused_mut)
-        )]
+        #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(unused_mut))]
         let (mut parts, body) = request.into_parts();
         #[cfg(any(feature = "sqlite", feature = "postgres"))]
         if let Some(InboxRun(webhook)) = parts.extensions.remove::<InboxRun>() {
