@@ -438,6 +438,58 @@ async fn a_crashed_workers_events_are_claimed_again_once_its_lease_lapsed() {
 }
 
 #[tokio::test]
+async fn a_handler_slower_than_its_lease_keeps_its_event() {
+    for (database, url) in databases().await {
+        let lease = Duration::from_millis(300);
+        let mut first = App::new(Inbox::open(&url).await.unwrap().lease(lease), config());
+        first.handler.open.send_replace(false);
+        first.start();
+        assert_eq!(first.deliver(delivery(1, 1)).await, StatusCode::OK);
+        let mut started = first.handler.started.subscribe();
+        tokio::time::timeout(common::WITHIN, started.wait_for(|n| *n >= 1))
+            .await
+            .unwrap()
+            .unwrap();
+        let held_until = |entries: &[tripletex_webhooks_receiver::inbox::InboxEntry]| {
+            entries
+                .first()
+                .and_then(|entry| entry.claimed_until_ms)
+                .unwrap_or(0)
+        };
+        let first_until = held_until(
+            &first
+                .inbox
+                .list(&ReplayFilter::default().states(&[State::Pending]), 1)
+                .await
+                .unwrap(),
+        );
+        let mut second = App::new(Inbox::open(&url).await.unwrap().lease(lease), config());
+        second.start();
+        // Held past three of its leases: renewed, never claimed by the other.
+        test_support::eventually("the lease renewed past three of its lengths", || async {
+            let others = *second.handler.started.borrow();
+            assert_eq!(others, 0, "the other worker ran the held event ({url})");
+            let entries = first
+                .inbox
+                .list(&ReplayFilter::default().states(&[State::Pending]), 1)
+                .await
+                .unwrap();
+            (held_until(&entries) > first_until + 3 * 300).then_some(())
+        })
+        .await;
+        assert_eq!(*second.handler.started.borrow(), 0, "{url}");
+        first.handler.open.send_replace(true);
+        assert_eq!(first.settled(1).await, [State::Done], "{url}");
+        assert_eq!(first.calls().len(), 1);
+        assert!(second.calls().is_empty());
+        for app in [&mut first, &mut second] {
+            app.workers.take().unwrap().shutdown().await;
+        }
+        database.drop_schema().await;
+    }
+}
+
+#[tokio::test]
 async fn replicas_on_postgres_never_run_one_event_twice() {
     let Some((database, url)) = Database::postgres().await else {
         return;

@@ -23,9 +23,9 @@
 //!   [`replay`](Inbox::replay)ed (from code, or with `tripletex-webhooks inbox
 //!   replay`);
 //! - **leases**: a worker claims events for the [`lease`](Inbox::lease)'s
-//!   duration (PostgreSQL: `FOR UPDATE SKIP LOCKED`), so replicas on one
-//!   database never run one event at once, and a crashed worker's events are
-//!   claimed again once its lease lapsed.
+//!   duration, renewed while the handler runs (PostgreSQL: `FOR UPDATE SKIP
+//!   LOCKED`), so replicas on one database never run one event at once, and a
+//!   crashed worker's events are claimed again once its lease lapsed.
 //!
 //! # Schema
 //!
@@ -225,9 +225,9 @@ impl Inbox {
         self
     }
 
-    /// How long a worker holds a claimed event (default [`DEFAULT_LEASE`]):
-    /// keep it above the slowest handler; a crashed worker's events wait for
-    /// it to lapse.
+    /// How long a worker holds a claimed event (default [`DEFAULT_LEASE`]),
+    /// renewed every third of it while the handler runs: a crashed worker's
+    /// events wait for it to lapse.
     #[must_use]
     pub fn lease(mut self, lease: Duration) -> Self {
         self.settings.lease = lease;
@@ -470,6 +470,8 @@ pub struct InboxEntry {
     pub attempts: i64,
     /// When it may next be tried (ms since the Unix epoch).
     pub next_attempt_ms: i64,
+    /// Until when a worker holds it (renewed while its handler runs), if one does.
+    pub claimed_until_ms: Option<i64>,
     /// When it was finished, if it was.
     pub finished_ms: Option<i64>,
     /// Why the last attempt failed.

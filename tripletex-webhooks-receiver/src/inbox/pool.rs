@@ -195,6 +195,19 @@ impl Pool {
         })
     }
 
+    /// Extends `token`'s claim on `id` to `until`; false if the claim is
+    /// no longer `token`'s.
+    pub(crate) async fn renew(&self, id: i64, token: &str, until: i64) -> Result<bool, InboxError> {
+        let renewed = on_pool!(self, p => sqlx::query(sql::RENEW)
+            .bind(id)
+            .bind(token)
+            .bind(until)
+            .execute(p)
+            .await?
+            .rows_affected());
+        Ok(renewed == 1)
+    }
+
     /// Ends `token`'s claim on `id` in `state`.
     pub(crate) async fn finish(
         &self,
@@ -282,6 +295,7 @@ impl Pool {
                         state: State::parse(&row.try_get::<String, _>("state")?),
                         attempts: row.try_get("attempts")?,
                         next_attempt_ms: row.try_get("next_attempt_ms")?,
+                        claimed_until_ms: row.try_get("claimed_until_ms")?,
                         finished_ms: row.try_get("finished_ms")?,
                         last_error: row.try_get("last_error")?,
                     })

@@ -91,6 +91,10 @@ pub(crate) fn claim(lock: &str) -> String {
 #[cfg(feature = "postgres")]
 pub(crate) const POSTGRES_LOCK: &str = "FOR UPDATE SKIP LOCKED";
 
+/// Extends the claim of $2 on $1 to $3, while its handler runs.
+pub(crate) const RENEW: &str = "UPDATE tripletex_webhook_inbox
+    SET claimed_until_ms = $3 WHERE id = $1 AND claim_token = $2";
+
 /// Ends the claim of $2 on $1 with the state $3 at $4 (and the error $5).
 pub(crate) const FINISH: &str = "UPDATE tripletex_webhook_inbox
     SET state = $3, finished_ms = $4, last_error = $5, claim_token = NULL, claimed_until_ms = NULL
@@ -121,7 +125,7 @@ const FILTER: &str = "(',' || $1 || ',') LIKE ('%,' || state || ',%')
 pub(crate) fn list() -> String {
     format!(
         "SELECT id, object_key, version, deleted, idempotency_key, subscription_id, event, path,
-            received_ms, state, attempts, next_attempt_ms, finished_ms, last_error
+            received_ms, state, attempts, next_attempt_ms, claimed_until_ms, finished_ms, last_error
         FROM tripletex_webhook_inbox WHERE {FILTER} ORDER BY id LIMIT $7"
     )
 }

@@ -224,7 +224,7 @@ enum Attempt {
 
 /// Runs one claimed event and records what became of it.
 async fn handle(context: &Context, event: Claimed, token: &str) {
-    let attempt = attempt(context, &event).await;
+    let attempt = renewing(context, event.id, token, attempt(context, &event)).await;
     let pool = &context.inbox.shared.pool;
     let settings = context.inbox.settings;
     let now = context.now_ms();
@@ -277,6 +277,30 @@ async fn handle(context: &Context, event: Claimed, token: &str) {
     if let Err(error) = result {
         // The lease lapses and the event runs again (dedup skips it if it was handled).
         tracing::error!(target: TARGET, id = event.id, %error, "recording an inbox event's outcome failed");
+    }
+}
+
+/// Runs `work` while extending `token`'s lease on event `id` every third of
+/// the lease, so a handler slower than the lease keeps its event (and its
+/// object) to itself.
+async fn renewing<T>(context: &Context, id: i64, token: &str, work: impl Future<Output = T>) -> T {
+    let lease = context.inbox.settings.lease;
+    let mut ticks = tokio::time::interval((lease / 3).max(Duration::from_millis(1)));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await;
+    let mut work = std::pin::pin!(work);
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            _ = ticks.tick() => {
+                let until = context.now_ms().saturating_add(super::clock::millis(lease));
+                match context.inbox.shared.pool.renew(id, token, until).await {
+                    Ok(true) => {}
+                    Ok(false) => tracing::warn!(target: TARGET, id, "an inbox event's claim was lost while its handler ran: another worker may run it"),
+                    Err(error) => tracing::warn!(target: TARGET, id, %error, "renewing an inbox event's claim failed: it lapses unless a later renewal succeeds"),
+                }
+            }
+        }
     }
 }
 
