@@ -39,6 +39,12 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
 
 type Seen = Arc<Mutex<Vec<Progress>>>;
 
+/// Held by each test for its whole run. A callsite first hit on another
+/// thread while a thread-scoped subscriber is being set can miss that
+/// subscriber (tracing caches callsite interest globally), so the tests that
+/// capture events never overlap.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn collect(seen: &Seen) -> impl Fn(&Progress) + Send + Sync + 'static {
     let seen = Arc::clone(seen);
     move |progress| seen.lock().unwrap().push(progress.clone())
@@ -46,6 +52,7 @@ fn collect(seen: &Seen) -> impl Fn(&Progress) + Send + Sync + 'static {
 
 #[tokio::test]
 async fn each_page_reports_objects_rate_remaining_and_an_estimate() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let t = Tripletex::start().await;
     for n in 0..10 {
         t.create(&format!("product {n}")).await;
@@ -118,6 +125,7 @@ async fn each_page_reports_objects_rate_remaining_and_an_estimate() {
 
 #[tokio::test]
 async fn a_resumed_backfill_says_unknown_until_a_changed_page_gives_the_total() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let t = Tripletex::start().await;
     for n in 0..7 {
         t.create(&format!("product {n}")).await;
