@@ -29,6 +29,18 @@ impl Write for Capture {
     }
 }
 
+impl Capture {
+    /// Captures this thread's log lines until the guard is dropped.
+    fn logs() -> (Self, tracing::subscriber::DefaultGuard) {
+        let capture = Self::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(capture.clone())
+            .with_ansi(false)
+            .finish();
+        (capture, tracing::subscriber::set_default(subscriber))
+    }
+}
+
 impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
     type Writer = Self;
 
@@ -65,12 +77,7 @@ async fn each_page_reports_objects_rate_remaining_and_an_estimate() {
         .build()
         .await
         .unwrap();
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(capture.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = Capture::logs();
     mirror
         .backfill_subject(&Subject::Product, None)
         .await
@@ -145,12 +152,7 @@ async fn a_resumed_backfill_says_unknown_until_a_changed_page_gives_the_total() 
         .build()
         .await
         .unwrap();
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(capture.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = Capture::logs();
     second
         .backfill_subject(&Subject::Product, None)
         .await

@@ -412,19 +412,26 @@ async fn events_older_than_the_max_age_are_dead_lettered_at_their_next_failure()
     assert!(lived >= 250, "dead-lettered at {lived} ms");
 }
 
+/// An app on `url` with workers holding `lease`, whose handler has begun
+/// one event (object 1, version 1) and is held there.
+async fn holding_one_event(url: &str, lease: Duration) -> App {
+    let mut app = App::new(Inbox::open(url).await.unwrap().lease(lease), config());
+    app.handler.open.send_replace(false);
+    app.start();
+    assert_eq!(app.deliver(delivery(1, 1)).await, StatusCode::OK);
+    let mut started = app.handler.started.subscribe();
+    tokio::time::timeout(common::WITHIN, started.wait_for(|n| *n >= 1))
+        .await
+        .unwrap()
+        .unwrap();
+    app
+}
+
 #[tokio::test]
 async fn a_crashed_workers_events_are_claimed_again_once_its_lease_lapsed() {
     for (database, url) in databases().await {
         let lease = Duration::from_millis(300);
-        let mut first = App::new(Inbox::open(&url).await.unwrap().lease(lease), config());
-        first.handler.open.send_replace(false);
-        first.start();
-        assert_eq!(first.deliver(delivery(1, 1)).await, StatusCode::OK);
-        let mut started = first.handler.started.subscribe();
-        tokio::time::timeout(common::WITHIN, started.wait_for(|n| *n >= 1))
-            .await
-            .unwrap()
-            .unwrap();
+        let mut first = holding_one_event(&url, lease).await;
         // Gone mid-handler: the handler is cancelled, nothing finishes the row.
         drop(first.workers.take());
         let mut second = App::new(Inbox::open(&url).await.unwrap().lease(lease), config());
@@ -441,15 +448,7 @@ async fn a_crashed_workers_events_are_claimed_again_once_its_lease_lapsed() {
 async fn a_handler_slower_than_its_lease_keeps_its_event() {
     for (database, url) in databases().await {
         let lease = Duration::from_millis(300);
-        let mut first = App::new(Inbox::open(&url).await.unwrap().lease(lease), config());
-        first.handler.open.send_replace(false);
-        first.start();
-        assert_eq!(first.deliver(delivery(1, 1)).await, StatusCode::OK);
-        let mut started = first.handler.started.subscribe();
-        tokio::time::timeout(common::WITHIN, started.wait_for(|n| *n >= 1))
-            .await
-            .unwrap()
-            .unwrap();
+        let mut first = holding_one_event(&url, lease).await;
         let held_until = |entries: &[tripletex_webhooks_receiver::inbox::InboxEntry]| {
             entries
                 .first()
