@@ -19,7 +19,6 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tokio::task::JoinSet;
 
 use super::{Local, PATIENCE, create_products, latencies, open_loop_creates};
 use crate::Res;
@@ -74,45 +73,15 @@ fn share(rate: f64, ceiling: f64) -> String {
 /// Plain reqwest POSTs of a delivery-sized envelope, 64 in flight.
 async fn ceiling(requests: u64) -> Res<f64> {
     let sink = Sink::start().await?;
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(256)
-        .build()?;
-    let started = Instant::now();
-    let mut tasks = JoinSet::new();
-    for n in 0..requests {
-        if tasks.len() >= 64 {
-            if let Some(done) = tasks.join_next().await {
-                done??;
-            }
-        }
-        let body = serde_json::to_vec(&json!({
+    super::post_ceiling(sink.url(), requests, |n| {
+        Ok(serde_json::to_vec(&json!({
             "subscriptionId": 1, "event": "product.create", "id": n,
             "value": {"id": n, "version": 0, "url": format!("127.0.0.1/v2/product/{n}"),
                       "name": format!("bench product {n}"), "number": format!("B{n}"),
                       "description": "x".repeat(200)},
-        }))?;
-        let (http, url) = (http.clone(), sink.url().to_owned());
-        tasks.spawn(async move {
-            let response = http
-                .post(url)
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await?;
-            if response.status().is_success() {
-                Ok(())
-            } else {
-                Err(crate::BoxError::from(format!(
-                    "ceiling: {}",
-                    response.status()
-                )))
-            }
-        });
-    }
-    while let Some(done) = tasks.join_next().await {
-        done??;
-    }
-    Ok(per_second(requests, started.elapsed()))
+        }))?)
+    })
+    .await
 }
 
 async fn setup(subscriptions: usize) -> Res<(Local, Sink)> {

@@ -176,3 +176,44 @@ where
     }
     Ok(out)
 }
+
+/// The machine's ceiling: `requests` plain JSON POSTs to `url`, 64 in
+/// flight, the `n`th with `body(n)`; requests a second. Any answer but 2xx
+/// fails the run.
+pub(crate) async fn post_ceiling(
+    url: &str,
+    requests: u64,
+    body: impl Fn(u64) -> Res<Vec<u8>>,
+) -> Res<f64> {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()?;
+    let url: std::sync::Arc<str> = url.into();
+    let started = Instant::now();
+    let mut tasks = JoinSet::new();
+    for n in 0..requests {
+        if tasks.len() >= 64 {
+            if let Some(done) = tasks.join_next().await {
+                done??;
+            }
+        }
+        let (http, url, body) = (http.clone(), std::sync::Arc::clone(&url), body(n)?);
+        tasks.spawn(async move {
+            let response = http
+                .post(&*url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await?;
+            if response.status().is_success() {
+                Ok(())
+            } else {
+                Err(BoxError::from(format!("ceiling: {}", response.status())))
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    Ok(crate::stats::per_second(requests, started.elapsed()))
+}

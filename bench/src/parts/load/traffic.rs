@@ -168,42 +168,11 @@ pub(crate) async fn open_loop(creator: &Creator, rate: u32, seconds: u32) -> Res
 /// The machine's ceiling: plain POSTs of a callback-sized envelope to the
 /// receiver, 64 in flight; requests a second.
 pub(crate) async fn ceiling(origin: &str, requests: u64) -> Res<f64> {
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(256)
-        .build()?;
-    let url: Arc<str> = format!("{origin}/ceiling").into();
-    let started = std::time::Instant::now();
-    let mut tasks = JoinSet::new();
-    for n in 0..requests {
-        if tasks.len() >= 64 {
-            if let Some(done) = tasks.join_next().await {
-                done??;
-            }
-        }
-        let id = i64::try_from(n)?;
-        let body = product_envelope(1, id, 0).into_bytes();
-        let (http, url) = (http.clone(), Arc::clone(&url));
-        tasks.spawn(async move {
-            let response = http
-                .post(&*url)
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await?;
-            if response.status().is_success() {
-                Ok(())
-            } else {
-                Err(crate::BoxError::from(format!(
-                    "ceiling: {}",
-                    response.status()
-                )))
-            }
-        });
-    }
-    while let Some(done) = tasks.join_next().await {
-        done??;
-    }
-    Ok(crate::stats::per_second(requests, started.elapsed()))
+    let url = format!("{origin}/ceiling");
+    super::super::post_ceiling(&url, requests, |n| {
+        Ok(product_envelope(1, i64::try_from(n)?, 0).into_bytes())
+    })
+    .await
 }
 
 #[cfg(test)]
