@@ -28,7 +28,7 @@ pub(crate) use postgres::PgStore;
 pub(crate) use sqlite::SqliteStore;
 
 /// Why a storage operation failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The object does not exist (or belongs to another company).
     #[error("{what} {id} not found")]

@@ -37,6 +37,8 @@ impl Backend for Postgres {
     const SNAPSHOT: Option<&'static str> =
         Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY");
     const SINGLE_PROCESS: bool = false;
+    // Several connections write at once; each commit is a transaction's own.
+    const GROUP_COMMIT: bool = false;
 
     fn rows_affected(result: &PgQueryResult) -> u64 {
         result.rows_affected()

@@ -4,6 +4,7 @@
 //! supplies only what the engines do differently.
 
 mod outbox;
+mod writer;
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
@@ -53,6 +54,9 @@ pub(crate) trait Backend:
     /// Whether one process owns the database, so that leases found at
     /// start-up belong to a process that died.
     const SINGLE_PROCESS: bool;
+    /// Whether writes queued together commit in one transaction (see
+    /// [`writer`]): where one connection serialises every write anyway.
+    const GROUP_COMMIT: bool;
 
     /// How many rows a statement changed.
     fn rows_affected(result: &Self::QueryResult) -> u64;
@@ -79,11 +83,13 @@ pub(crate) struct SqlStore<DB: Backend> {
     /// Every write goes through this pool (on SQLite one connection, so
     /// writers never race for its lock).
     pub(super) writer: Pool<DB>,
+    /// Runs the writes that need a transaction, on `writer`.
+    writes: writer::Writer<DB>,
     /// Reads that may run beside the writer (on PostgreSQL the same pool).
     reader: Pool<DB>,
     /// What the engine's hooks keep.
     pub(super) hooks: DB::Hooks,
-    url_base: String,
+    url_base: Arc<str>,
     /// Notified after every commit of this process that may have enqueued
     /// messages (other processes find them by polling).
     enqueued: Arc<Notify>,
@@ -104,11 +110,17 @@ where
         hooks: DB::Hooks,
         url_base: impl Into<String>,
     ) -> Self {
+        let writes = if DB::GROUP_COMMIT {
+            writer::Writer::grouped(writer.clone())
+        } else {
+            writer::Writer::each_alone(writer.clone())
+        };
         Self {
             writer,
+            writes,
             reader,
             hooks,
-            url_base: url_base.into(),
+            url_base: url_base.into().into(),
             enqueued: Arc::default(),
         }
     }
@@ -262,15 +274,15 @@ where
     /// Executes one write of a batch on the batch's transaction; returns
     /// the object as stored and how many messages it enqueued.
     async fn write_object(
-        &self,
         conn: &mut DB::Connection,
+        url_base: &str,
         ctx: &WriteContext<'_>,
         write: ObjectWrite,
     ) -> StoreResult<(ObjectRecord, u64)> {
         let deleted = matches!(write.kind, WriteKind::Delete { .. });
         let (record, items) = match write.kind {
             WriteKind::Create(fields) => {
-                let (values, items) = self.create_items(conn, ctx, fields).await?;
+                let (values, items) = Self::create_items(conn, url_base, ctx, fields).await?;
                 let record = Self::insert_object(conn, ctx, write.resource, values).await?;
                 (record, items)
             }
@@ -281,7 +293,7 @@ where
             } => {
                 let mut record =
                     Self::checked_live(conn, ctx, write.resource, id, expected_version).await?;
-                let (values, items) = self.create_items(conn, ctx, fields).await?;
+                let (values, items) = Self::create_items(conn, url_base, ctx, fields).await?;
                 record.body.extend(values);
                 Self::save_change(conn, ctx, &mut record, ChangeType::Update).await?;
                 (record, items)
@@ -292,11 +304,11 @@ where
                 (record, Vec::new())
             }
         };
-        self.link_back(conn, &record, items).await?;
+        Self::link_back(conn, url_base, &record, items).await?;
         let payload = if deleted || write.emits.is_empty() {
             None
         } else {
-            Some(to_json(&render(&record, &self.url_base))?)
+            Some(to_json(&render(&record, url_base))?)
         };
         let (id, version) = (record.id, Some(record.version));
         let queued =
@@ -340,8 +352,8 @@ where
     /// lists; returns the fields to write and the items, to point back at
     /// their parent once it is written.
     async fn create_items(
-        &self,
         conn: &mut DB::Connection,
+        url_base: &str,
         ctx: &WriteContext<'_>,
         fields: Fields,
     ) -> StoreResult<(Map<String, Value>, Vec<(ObjectRecord, &'static str)>)> {
@@ -351,7 +363,7 @@ where
         let mut created = Vec::with_capacity(items.len());
         for item in items {
             let record = Self::insert_object(conn, ctx, item.resource, item.body).await?;
-            let stub = self.stub(item.resource, record.id);
+            let stub = stub(url_base, item.resource, record.id);
             insert_stub(&mut values, item.field, item.index, stub);
             created.push((record, item.back));
         }
@@ -361,13 +373,13 @@ where
     /// Points each sub-object created with `parent` back at it: part of
     /// their creation, so neither version nor change log moves.
     async fn link_back(
-        &self,
         conn: &mut DB::Connection,
+        url_base: &str,
         parent: &ObjectRecord,
         items: Vec<(ObjectRecord, &'static str)>,
     ) -> StoreResult<()> {
         for (mut item, back) in items {
-            let stub = self.stub(&parent.resource, parent.id);
+            let stub = stub(url_base, &parent.resource, parent.id);
             item.body.insert(back.to_owned(), stub);
             sqlx::query("UPDATE objects SET body = $1 WHERE id = $2")
                 .bind(to_json(&item.body)?.as_str())
@@ -376,11 +388,6 @@ where
                 .await?;
         }
         Ok(())
-    }
-
-    /// The `{id, url}` reference to an object.
-    fn stub(&self, resource: &str, id: i64) -> Value {
-        serde_json::json!({"id": id, "url": object_url(&self.url_base, resource, id)})
     }
 
     /// A live object of the company, refused when `expected_version` is stale.
@@ -497,6 +504,11 @@ fn current<T>(
         }),
         None => Ok(found),
     }
+}
+
+/// The `{id, url}` reference to an object.
+fn stub(url_base: &str, resource: &str, id: i64) -> Value {
+    serde_json::json!({"id": id, "url": object_url(url_base, resource, id)})
 }
 
 /// Puts a new item's stub into its parent's list at its position (at the
@@ -712,15 +724,30 @@ where
         ctx: WriteContext<'_>,
         writes: Vec<ObjectWrite>,
     ) -> StoreResult<Vec<ObjectRecord>> {
-        let mut tx = self.writer.begin().await?;
-        let mut records = Vec::with_capacity(writes.len());
-        let mut queued = 0;
-        for write in writes {
-            let (record, enqueued) = self.write_object(&mut tx, &ctx, write).await?;
-            records.push(record);
-            queued += enqueued;
-        }
-        tx.commit().await?;
+        let (company, now_ms) = (ctx.company, ctx.now_ms);
+        let request_id = ctx.request_id.map(str::to_owned);
+        let url_base = Arc::clone(&self.url_base);
+        let (records, queued) = self
+            .writes
+            .run(move |conn| {
+                Box::pin(async move {
+                    let ctx = WriteContext {
+                        company,
+                        now_ms,
+                        request_id: request_id.as_deref(),
+                    };
+                    let mut records = Vec::with_capacity(writes.len());
+                    let mut queued = 0;
+                    for write in writes {
+                        let (record, enqueued) =
+                            Self::write_object(conn, &url_base, &ctx, write).await?;
+                        records.push(record);
+                        queued += enqueued;
+                    }
+                    Ok((records, queued))
+                })
+            })
+            .await?;
         self.after_enqueue(queued);
         Ok(records)
     }

@@ -35,6 +35,7 @@ impl Backend for Sqlite {
     // A read transaction on a WAL database is a snapshot.
     const SNAPSHOT: Option<&'static str> = None;
     const SINGLE_PROCESS: bool = true;
+    const GROUP_COMMIT: bool = true;
 
     fn rows_affected(result: &SqliteQueryResult) -> u64 {
         result.rows_affected()
@@ -74,6 +75,7 @@ impl SqliteStore {
         }
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .connect_with(options.clone().read_only(true))
             .await?;
         let mut wal_path = options.get_filename().as_os_str().to_owned();
@@ -87,6 +89,9 @@ impl SqliteStore {
 async fn single_connection_pool(options: SqliteConnectOptions) -> StoreResult<SqlitePool> {
     Ok(SqlitePoolOptions::new()
         .max_connections(1)
+        // A file does not go away like a server: a ping per acquire would
+        // cost a round trip to the connection's thread for nothing.
+        .test_before_acquire(false)
         .min_connections(1)
         .idle_timeout(None)
         .max_lifetime(None)

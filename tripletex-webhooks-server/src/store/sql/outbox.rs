@@ -242,6 +242,88 @@ fn record_steps(
     steps
 }
 
+/// The leases a claim takes, on messages still pending and unleased.
+struct Lease {
+    ids: Vec<i64>,
+    /// When the leases end, on real time (an emulator clock advance must not
+    /// expire them).
+    until_ms: i64,
+    /// Now, on real time.
+    now_ms: i64,
+    /// When the messages are due again on the server clock, so that a
+    /// message whose lease ran out is due again without any sweep.
+    due_ms: i64,
+}
+
+impl<DB: Backend> SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+{
+    /// Takes `lease` and reads what the leased messages need for delivery.
+    async fn take_leases(
+        conn: &mut DB::Connection,
+        lease: Lease,
+    ) -> StoreResult<Vec<ClaimedMessage>> {
+        let leased = sqlx::query(&format!(
+            "UPDATE messages SET lease_until_ms = $1, next_attempt_at_ms = $3 \
+             WHERE id IN ({}) AND status = 'pending' \
+               AND (lease_until_ms IS NULL OR lease_until_ms <= $2) \
+             RETURNING id",
+            id_list(&lease.ids)
+        ))
+        .bind(lease.until_ms)
+        .bind(lease.now_ms)
+        .bind(lease.due_ms)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|row| row.read("id"))
+        .collect::<StoreResult<Vec<_>>>()?;
+        if leased.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "{CLAIMED_DETAILS} WHERE m.id IN ({}) ORDER BY m.id",
+            id_list(&leased)
+        );
+        sqlx::query(&sql)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(claimed_from_row)
+            .collect()
+    }
+
+    /// Records `count` attempted outcomes (`rows`, as JSON) by `steps`.
+    async fn record_attempts(
+        conn: &mut DB::Connection,
+        rows: &str,
+        steps: Vec<(&'static str, Option<i64>)>,
+        count: u64,
+    ) -> StoreResult<()> {
+        let batch = BATCH.replace("{rows}", DB::JSON_ROWS);
+        for (template, second) in steps {
+            let sql = template.replace("{batch}", &batch);
+            let mut query = sqlx::query(&sql).bind(rows);
+            if let Some(second) = second {
+                query = query.bind(second);
+            }
+            let result = query.execute(&mut *conn).await?;
+            if template == UPDATE_MESSAGES {
+                let fenced = count.saturating_sub(DB::rows_affected(&result));
+                if fenced > 0 {
+                    tracing::warn!(fenced, "outcomes of expired leases ignored");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl<DB: Backend> Outbox for SqlStore<DB>
 where
@@ -285,83 +367,60 @@ where
             }
             return Ok(Vec::new());
         }
-        let mut tx = match tx {
-            Some(tx) => tx,
-            None => self.writer.begin().await?,
+        let lease = Lease {
+            ids,
+            until_ms: lease_now + claim.lease_ms,
+            now_ms: lease_now,
+            due_ms: claim.now_ms + claim.lease_ms,
         };
-        // The lease runs on real time (an emulator clock advance must not
-        // expire it); the schedule moves a lease ahead on the server clock, so
-        // the message is due again once both have passed, without any sweep.
-        // The lease is only taken where the message is still pending and unleased.
-        let leased = sqlx::query(&format!(
-            "UPDATE messages SET lease_until_ms = $1, next_attempt_at_ms = $3 \
-             WHERE id IN ({}) AND status = 'pending' \
-               AND (lease_until_ms IS NULL OR lease_until_ms <= $2) \
-             RETURNING id",
-            id_list(&ids)
-        ))
-        .bind(lease_now + claim.lease_ms)
-        .bind(lease_now)
-        .bind(claim.now_ms + claim.lease_ms)
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|row| row.read("id"))
-        .collect::<StoreResult<Vec<_>>>()?;
-        let claimed = if leased.is_empty() {
-            Vec::new()
-        } else {
-            let sql = format!(
-                "{CLAIMED_DETAILS} WHERE m.id IN ({}) ORDER BY m.id",
-                id_list(&leased)
-            );
-            sqlx::query(&sql)
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(claimed_from_row)
-                .collect::<StoreResult<Vec<_>>>()?
-        };
-        tx.commit().await?;
-        Ok(claimed)
+        match tx {
+            Some(mut tx) => {
+                let claimed = Self::take_leases(&mut tx, lease).await?;
+                tx.commit().await?;
+                Ok(claimed)
+            }
+            None => {
+                self.writes
+                    .run(move |conn| Box::pin(Self::take_leases(conn, lease)))
+                    .await
+            }
+        }
     }
 
     async fn record(&self, outcomes: &[AttemptOutcome], policy: HealthPolicy) -> StoreResult<()> {
         let (released, attempted): (Vec<&AttemptOutcome>, Vec<&AttemptOutcome>) =
             outcomes.iter().partition(|o| o.next == NextStep::Release);
-        let mut tx = self.writer.begin().await?;
-        for outcome in released {
-            sqlx::query(
-                "UPDATE messages SET lease_until_ms = NULL, next_attempt_at_ms = $1 \
-                 WHERE id = $2 AND lease_until_ms = $3",
-            )
-            .bind(outcome.attempted_at_ms)
-            .bind(outcome.message_id)
-            .bind(outcome.lease_until_ms)
-            .execute(&mut *tx)
-            .await?;
-        }
-        if !attempted.is_empty() {
-            let rows = outcome_rows(&attempted)?;
-            let batch = BATCH.replace("{rows}", DB::JSON_ROWS);
-            for (template, second) in record_steps(&attempted, policy) {
-                let sql = template.replace("{batch}", &batch);
-                let mut query = sqlx::query(&sql).bind(rows.as_str());
-                if let Some(second) = second {
-                    query = query.bind(second);
-                }
-                let result = query.execute(&mut *tx).await?;
-                if template == UPDATE_MESSAGES {
-                    let fenced =
-                        (attempted.len() as u64).saturating_sub(DB::rows_affected(&result));
-                    if fenced > 0 {
-                        tracing::warn!(fenced, "outcomes of expired leases ignored");
+        let released: Vec<_> = released
+            .iter()
+            .map(|o| (o.attempted_at_ms, o.message_id, o.lease_until_ms))
+            .collect();
+        let rows = if attempted.is_empty() {
+            None
+        } else {
+            Some((outcome_rows(&attempted)?, record_steps(&attempted, policy)))
+        };
+        let count = attempted.len() as u64;
+        self.writes
+            .run(move |conn| {
+                Box::pin(async move {
+                    for (attempted_at_ms, message_id, lease_until_ms) in released {
+                        sqlx::query(
+                            "UPDATE messages SET lease_until_ms = NULL, next_attempt_at_ms = $1 \
+                             WHERE id = $2 AND lease_until_ms = $3",
+                        )
+                        .bind(attempted_at_ms)
+                        .bind(message_id)
+                        .bind(lease_until_ms)
+                        .execute(&mut *conn)
+                        .await?;
                     }
-                }
-            }
-        }
-        tx.commit().await?;
-        Ok(())
+                    if let Some((rows, steps)) = rows {
+                        Self::record_attempts(conn, &rows, steps, count).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .await
     }
 
     async fn defer(
