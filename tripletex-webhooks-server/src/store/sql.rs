@@ -730,6 +730,8 @@ where
         let (records, queued) = self
             .writes
             .run(move |conn| {
+                let (writes, request_id) = (writes.clone(), request_id.clone());
+                let url_base = Arc::clone(&url_base);
                 Box::pin(async move {
                     let ctx = WriteContext {
                         company,

@@ -243,6 +243,7 @@ fn record_steps(
 }
 
 /// The leases a claim takes, on messages still pending and unleased.
+#[derive(Clone)]
 struct Lease {
     ids: Vec<i64>,
     /// When the leases end, on real time (an emulator clock advance must not
@@ -381,7 +382,7 @@ where
             }
             None => {
                 self.writes
-                    .run(move |conn| Box::pin(Self::take_leases(conn, lease)))
+                    .run(move |conn| Box::pin(Self::take_leases(conn, lease.clone())))
                     .await
             }
         }
@@ -402,6 +403,7 @@ where
         let count = attempted.len() as u64;
         self.writes
             .run(move |conn| {
+                let (released, rows) = (released.clone(), rows.clone());
                 Box::pin(async move {
                     for (attempted_at_ms, message_id, lease_until_ms) in released {
                         sqlx::query(

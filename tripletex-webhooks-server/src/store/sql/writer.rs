@@ -2,9 +2,11 @@
 //! the pool. On SQLite, whose one writer connection serialises every write
 //! anyway, the writes that queue up while a batch commits are committed
 //! together in one transaction (group commit): one commit, and under
-//! `--durability power` one sync, for all of them. Each write of a batch runs
-//! in a savepoint of its own, so a failed statement fails only its write, and
-//! each is answered once its batch has committed.
+//! `--durability power` one sync, for all of them. A batch runs without
+//! savepoints (two statements more a write); when one of its writes fails, it
+//! is rolled back and run again with a savepoint around each write, so a
+//! failed write fails alone. Each write is answered once its batch has
+//! committed.
 
 use std::any::Any;
 
@@ -24,9 +26,11 @@ const MAX_BATCH: usize = 256;
 /// What a write returns, erased so that writes of any type share a queue.
 type Answer = StoreResult<Box<dyn Any + Send>>;
 
-/// A write: its statements, run on the connection in a transaction.
-pub(crate) type Statements<DB> =
-    Box<dyn for<'c> FnOnce(&'c mut <DB as Database>::Connection) -> BoxFuture<'c, Answer> + Send>;
+/// A write: its statements, run on the connection in a transaction (again
+/// if its batch is run again).
+type Statements<DB> = Box<
+    dyn for<'c> Fn(&'c mut <DB as Database>::Connection) -> BoxFuture<'c, Answer> + Send + Sync,
+>;
 
 /// A queued write and where its answer goes.
 struct Queued<DB: Backend> {
@@ -63,10 +67,13 @@ where
     }
 
     /// Runs `write` in a transaction and answers once it has committed.
+    /// `write` may run more than once (each run rolled back but the last),
+    /// so it clones what its statements take.
     pub(crate) async fn run<T: Send + 'static>(
         &self,
-        write: impl for<'c> FnOnce(&'c mut DB::Connection) -> BoxFuture<'c, StoreResult<T>>
+        write: impl for<'c> Fn(&'c mut DB::Connection) -> BoxFuture<'c, StoreResult<T>>
         + Send
+        + Sync
         + 'static,
     ) -> StoreResult<T> {
         let Some(queue) = &self.queue else {
@@ -76,8 +83,9 @@ where
             return Ok(value);
         };
         let statements: Statements<DB> = Box::new(move |conn| {
+            let written = write(conn);
             Box::pin(async move {
-                let value = write(conn).await?;
+                let value = written.await?;
                 Ok(Box::new(value) as Box<dyn Any + Send>)
             })
         });
@@ -119,59 +127,78 @@ async fn commit<DB: Backend>(pool: &Pool<DB>, batch: Vec<Queued<DB>>)
 where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
-    let alone = batch.len() == 1;
-    let mut waiting = batch.into_iter();
-    let mut ran = Vec::with_capacity(waiting.len());
-    let outcome: StoreResult<()> = async {
-        let mut tx = pool.begin().await?;
-        for queued in waiting.by_ref() {
-            // A lone write needs no savepoint: its transaction is its own.
-            let answer = if alone {
-                (queued.statements)(&mut tx).await
-            } else {
-                in_savepoint(&mut tx, queued.statements).await?
+    let answers = match run_batch(pool, &batch, false).await {
+        // A lone write's failure is its own: no need to run it again.
+        Err(Failed::Write(answer)) if batch.len() == 1 => Ok(vec![answer]),
+        Err(Failed::Write(_)) => run_batch(pool, &batch, true).await,
+        outcome => outcome,
+    };
+    match answers {
+        Ok(answers) => {
+            for (queued, answer) in batch.into_iter().zip(answers) {
+                // The caller may be gone (its request cancelled); the write stands.
+                let _ = queued.answer.send(answer);
+            }
+        }
+        Err(failed) => {
+            let error = match failed {
+                Failed::Transaction(error) => error,
+                Failed::Write(_) => StoreError::Backend("a savepoint did not hold".to_owned()),
             };
-            ran.push((queued.answer, answer));
-        }
-        if alone && ran.iter().any(|(_, answer)| answer.is_err()) {
-            tx.rollback().await?;
-        } else {
-            tx.commit().await?;
-        }
-        Ok(())
-    }
-    .await;
-    for (to, answer) in ran {
-        let answer = match (&outcome, answer) {
-            (Err(error), Ok(_)) => Err(error.clone()),
-            (_, answer) => answer,
-        };
-        // The caller may be gone (its request cancelled); the write stands.
-        let _ = to.send(answer);
-    }
-    if let Err(error) = outcome {
-        for queued in waiting {
-            let _ = queued.answer.send(Err(error.clone()));
+            for queued in batch {
+                let _ = queued.answer.send(Err(error.clone()));
+            }
         }
     }
 }
 
-/// Runs `statements` in a savepoint, rolled back if they fail; the outer
-/// error is the transaction's own failure, which ends the batch.
-async fn in_savepoint<DB: Backend>(
-    conn: &mut DB::Connection,
-    statements: Statements<DB>,
-) -> StoreResult<Answer>
+/// Why a batch was not committed.
+enum Failed {
+    /// A write failed (without savepoints): the batch was rolled back.
+    Write(Answer),
+    /// The transaction failed: every write of the batch is lost.
+    Transaction(StoreError),
+}
+
+impl From<sqlx::Error> for Failed {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Transaction(error.into())
+    }
+}
+
+/// Runs `batch` in one transaction, each write in a savepoint if
+/// `savepoints`, and commits it; without savepoints the first write that
+/// fails rolls the batch back.
+async fn run_batch<DB: Backend>(
+    pool: &Pool<DB>,
+    batch: &[Queued<DB>],
+    savepoints: bool,
+) -> Result<Vec<Answer>, Failed>
 where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
-    sqlx::query("SAVEPOINT write").execute(&mut *conn).await?;
-    let answer = statements(&mut *conn).await;
-    if answer.is_err() {
-        sqlx::query("ROLLBACK TO write").execute(&mut *conn).await?;
+    let mut tx = pool.begin().await?;
+    let mut answers = Vec::with_capacity(batch.len());
+    for queued in batch {
+        if !savepoints {
+            let answer = (queued.statements)(&mut tx).await;
+            if answer.is_err() {
+                tx.rollback().await?;
+                return Err(Failed::Write(answer));
+            }
+            answers.push(answer);
+            continue;
+        }
+        sqlx::query("SAVEPOINT write").execute(&mut *tx).await?;
+        let answer = (queued.statements)(&mut tx).await;
+        if answer.is_err() {
+            sqlx::query("ROLLBACK TO write").execute(&mut *tx).await?;
+        }
+        sqlx::query("RELEASE write").execute(&mut *tx).await?;
+        answers.push(answer);
     }
-    sqlx::query("RELEASE write").execute(&mut *conn).await?;
-    Ok(answer)
+    tx.commit().await?;
+    Ok(answers)
 }
 
 #[cfg(test)]
@@ -239,6 +266,34 @@ mod tests {
         assert_eq!(answers[3].as_ref().ok(), Some(&6));
         // Nothing of the failed write stays: not even its first insert (5).
         assert_eq!(stored(&pool).await, [1, 2, 3, 4, 6, 7]);
+    }
+
+    #[tokio::test]
+    async fn a_batch_without_failures_runs_each_write_once() {
+        let pool = table().await;
+        let writer = Writer::grouped(pool.clone());
+        let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let answers = join_all((1..=3).map(|x| {
+            let (writer, runs) = (&writer, std::sync::Arc::clone(&runs));
+            async move {
+                writer
+                    .run(move |conn| {
+                        runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        Box::pin(async move {
+                            sqlx::query("INSERT INTO t VALUES ($1)")
+                                .bind(x)
+                                .execute(&mut *conn)
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .await
+            }
+        }))
+        .await;
+        assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+        assert_eq!(runs.load(std::sync::atomic::Ordering::Relaxed), 3);
+        assert_eq!(stored(&pool).await, [1, 2, 3]);
     }
 
     #[tokio::test]
