@@ -6,6 +6,12 @@ use clap::Parser;
 use secrecy::ExposeSecret;
 use tripletex_webhooks_server::{RunningServer, ServerConfig};
 
+// Every request allocates (bodies, JSON maps) on one thread and often frees
+// on another; mimalloc's per-thread heaps cost less than glibc's arenas there
+// (BENCHMARKS.md, "Group commit"). The library leaves the choice to its users.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()

@@ -84,7 +84,7 @@ pub(crate) struct SqlStore<DB: Backend> {
     /// writers never race for its lock).
     pub(super) writer: Pool<DB>,
     /// Runs the writes that need a transaction, on `writer`.
-    writes: writer::Writer<DB>,
+    transactions: writer::Writer<DB>,
     /// Reads that may run beside the writer (on PostgreSQL the same pool).
     reader: Pool<DB>,
     /// What the engine's hooks keep.
@@ -110,14 +110,14 @@ where
         hooks: DB::Hooks,
         url_base: impl Into<String>,
     ) -> Self {
-        let writes = if DB::GROUP_COMMIT {
+        let transactions = if DB::GROUP_COMMIT {
             writer::Writer::grouped(writer.clone())
         } else {
             writer::Writer::each_alone(writer.clone())
         };
         Self {
             writer,
-            writes,
+            transactions,
             reader,
             hooks,
             url_base: url_base.into().into(),
@@ -728,7 +728,7 @@ where
         let request_id = ctx.request_id.map(str::to_owned);
         let url_base = Arc::clone(&self.url_base);
         let (records, queued) = self
-            .writes
+            .transactions
             .run(move |conn| {
                 let (writes, request_id) = (writes.clone(), request_id.clone());
                 let url_base = Arc::clone(&url_base);

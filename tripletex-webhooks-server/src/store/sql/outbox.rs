@@ -381,7 +381,7 @@ where
                 Ok(claimed)
             }
             None => {
-                self.writes
+                self.transactions
                     .run(move |conn| Box::pin(Self::take_leases(conn, lease.clone())))
                     .await
             }
@@ -401,7 +401,7 @@ where
             Some((outcome_rows(&attempted)?, record_steps(&attempted, policy)))
         };
         let count = attempted.len() as u64;
-        self.writes
+        self.transactions
             .run(move |conn| {
                 let (released, rows) = (released.clone(), rows.clone());
                 Box::pin(async move {
