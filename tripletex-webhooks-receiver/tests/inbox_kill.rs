@@ -100,6 +100,12 @@ async fn child(dir: PathBuf) {
         .unwrap()
         .workers(4)
         .lease(Duration::from_millis(800))
+        // A delivery whose object a killed process still held fails until
+        // that claim expires; the default backoff (1 s, doubling) would put
+        // a few such failures on a loaded machine past the test's bound
+        // (and with short pauses, the attempts must not run out first).
+        .backoff(Duration::from_millis(100), Duration::from_secs(1))
+        .max_attempts(1_000)
         .poll_interval(Duration::from_millis(50));
     let config = WebhookConfig::builder()
         .hmac_secret(SECRET)
