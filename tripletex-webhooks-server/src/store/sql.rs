@@ -21,8 +21,8 @@ use tripletex_webhooks_types::{
 };
 
 use super::rows::{
-    Column, Columns, OBJECT_COLUMNS, SUBSCRIPTION_COLUMNS, apply_update, change, expose,
-    object_from_row, subscription_from_row, to_json,
+    Column, Columns, OBJECT_COLUMNS, SUBSCRIPTION_COLUMNS, apply_update, change, deflated_body,
+    expose, object_from_row, subscription_from_row, to_json,
 };
 use super::{
     Company, Fields, ObjectRecord, ObjectWrite, Page, Session, Store, StoreError, StoreResult,
@@ -102,6 +102,7 @@ where
     for<'q> Option<i64>: Encode<'q, DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Type<DB>,
 {
     /// A store over migrated pools (`url_base` as its engine's `connect` takes it).
     pub(super) fn new(
@@ -369,12 +370,13 @@ where
             ChangeType::Create,
         )];
         let row = sqlx::query(
-            "INSERT INTO objects (company_id, resource, version, body, changes, updated_at_ms) \
-             VALUES ($1, $2, 0, $3, $4, $5) RETURNING id",
+            "INSERT INTO objects (company_id, resource, version, body, body_deflated, changes, \
+                 updated_at_ms) \
+             VALUES ($1, $2, 0, '', $3, $4, $5) RETURNING id",
         )
         .bind(ctx.company.id)
         .bind(resource)
-        .bind(to_json(&body)?.as_str())
+        .bind(deflated_body(&body)?)
         .bind(to_json(&changes)?.as_str())
         .bind(ctx.now_ms)
         .fetch_one(&mut *conn)
@@ -421,8 +423,8 @@ where
         for (mut item, back) in items {
             let stub = stub(url_base, &parent.resource, parent.id);
             item.body.insert(back.to_owned(), stub);
-            sqlx::query("UPDATE objects SET body = $1 WHERE id = $2")
-                .bind(to_json(&item.body)?.as_str())
+            sqlx::query("UPDATE objects SET body = '', body_deflated = $1 WHERE id = $2")
+                .bind(deflated_body(&item.body)?)
                 .bind(item.id)
                 .execute(&mut *conn)
                 .await?;
@@ -462,11 +464,11 @@ where
             .changes
             .push(change(ctx.company.employee_id, ctx.now_ms, change_type));
         sqlx::query(
-            "UPDATE objects SET version = $1, body = $2, changes = $3, deleted = $4, \
-                 updated_at_ms = $5 WHERE id = $6",
+            "UPDATE objects SET version = $1, body = '', body_deflated = $2, changes = $3, \
+                 deleted = $4, updated_at_ms = $5 WHERE id = $6",
         )
         .bind(i64::from(record.version))
-        .bind(to_json(&record.body)?.as_str())
+        .bind(deflated_body(&record.body)?)
         .bind(to_json(&record.changes)?.as_str())
         .bind(i64::from(deleted))
         .bind(ctx.now_ms)
@@ -583,6 +585,7 @@ where
     for<'q> Option<i64>: Encode<'q, DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Type<DB>,
 {
     async fn ping(&self) -> StoreResult<()> {
         // Through the writer: it is the connection every change needs.

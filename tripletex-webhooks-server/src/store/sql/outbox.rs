@@ -378,6 +378,7 @@ where
     for<'q> Option<i64>: Encode<'q, DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Type<DB>,
 {
     async fn claim_due(&self, claim: Claim<'_>) -> StoreResult<Vec<ClaimedMessage>> {
         if claim.candidates == 0 {

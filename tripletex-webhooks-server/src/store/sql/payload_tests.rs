@@ -1,6 +1,7 @@
-//! Payloads kept in their objects: a message delivers its object as of its
-//! event however the object changed since, and the delivery log shows a
-//! left-out request body as it was sent.
+//! Payloads kept in their objects, and bodies deflated: a message delivers
+//! its object as of its event however the object changed since, the
+//! delivery log shows a left-out request body as it was sent, and bodies
+//! written before they were deflated still read.
 
 use serde_json::{Value, json};
 use tripletex_webhooks_types::emulator::{Exchange, MessageRecord, RequestRecord};
@@ -182,4 +183,47 @@ async fn a_left_out_request_body_is_shown_as_sent_and_a_filtered_one_is_kept() {
         .map(|r| r.message.body.as_str())
         .collect();
     assert_eq!(bodies, [sent.as_str(), filtered]);
+}
+
+#[tokio::test]
+async fn bodies_are_stored_deflated_and_those_written_before_still_read() {
+    let (store, company) = store_with("product.update").await;
+    let create = write(WriteKind::Create(named("Espresso")), "product.create");
+    let id = store.write_objects(ctx(company), vec![create]).await.unwrap()[0].id;
+    let (text, deflated): (String, Option<Vec<u8>>) =
+        sqlx::query_as("SELECT body, body_deflated FROM objects WHERE id = $1")
+            .bind(id)
+            .fetch_one(&store.writer)
+            .await
+            .unwrap();
+    assert_eq!(text, "");
+    let inflated = miniz_oxide::inflate::decompress_to_vec(&deflated.unwrap()).unwrap();
+    assert_eq!(inflated, br#"{"name":"Espresso"}"#);
+
+    // An object as a database written before deflating holds it.
+    sqlx::query(r#"UPDATE objects SET body = '{"name":"Lungo"}', body_deflated = NULL"#)
+        .execute(&store.writer)
+        .await
+        .unwrap();
+    let read = store.get_object(company.id, "product", id).await.unwrap();
+    assert_eq!(read.unwrap().body["name"], "Lungo");
+    let update = WriteKind::Update {
+        id,
+        expected_version: Some(0),
+        fields: named("Ristretto"),
+    };
+    let updated = write(update, "product.update");
+    store.write_objects(ctx(company), vec![updated]).await.unwrap();
+    let message = claim(&store).await.remove(0);
+    assert_eq!(
+        (payload(&message)["name"].clone(), payload(&message)["version"].clone()),
+        (json!("Ristretto"), json!(1))
+    );
+    // A stored body that is not deflate is an error, not a panic.
+    sqlx::query("UPDATE objects SET body_deflated = x'ff00ff'")
+        .execute(&store.writer)
+        .await
+        .unwrap();
+    let error = store.get_object(company.id, "product", id).await.unwrap_err();
+    assert!(error.to_string().contains("inflating"), "{error}");
 }
