@@ -228,12 +228,19 @@ async fn a_message_delivers_its_object_as_of_its_event_after_the_object_changed(
 
     for callback in &callbacks {
         let value = &callback.json()["value"];
-        assert_eq!((&value["name"], &value["version"]), (&json!("Espresso"), &json!(0)));
+        assert_eq!(
+            (&value["name"], &value["version"]),
+            (&json!("Espresso"), &json!(0))
+        );
     }
     let bodies = logged_bodies(&h, &id).await;
     assert_eq!(bodies.len(), 3);
     for (logged, callback) in bodies.iter().zip(&callbacks) {
-        assert_eq!(logged.as_bytes(), &callback.body[..], "the log shows what was sent");
+        assert_eq!(
+            logged.as_bytes(),
+            &callback.body[..],
+            "the log shows what was sent"
+        );
     }
 }
 
@@ -251,7 +258,10 @@ async fn a_filtered_body_is_logged_as_sent() {
     write(&h, Method::POST, "/product", json!({"name": "Espresso"})).await;
     let list = settled(&h, 1, |m| m["status"] == "delivered").await;
     let callbacks = receiver.wait_for(1, Duration::from_secs(10)).await;
-    assert_eq!(callbacks[0].json()["value"], json!({"id": list["values"][0]["objectId"], "name": "Espresso"}));
+    assert_eq!(
+        callbacks[0].json()["value"],
+        json!({"id": list["values"][0]["objectId"], "name": "Espresso"})
+    );
     let bodies = logged_bodies(&h, &list["values"][0]["id"]).await;
     assert_eq!(bodies[0].as_bytes(), &callbacks[0].body[..]);
 }

@@ -737,7 +737,15 @@ async fn messages(
     pool: &SqlitePool,
     subscription_id: i64,
 ) -> Vec<(String, i64, Option<i64>, Option<Value>)> {
-    type Row = (String, i64, Option<i64>, Option<String>, bool, Option<i64>, Option<Vec<u8>>);
+    type Row = (
+        String,
+        i64,
+        Option<i64>,
+        Option<String>,
+        bool,
+        Option<i64>,
+        Option<Vec<u8>>,
+    );
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT m.event, m.object_id, m.object_version, m.payload, m.payload_in_object, \
              o.version, o.body_deflated \
@@ -751,7 +759,10 @@ async fn messages(
     rows.into_iter()
         .map(|(event, id, version, payload, in_object, stored, body)| {
             let payload = if in_object {
-                assert_eq!(stored, version, "the object is still at the message's version");
+                assert_eq!(
+                    stored, version,
+                    "the object is still at the message's version"
+                );
                 let json = miniz_oxide::inflate::decompress_to_vec(&body.unwrap()).unwrap();
                 let mut body: Value = serde_json::from_slice(&json).unwrap();
                 body["id"] = id.into();

@@ -12,9 +12,9 @@ use reqwest::header::{
 };
 use secrecy::ExposeSecret;
 use serde_json::Value;
-use tripletex_webhooks_types::{EventType, WebhookEnvelope};
 use tripletex_webhooks_types::emulator::Exchange;
 use tripletex_webhooks_types::signature::{self, IDEMPOTENCY_KEY_HEADER, SIGNATURE_HEADER};
+use tripletex_webhooks_types::{EventType, WebhookEnvelope};
 
 use super::attempt_error::AttemptError;
 use super::exchange::{Secrets, request_record, response_record};

@@ -255,9 +255,7 @@ pub(super) fn payload_from_row(row: &impl Columns) -> StoreResult<StoredPayload>
 
 /// Decodes a claimed message joined with its subscription and its payload's
 /// object; the payload comes separately, to be rendered outside the claim.
-pub(super) fn claimed_from_row(
-    row: &impl Columns,
-) -> StoreResult<(ClaimedMessage, StoredPayload)> {
+pub(super) fn claimed_from_row(row: &impl Columns) -> StoreResult<(ClaimedMessage, StoredPayload)> {
     let message = ClaimedMessage {
         id: row.read("id")?,
         company_id: row.read("company_id")?,

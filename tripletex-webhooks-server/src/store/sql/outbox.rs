@@ -13,14 +13,14 @@ use tripletex_webhooks_types::emulator::DeliveryRecord;
 use tripletex_webhooks_types::fields::FieldsFilter;
 
 use super::{Backend, SqlStore};
+use crate::delivery::sender::envelope_body;
 use crate::store::outbox::{
     AttemptOutcome, Claim, ClaimedMessage, DeliveryFilter, HealthPolicy, NextStep, Outbox,
     lease_now_ms, target_key,
 };
-use crate::delivery::sender::envelope_body;
 use crate::store::rows::{
-    Column, Columns, DELIVERY_COLUMNS, PAYLOAD_COLUMNS, PAYLOAD_JOIN, attempt_from_row,
-    StoredPayload, claimed_from_row, delivery_from_row, from_json, payload_from_row,
+    Column, Columns, DELIVERY_COLUMNS, PAYLOAD_COLUMNS, PAYLOAD_JOIN, StoredPayload,
+    attempt_from_row, claimed_from_row, delivery_from_row, from_json, payload_from_row,
     stored_request, to_json,
 };
 use crate::store::{Page, StoreError, StoreResult};

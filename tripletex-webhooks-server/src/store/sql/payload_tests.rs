@@ -90,7 +90,11 @@ async fn a_message_delivers_the_version_of_its_event_after_updates_and_deletes()
         )
         .await
         .unwrap();
-    assert_eq!(copies(&store).await, [None, None], "no copy of a stored object");
+    assert_eq!(
+        copies(&store).await,
+        [None, None],
+        "no copy of a stored object"
+    );
     let (updated, deleted) = (created[0].id, created[1].id);
     let update = WriteKind::Update {
         id: updated,
@@ -110,9 +114,15 @@ async fn a_message_delivers_the_version_of_its_event_after_updates_and_deletes()
         .collect();
     assert_eq!(
         shown,
-        [(json!("Espresso"), json!(0)), (json!("Ristretto"), json!(0))]
+        [
+            (json!("Espresso"), json!(0)),
+            (json!("Ristretto"), json!(0))
+        ]
     );
-    let current = store.get_object(company.id, "product", updated).await.unwrap();
+    let current = store
+        .get_object(company.id, "product", updated)
+        .await
+        .unwrap();
     assert_eq!(current.unwrap().body["name"], "Lungo");
 }
 
@@ -120,7 +130,11 @@ async fn a_message_delivers_the_version_of_its_event_after_updates_and_deletes()
 async fn a_left_out_request_body_is_shown_as_sent_and_a_filtered_one_is_kept() {
     let (store, company) = store_with("product.create").await;
     let create = write(WriteKind::Create(named("Espresso")), "product.create");
-    let id = store.write_objects(ctx(company), vec![create]).await.unwrap()[0].id;
+    let id = store
+        .write_objects(ctx(company), vec![create])
+        .await
+        .unwrap()[0]
+        .id;
     let message = claim(&store).await.remove(0);
     let value = FieldsFilter::default().apply(&payload(&message));
     let envelope = envelope_body(message.subscription_id, message.event.clone(), id, value);
@@ -173,9 +187,16 @@ async fn a_left_out_request_body_is_shown_as_sent_and_a_filtered_one_is_kept() {
         fields: named("Lungo"),
     };
     let changed = write(update, "product.update");
-    store.write_objects(ctx(company), vec![changed]).await.unwrap();
+    store
+        .write_objects(ctx(company), vec![changed])
+        .await
+        .unwrap();
 
-    let logged = store.delivery(company.id, message.id).await.unwrap().unwrap();
+    let logged = store
+        .delivery(company.id, message.id)
+        .await
+        .unwrap()
+        .unwrap();
     let bodies: Vec<&str> = logged
         .attempt_log
         .iter()
@@ -189,7 +210,11 @@ async fn a_left_out_request_body_is_shown_as_sent_and_a_filtered_one_is_kept() {
 async fn bodies_are_stored_deflated_and_those_written_before_still_read() {
     let (store, company) = store_with("product.update").await;
     let create = write(WriteKind::Create(named("Espresso")), "product.create");
-    let id = store.write_objects(ctx(company), vec![create]).await.unwrap()[0].id;
+    let id = store
+        .write_objects(ctx(company), vec![create])
+        .await
+        .unwrap()[0]
+        .id;
     let (text, deflated): (String, Option<Vec<u8>>) =
         sqlx::query_as("SELECT body, body_deflated FROM objects WHERE id = $1")
             .bind(id)
@@ -213,10 +238,16 @@ async fn bodies_are_stored_deflated_and_those_written_before_still_read() {
         fields: named("Ristretto"),
     };
     let updated = write(update, "product.update");
-    store.write_objects(ctx(company), vec![updated]).await.unwrap();
+    store
+        .write_objects(ctx(company), vec![updated])
+        .await
+        .unwrap();
     let message = claim(&store).await.remove(0);
     assert_eq!(
-        (payload(&message)["name"].clone(), payload(&message)["version"].clone()),
+        (
+            payload(&message)["name"].clone(),
+            payload(&message)["version"].clone()
+        ),
         (json!("Ristretto"), json!(1))
     );
     // A stored body that is not deflate is an error, not a panic.
@@ -224,6 +255,9 @@ async fn bodies_are_stored_deflated_and_those_written_before_still_read() {
         .execute(&store.writer)
         .await
         .unwrap();
-    let error = store.get_object(company.id, "product", id).await.unwrap_err();
+    let error = store
+        .get_object(company.id, "product", id)
+        .await
+        .unwrap_err();
     assert!(error.to_string().contains("inflating"), "{error}");
 }
