@@ -224,6 +224,8 @@ async fn a_message_delivers_its_object_as_of_its_event_after_the_object_changed(
     assert_eq!(deleted.status(), 204);
     let response = h.emulator(Method::POST, &redeliver).send().await.unwrap();
     assert_eq!(response.status(), 202);
+    // Logged once the third attempt's outcome is recorded (after the callback).
+    settled(&h, 1, |m| m["attempts"] == 3 && m["status"] == "delivered").await;
     let callbacks = receiver.wait_for(3, Duration::from_secs(10)).await;
 
     for callback in &callbacks {
