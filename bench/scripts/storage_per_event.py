@@ -4,9 +4,11 @@ one product.create subscription to a local sink answering 200 "ok", N products
 created through the API, every message delivered, the server stopped (SIGTERM:
 the WAL is checkpointed on close), then the file's size.
 
-usage: storage_per_event.py SERVER_BINARY N  -> prints N, the live bytes of the
-file (pages in use after a TRUNCATE checkpoint) and the bytes per table and index
-(SQLite's dbstat, where the Python sqlite3 module has it).
+usage: storage_per_event.py SERVER_BINARY N [load]  -> prints N, the live bytes of
+the file (pages in use after a TRUNCATE checkpoint) and the bytes per table and
+index (SQLite's dbstat, where the Python sqlite3 module has it). With `load`, each
+product is the ~1.45 KB one of the bench's `load` part (load/traffic.rs) rather
+than a name and a number.
 """
 import http.server, json, os, signal, socket, subprocess, sys, tempfile, threading, time, urllib.request, base64
 from concurrent.futures import ThreadPoolExecutor
@@ -45,8 +47,40 @@ def call(method, url, token=None, body=None):
         return json.loads(text) if text else None
 
 
+DESCRIPTION = (
+    "Single-origin arabica from the highlands, roasted in small batches "
+    "for espresso: notes of dark chocolate, toasted hazelnut and a hint of dried cherry. "
+    "Grind fine just before brewing; 18 g in, 36 g out in 25 to 30 seconds. Store airtight, "
+    "away from light and heat, and use within four weeks of the roast date printed on the bag. "
+    "Sold by the kilogram in resealable valve bags; pallets of 240 bags on request. "
+    "Roasted to order every Monday and Wednesday, shipped the day after roasting. "
+    "Keep the valve side up; the beans degas for about a week after roasting. "
+    "Each bag carries the lot number, the farm and the altitude it grew at, so a reorder "
+    "can ask for the same lot while it lasts. Certified organic and fairly traded; "
+    "the cooperative is paid above the market price and visited every harvest. "
+    "Wholesale buyers get a sample bag of every new lot before it is listed, "
+    "and cafés on a standing order are told a week ahead when a lot runs out.")
+
+
+def load_product(n):
+    """The product of the bench's `load` part (load/traffic.rs `product_body`)."""
+    return {
+        "name": f"Espresso beans, dark roast, 1 kg bag {n}", "number": f"L-{n}",
+        "description": DESCRIPTION, "orderLineDescription": f"Espresso beans 1 kg (item {n})",
+        "ean": f"7038010{n % 1_000_000:06}", "costExcludingVatCurrency": 112.5,
+        "priceExcludingVatCurrency": 249.0, "priceIncludingVatCurrency": 311.25,
+        "isInactive": False, "isStockItem": True, "stockOfGoods": float(n % 500), "weight": 1.05,
+        "weightUnit": "kg", "productUnit": {"id": 1}, "vatType": {"id": 3}, "currency": {"id": 1},
+        "department": {"id": 12}, "account": {"id": 3000}, "supplier": {"id": 4021},
+    }
+
+
 def main():
     binary, n = sys.argv[1], int(sys.argv[2])
+    if sys.argv[3:] == ["load"]:
+        product = load_product
+    else:
+        product = lambda i: {"name": f"Product {i}", "number": f"P-{i}"}
     sink = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
     threading.Thread(target=sink.serve_forever, daemon=True).start()
     directory = tempfile.mkdtemp()
@@ -66,8 +100,7 @@ def main():
     sink_url = f"http://127.0.0.1:{sink.server_address[1]}/hook"
     call("POST", f"{root}/v2/event/subscription", token, {"event": "product.create", "targetUrl": sink_url})
     with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda i: call("POST", f"{root}/v2/product", token,
-                                     {"name": f"Product {i}", "number": f"P-{i}"}), range(n)))
+        list(pool.map(lambda i: call("POST", f"{root}/v2/product", token, product(i)), range(n)))
     deadline = time.time() + 300
     while time.time() < deadline:
         log = call("GET", f"{root}/_emulator/deliveries?status=delivered&count=1", token)

@@ -155,6 +155,11 @@ async fn an_attempt_shows_its_request_and_response_and_no_secret() {
         message["idempotencyKey"]
     );
     assert!(request["headers"]["x-request-signature"].is_string());
+    assert_eq!(
+        request["body"].as_str().unwrap().as_bytes(),
+        &callback.body[..],
+        "the body as sent"
+    );
     let sent: Value = serde_json::from_str(request["body"].as_str().unwrap()).unwrap();
     assert_eq!(sent["value"]["name"], "Espresso");
     assert_eq!(request["bodyTruncated"], false);
@@ -178,6 +183,89 @@ async fn an_attempt_shows_its_request_and_response_and_no_secret() {
         list["values"][0]["attemptLog"][0].get("request").is_none(),
         "the list leaves exchanges out"
     );
+}
+
+/// The request bodies `GET /_emulator/deliveries/{id}` shows, oldest first.
+async fn logged_bodies(h: &Harness, id: &Value) -> Vec<String> {
+    let (status, detail) = json(
+        h.emulator(Method::GET, &format!("/_emulator/deliveries/{id}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{detail}");
+    detail["value"]["attemptLog"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|attempt| attempt["request"]["body"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_message_delivers_its_object_as_of_its_event_after_the_object_changed() {
+    let h = Harness::start().await;
+    let receiver = Receiver::start().await;
+    receiver.answer(Answer::Status(500));
+    subscribe(&h, "product.create", &receiver.url("/hook")).await;
+    let product = write(&h, Method::POST, "/product", json!({"name": "Espresso"})).await;
+    let list = settled(&h, 1, attempted).await;
+    let id = list["values"][0]["id"].clone();
+    // Changed while its create waits for a retry, then changed again after.
+    let path = format!("/product/{}", product["id"]);
+    write(&h, Method::PUT, &path, json!({"name": "Lungo"})).await;
+    receiver.answer(Answer::Status(200));
+    let redeliver = format!("/_emulator/deliveries/{id}/redeliver");
+    let response = h.emulator(Method::POST, &redeliver).send().await.unwrap();
+    assert_eq!(response.status(), 202);
+    settled(&h, 1, |m| m["status"] == "delivered").await;
+    let deleted = h.request(Method::DELETE, &path).send().await.unwrap();
+    assert_eq!(deleted.status(), 204);
+    let response = h.emulator(Method::POST, &redeliver).send().await.unwrap();
+    assert_eq!(response.status(), 202);
+    // Logged once the third attempt's outcome is recorded (after the callback).
+    settled(&h, 1, |m| m["attempts"] == 3 && m["status"] == "delivered").await;
+    let callbacks = receiver.wait_for(3, Duration::from_secs(10)).await;
+
+    for callback in &callbacks {
+        let value = &callback.json()["value"];
+        assert_eq!(
+            (&value["name"], &value["version"]),
+            (&json!("Espresso"), &json!(0))
+        );
+    }
+    let bodies = logged_bodies(&h, &id).await;
+    assert_eq!(bodies.len(), 3);
+    for (logged, callback) in bodies.iter().zip(&callbacks) {
+        assert_eq!(
+            logged.as_bytes(),
+            &callback.body[..],
+            "the log shows what was sent"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_filtered_body_is_logged_as_sent() {
+    let h = Harness::start().await;
+    let receiver = Receiver::start().await;
+    write(
+        &h,
+        Method::POST,
+        "/event/subscription",
+        json!({"event": "product.create", "targetUrl": receiver.url("/hook"), "fields": "id,name"}),
+    )
+    .await;
+    write(&h, Method::POST, "/product", json!({"name": "Espresso"})).await;
+    let list = settled(&h, 1, |m| m["status"] == "delivered").await;
+    let callbacks = receiver.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(
+        callbacks[0].json()["value"],
+        json!({"id": list["values"][0]["objectId"], "name": "Espresso"})
+    );
+    let bodies = logged_bodies(&h, &list["values"][0]["id"]).await;
+    assert_eq!(bodies[0].as_bytes(), &callbacks[0].body[..]);
 }
 
 #[tokio::test]

@@ -730,26 +730,47 @@ async fn subscribe(pool: &SqlitePool, company_id: i64, event: &str, status: &str
     .unwrap()
 }
 
-/// `(event, object_id, object_version, payload)` of a subscription's messages, in order.
+/// `(event, object_id, object_version, payload)` of a subscription's messages, in order. A
+/// payload kept in its object (`payload_in_object`) is the object's stored (deflated) body, which
+/// must still be at the message's version, with its `id`.
 async fn messages(
     pool: &SqlitePool,
     subscription_id: i64,
 ) -> Vec<(String, i64, Option<i64>, Option<Value>)> {
-    let rows: Vec<(String, i64, Option<i64>, Option<String>)> = sqlx::query_as(
-        "SELECT event, object_id, object_version, payload FROM messages WHERE subscription_id = ? ORDER BY id",
+    type Row = (
+        String,
+        i64,
+        Option<i64>,
+        Option<String>,
+        bool,
+        Option<i64>,
+        Option<Vec<u8>>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT m.event, m.object_id, m.object_version, m.payload, m.payload_in_object, \
+             o.version, o.body_deflated \
+         FROM messages m LEFT JOIN objects o ON o.id = m.object_id \
+         WHERE m.subscription_id = ? ORDER BY m.id",
     )
     .bind(subscription_id)
     .fetch_all(pool)
     .await
     .unwrap();
     rows.into_iter()
-        .map(|(event, id, version, payload)| {
-            (
-                event,
-                id,
-                version,
-                payload.map(|p| serde_json::from_str(&p).unwrap()),
-            )
+        .map(|(event, id, version, payload, in_object, stored, body)| {
+            let payload = if in_object {
+                assert_eq!(
+                    stored, version,
+                    "the object is still at the message's version"
+                );
+                let json = miniz_oxide::inflate::decompress_to_vec(&body.unwrap()).unwrap();
+                let mut body: Value = serde_json::from_slice(&json).unwrap();
+                body["id"] = id.into();
+                Some(body)
+            } else {
+                payload.map(|p| serde_json::from_str(&p).unwrap())
+            };
+            (event, id, version, payload)
         })
         .collect()
 }

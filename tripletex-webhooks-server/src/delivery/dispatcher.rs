@@ -528,6 +528,7 @@ impl Dispatcher {
             status_code: result.status,
             error: result.error.as_ref().map(ToString::to_string),
             exchange: result.exchange,
+            body_rendered: message.fields.is_none(),
             next,
         }
     }
@@ -591,6 +592,7 @@ fn release(message: &ClaimedMessage, now_ms: i64) -> AttemptOutcome {
         status_code: None,
         error: None,
         exchange: Exchange::default(),
+        body_rendered: false,
         next: NextStep::Release,
     }
 }

@@ -12,9 +12,9 @@ use reqwest::header::{
 };
 use secrecy::ExposeSecret;
 use serde_json::Value;
-use tripletex_webhooks_types::WebhookEnvelope;
 use tripletex_webhooks_types::emulator::Exchange;
 use tripletex_webhooks_types::signature::{self, IDEMPOTENCY_KEY_HEADER, SIGNATURE_HEADER};
+use tripletex_webhooks_types::{EventType, WebhookEnvelope};
 
 use super::attempt_error::AttemptError;
 use super::exchange::{Secrets, request_record, response_record};
@@ -140,16 +140,14 @@ impl Sender {
             value.set_sensitive(true);
             headers.insert(name, value);
         }
-        let envelope = WebhookEnvelope {
-            subscription_id: message.subscription_id,
-            event: message.event.clone(),
-            id: message.object_id,
+        let body = envelope_body(
+            message.subscription_id,
+            message.event.clone(),
+            message.object_id,
             value,
-        };
-        let body = Bytes::from(
-            serde_json::to_vec(&envelope)
-                .map_err(|e| AttemptError::Render(format!("encoding the envelope: {e}")))?,
-        );
+        )
+        .map(Bytes::from)
+        .map_err(|e| AttemptError::Render(format!("encoding the envelope: {e}")))?;
         if let Some(secret) = &message.hmac_shared_secret {
             secrets.add(secret.expose_secret());
             let signature = signature::sign(secret, &message.idempotency_key, &body);
@@ -210,6 +208,22 @@ impl Sender {
             },
         }
     }
+}
+
+/// A callback's body: the envelope of `value`, the rendered payload. The
+/// delivery log renders left-out bodies with it too, so they read as sent.
+pub(crate) fn envelope_body(
+    subscription_id: i64,
+    event: EventType,
+    object_id: i64,
+    value: Value,
+) -> Result<Vec<u8>, serde_json::Error> {
+    serde_json::to_vec(&WebhookEnvelope {
+        subscription_id,
+        event,
+        id: object_id,
+        value,
+    })
 }
 
 fn header_value(value: &str, what: &str) -> Result<HeaderValue, AttemptError> {

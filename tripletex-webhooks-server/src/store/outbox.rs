@@ -110,6 +110,10 @@ pub(crate) struct AttemptOutcome {
     pub(crate) error: Option<String>,
     /// What was sent and what came back, for the delivery log.
     pub(crate) exchange: Exchange,
+    /// Whether the request's body is the message's envelope with its whole
+    /// payload (no `fields` filter): the store can render it again for the
+    /// delivery log rather than keep a copy.
+    pub(crate) body_rendered: bool,
     /// What to do next.
     pub(crate) next: NextStep,
 }

@@ -2,21 +2,28 @@
 //! change-log helpers around them.
 
 use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::{Map, Value};
 use sqlx::{ColumnIndex, Decode, Row, Type};
-use tripletex_webhooks_types::emulator::{AttemptRecord, DeliveryRecord, Exchange};
+use tripletex_webhooks_types::emulator::{AttemptRecord, DeliveryRecord, Exchange, RequestRecord};
 use tripletex_webhooks_types::{
     Change, ChangeType, EventType, SubscriptionStatus, SubscriptionUpdate,
 };
 
 use super::outbox::ClaimedMessage;
 use super::{ObjectRecord, StoreError, StoreResult, SubscriptionRecord};
+use crate::domain::object::render;
 
 /// The subscription columns [`subscription_from_row`] reads.
 pub(super) const SUBSCRIPTION_COLUMNS: &str = "id, version, event, target_url, fields, status, \
      auth_header_name, auth_header_value, hmac_shared_secret, changes, failing_since_ms";
 
 /// The object columns [`object_from_row`] reads.
-pub(super) const OBJECT_COLUMNS: &str = "id, resource, version, body, changes";
+pub(super) const OBJECT_COLUMNS: &str = "id, resource, version, body, body_deflated, changes";
+
+/// The deflate level of stored bodies: miniz's default, about 787 bytes
+/// for the load benchmark's 1,434-byte product (level 1: 803).
+const DEFLATE_LEVEL: u8 = 6;
 
 /// Reads of a row's columns by name, as the types the store's columns
 /// decode to (`Option` where a column may be `NULL`). Every sqlx row whose
@@ -29,6 +36,7 @@ pub(crate) trait Columns:
     + Column<Option<i32>>
     + Column<String>
     + Column<Option<String>>
+    + Column<Option<Vec<u8>>>
 {
     /// A `TEXT` column, borrowed from the row.
     fn text(&self, name: &str) -> StoreResult<&str>;
@@ -57,6 +65,7 @@ where
     for<'r> i32: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> &'r str: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
 {
     fn text(&self, name: &str) -> StoreResult<&str> {
         Ok(self.try_get(name)?)
@@ -83,6 +92,28 @@ pub(super) fn to_json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
 
 pub(super) fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
     serde_json::from_str(text)
+        .map_err(|e| StoreError::Backend(format!("decoding stored JSON: {e}")))
+}
+
+/// An object's body as stored: its JSON, deflated.
+pub(super) fn deflated_body(body: &Map<String, Value>) -> StoreResult<Vec<u8>> {
+    let json = to_json(body)?;
+    Ok(miniz_oxide::deflate::compress_to_vec(
+        json.as_bytes(),
+        DEFLATE_LEVEL,
+    ))
+}
+
+/// An object's body from its columns `text` and `deflated`: the deflated
+/// JSON where there is one, else (objects written before) the JSON text.
+fn stored_body(row: &impl Columns, text: &str, deflated: &str) -> StoreResult<Map<String, Value>> {
+    let bytes: Option<Vec<u8>> = row.read(deflated)?;
+    let Some(bytes) = bytes else {
+        return from_json(row.text(text)?);
+    };
+    let json = miniz_oxide::inflate::decompress_to_vec(&bytes)
+        .map_err(|e| StoreError::Backend(format!("inflating a stored body: {e}")))?;
+    serde_json::from_slice(&json)
         .map_err(|e| StoreError::Backend(format!("decoding stored JSON: {e}")))
 }
 
@@ -161,14 +192,71 @@ pub(super) fn object_from_row(row: &impl Columns) -> StoreResult<ObjectRecord> {
         id: row.read("id")?,
         resource: row.read("resource")?,
         version: row.read("version")?,
-        body: from_json(row.text("body")?)?,
+        body: stored_body(row, "body", "body_deflated")?,
         changes: from_json(row.text("changes")?)?,
     })
 }
 
-/// Decodes a claimed message joined with its subscription.
-pub(super) fn claimed_from_row(row: &impl Columns) -> StoreResult<ClaimedMessage> {
-    Ok(ClaimedMessage {
+/// A message's payload columns ([`PAYLOAD_COLUMNS`]), read from a message
+/// `m` joined with [`PAYLOAD_JOIN`].
+pub(super) const PAYLOAD_COLUMNS: &str = "m.payload, m.payload_in_object, \
+     o.resource AS object_resource, o.version AS object_stored_version, \
+     o.body AS object_body, o.body_deflated AS object_body_deflated, \
+     o.changes AS object_changes";
+
+/// The object a message `m` takes its payload from, where it takes it from one.
+pub(super) const PAYLOAD_JOIN: &str =
+    "LEFT JOIN objects o ON m.payload_in_object = 1 AND o.id = m.object_id";
+
+/// A message's payload as stored: its own copy, or its object's stored body.
+#[derive(Debug)]
+pub(super) enum StoredPayload {
+    /// The payload's JSON text; `None` for deletes.
+    Copied(Option<String>),
+    /// The object at the message's version, to be rendered.
+    InObject(ObjectRecord),
+}
+
+impl StoredPayload {
+    /// The payload's JSON text, rendering an object as `GET` shows it.
+    pub(super) fn into_text(self, url_base: &str) -> StoreResult<Option<String>> {
+        match self {
+            Self::Copied(text) => Ok(text),
+            Self::InObject(record) => to_json(&render(&record, url_base)).map(Some),
+        }
+    }
+}
+
+/// Decodes [`PAYLOAD_COLUMNS`] with the message's `object_id` and
+/// `object_version`. A write copies an object's body into the messages at its
+/// version before replacing it, so the stored object is always at that version.
+pub(super) fn payload_from_row(row: &impl Columns) -> StoreResult<StoredPayload> {
+    let in_object: i32 = row.read("payload_in_object")?;
+    if in_object == 0 {
+        return Ok(StoredPayload::Copied(row.read("payload")?));
+    }
+    let id: i64 = row.read("object_id")?;
+    let version: Option<i32> = row.read("object_version")?;
+    let stored: Option<i32> = row.read("object_stored_version")?;
+    let (Some(version), true) = (version, stored == version) else {
+        return Err(StoreError::Backend(format!(
+            "the payload of a message about object {id} at version {version:?} is gone \
+             (the object is at {stored:?})"
+        )));
+    };
+    Ok(StoredPayload::InObject(ObjectRecord {
+        id,
+        resource: row.read("object_resource")?,
+        version,
+        body: stored_body(row, "object_body", "object_body_deflated")?,
+        changes: from_json(row.text("object_changes")?)?,
+    }))
+}
+
+/// Decodes a claimed message joined with its subscription and its payload's
+/// object; the payload comes separately, to be rendered outside the claim.
+pub(super) fn claimed_from_row(row: &impl Columns) -> StoreResult<(ClaimedMessage, StoredPayload)> {
+    let message = ClaimedMessage {
         id: row.read("id")?,
         company_id: row.read("company_id")?,
         subscription_id: row.read("subscription_id")?,
@@ -176,7 +264,7 @@ pub(super) fn claimed_from_row(row: &impl Columns) -> StoreResult<ClaimedMessage
         object_id: row.read("object_id")?,
         object_version: row.read("object_version")?,
         request_id: row.read("request_id")?,
-        payload: row.read("payload")?,
+        payload: None,
         idempotency_key: row.read("idempotency_key")?,
         attempts: row.read("attempts")?,
         lease_until_ms: row.read("lease_until_ms")?,
@@ -185,7 +273,8 @@ pub(super) fn claimed_from_row(row: &impl Columns) -> StoreResult<ClaimedMessage
         auth_header_name: row.read("auth_header_name")?,
         auth_header_value: secret(row, "auth_header_value")?,
         hmac_shared_secret: secret(row, "hmac_shared_secret")?,
-    })
+    };
+    Ok((message, payload_from_row(row)?))
 }
 
 /// The message columns [`delivery_from_row`] reads; when the next attempt is
@@ -217,23 +306,59 @@ pub(super) fn delivery_from_row(row: &impl Columns) -> StoreResult<DeliveryRecor
     })
 }
 
+/// An attempt's request as stored: without its body where that is the
+/// message's envelope, which [`stored_request`] left out to be rendered again.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredRequest {
+    #[serde(flatten)]
+    record: RequestRecord,
+    /// The body was left out: it is the message's envelope, whole.
+    #[serde(default)]
+    body_rendered: bool,
+}
+
+/// An attempt's request as the `request` column keeps it: without the body
+/// where `rendered` says it is the message's envelope with the whole payload
+/// and nothing of it was cut (the delivery log renders it again on read).
+pub(super) fn stored_request(request: &RequestRecord, rendered: bool) -> StoreResult<String> {
+    if !rendered || request.message.body_truncated {
+        return to_json(request);
+    }
+    let mut value = serde_json::to_value(request)
+        .map_err(|e| StoreError::Backend(format!("encoding JSON: {e}")))?;
+    if let Some(fields) = value.as_object_mut() {
+        fields.remove("body");
+        fields.insert("bodyRendered".to_owned(), true.into());
+    }
+    to_json(&value)
+}
+
 /// Decodes one attempt of the delivery log; with its exchange where the row
-/// has the `request` and `response` columns.
-pub(super) fn attempt_from_row(row: &impl Columns, exchange: bool) -> StoreResult<AttemptRecord> {
-    let exchange = if exchange {
-        Some(Exchange {
-            request: opt_json(row, "request")?,
+/// has the `request` and `response` columns. Also says whether the request's
+/// body was left out, to be rendered from the message.
+pub(super) fn attempt_from_row(
+    row: &impl Columns,
+    exchange: bool,
+) -> StoreResult<(AttemptRecord, bool)> {
+    let (exchange, body_rendered) = if exchange {
+        let request: Option<StoredRequest> = opt_json(row, "request")?;
+        let body_rendered = request.as_ref().is_some_and(|r| r.body_rendered);
+        let exchange = Exchange {
+            request: request.map(|r| r.record),
             response: opt_json(row, "response")?,
-        })
+        };
+        (Some(exchange), body_rendered)
     } else {
-        None
+        (None, false)
     };
     let status_code: Option<i32> = row.read("status_code")?;
-    Ok(AttemptRecord {
+    let attempt = AttemptRecord {
         attempted_at_ms: row.read("attempted_at_ms")?,
         duration_ms: row.read("duration_ms")?,
         status_code: status_code.and_then(|c| u16::try_from(c).ok()),
         error: row.read("error")?,
         exchange,
-    })
+    };
+    Ok((attempt, body_rendered))
 }

@@ -21,8 +21,8 @@ use tripletex_webhooks_types::{
 };
 
 use super::rows::{
-    Column, Columns, OBJECT_COLUMNS, SUBSCRIPTION_COLUMNS, apply_update, change, expose,
-    object_from_row, subscription_from_row, to_json,
+    Column, Columns, OBJECT_COLUMNS, SUBSCRIPTION_COLUMNS, apply_update, change, deflated_body,
+    expose, object_from_row, subscription_from_row, to_json,
 };
 use super::{
     Company, Fields, ObjectRecord, ObjectWrite, Page, Session, Store, StoreError, StoreResult,
@@ -102,6 +102,7 @@ where
     for<'q> Option<i64>: Encode<'q, DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Type<DB>,
 {
     /// A store over migrated pools (`url_base` as its engine's `connect` takes it).
     pub(super) fn new(
@@ -197,16 +198,21 @@ where
         emits: &[EventType],
         object_id: i64,
         object_version: Option<i32>,
-        payload: Option<&str>,
+        payload: Payload<'_>,
     ) -> StoreResult<u64> {
         let sql = format!(
             "INSERT INTO messages (company_id, subscription_id, event, subject, object_id, \
                  object_version, payload, idempotency_key, status, attempts, next_attempt_at_ms, \
-                 created_at_ms, request_id) \
-             SELECT $1, s.id, $2, $3, $4, $5, $6, {}, 'pending', 0, $7, $7, $8 \
+                 created_at_ms, request_id, payload_in_object) \
+             SELECT $1, s.id, $2, $3, $4, $5, $6, {}, 'pending', 0, $7, $7, $8, $9 \
              FROM subscriptions s WHERE s.company_id = $1 AND s.event = $2 AND s.status = 'ACTIVE'",
             DB::IDEMPOTENCY_KEY
         );
+        let (text, in_object) = match payload {
+            Payload::Absent => (None, false),
+            Payload::Copied(text) => (Some(text), false),
+            Payload::InObject => (None, true),
+        };
         let (company_id, now_ms) = (ctx.company.id, ctx.now_ms);
         let mut queued = 0;
         for event in emits {
@@ -217,9 +223,10 @@ where
                 .bind(event.subject().as_str())
                 .bind(object_id)
                 .bind(object_version.map(i64::from))
-                .bind(payload)
+                .bind(text)
                 .bind(now_ms)
                 .bind(ctx.request_id)
+                .bind(i64::from(in_object))
                 .execute(&mut *conn)
                 .await?;
             queued += DB::rows_affected(&result);
@@ -293,6 +300,7 @@ where
             } => {
                 let mut record =
                     Self::checked_live(conn, ctx, write.resource, id, expected_version).await?;
+                Self::preserve_payloads(conn, url_base, &record).await?;
                 let (values, items) = Self::create_items(conn, url_base, ctx, fields).await?;
                 record.body.extend(values);
                 Self::save_change(conn, ctx, &mut record, ChangeType::Update).await?;
@@ -300,20 +308,53 @@ where
             }
             WriteKind::Delete { id } => {
                 let mut record = Self::checked_live(conn, ctx, write.resource, id, None).await?;
+                Self::preserve_payloads(conn, url_base, &record).await?;
                 Self::save_change(conn, ctx, &mut record, ChangeType::Delete).await?;
                 (record, Vec::new())
             }
         };
         Self::link_back(conn, url_base, &record, items).await?;
-        let payload = if deleted || write.emits.is_empty() {
-            None
+        let payload = if deleted {
+            Payload::Absent
         } else {
-            Some(to_json(&render(&record, url_base))?)
+            Payload::InObject
         };
         let (id, version) = (record.id, Some(record.version));
-        let queued =
-            Self::enqueue(conn, ctx, &write.emits, id, version, payload.as_deref()).await?;
+        let queued = Self::enqueue(conn, ctx, &write.emits, id, version, payload).await?;
         Ok((record, queued))
+    }
+
+    /// Copies the rendering of `record`, about to be replaced, into the
+    /// messages that take their payload from its stored body, so that they
+    /// still deliver the object as of their event.
+    async fn preserve_payloads(
+        conn: &mut DB::Connection,
+        url_base: &str,
+        record: &ObjectRecord,
+    ) -> StoreResult<()> {
+        let version = i64::from(record.version);
+        let referenced = sqlx::query(
+            "SELECT 1 AS one FROM messages \
+             WHERE object_id = $1 AND object_version = $2 AND payload_in_object = 1 LIMIT 1",
+        )
+        .bind(record.id)
+        .bind(version)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if referenced.is_none() {
+            return Ok(());
+        }
+        let payload = to_json(&render(record, url_base))?;
+        sqlx::query(
+            "UPDATE messages SET payload = $1, payload_in_object = 0 \
+             WHERE object_id = $2 AND object_version = $3 AND payload_in_object = 1",
+        )
+        .bind(payload.as_str())
+        .bind(record.id)
+        .bind(version)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
     }
 
     /// Inserts a new object at version 0 with its first change, emitting nothing.
@@ -329,12 +370,13 @@ where
             ChangeType::Create,
         )];
         let row = sqlx::query(
-            "INSERT INTO objects (company_id, resource, version, body, changes, updated_at_ms) \
-             VALUES ($1, $2, 0, $3, $4, $5) RETURNING id",
+            "INSERT INTO objects (company_id, resource, version, body, body_deflated, changes, \
+                 updated_at_ms) \
+             VALUES ($1, $2, 0, '', $3, $4, $5) RETURNING id",
         )
         .bind(ctx.company.id)
         .bind(resource)
-        .bind(to_json(&body)?.as_str())
+        .bind(deflated_body(&body)?)
         .bind(to_json(&changes)?.as_str())
         .bind(ctx.now_ms)
         .fetch_one(&mut *conn)
@@ -381,8 +423,8 @@ where
         for (mut item, back) in items {
             let stub = stub(url_base, &parent.resource, parent.id);
             item.body.insert(back.to_owned(), stub);
-            sqlx::query("UPDATE objects SET body = $1 WHERE id = $2")
-                .bind(to_json(&item.body)?.as_str())
+            sqlx::query("UPDATE objects SET body = '', body_deflated = $1 WHERE id = $2")
+                .bind(deflated_body(&item.body)?)
                 .bind(item.id)
                 .execute(&mut *conn)
                 .await?;
@@ -422,11 +464,11 @@ where
             .changes
             .push(change(ctx.company.employee_id, ctx.now_ms, change_type));
         sqlx::query(
-            "UPDATE objects SET version = $1, body = $2, changes = $3, deleted = $4, \
-                 updated_at_ms = $5 WHERE id = $6",
+            "UPDATE objects SET version = $1, body = '', body_deflated = $2, changes = $3, \
+                 deleted = $4, updated_at_ms = $5 WHERE id = $6",
         )
         .bind(i64::from(record.version))
-        .bind(to_json(&record.body)?.as_str())
+        .bind(deflated_body(&record.body)?)
         .bind(to_json(&record.changes)?.as_str())
         .bind(i64::from(deleted))
         .bind(ctx.now_ms)
@@ -484,6 +526,18 @@ where
     }
 }
 
+/// Where a new message's payload is.
+#[derive(Debug, Clone, Copy)]
+enum Payload<'a> {
+    /// It has none (deletes).
+    Absent,
+    /// This JSON, copied into the message (an object that is not stored).
+    Copied(&'a str),
+    /// Its object's stored body at the message's version: nothing is copied
+    /// until a write replaces that version ([`SqlStore::preserve_payloads`]).
+    InObject,
+}
+
 /// The stored `found`, refused when missing or when `expected` is not its
 /// `version`; `what` names it in the error.
 fn current<T>(
@@ -531,6 +585,7 @@ where
     for<'q> Option<i64>: Encode<'q, DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Type<DB>,
 {
     async fn ping(&self) -> StoreResult<()> {
         // Through the writer: it is the connection every change needs.
@@ -819,9 +874,9 @@ where
             .and_then(|v| v.get("version"))
             .and_then(Value::as_i64)
             .and_then(|v| i32::try_from(v).ok());
+        let payload = payload.as_deref().map_or(Payload::Absent, Payload::Copied);
         let mut tx = self.writer.begin().await?;
-        let queued =
-            Self::enqueue(&mut tx, &ctx, emits, object_id, version, payload.as_deref()).await?;
+        let queued = Self::enqueue(&mut tx, &ctx, emits, object_id, version, payload).await?;
         tx.commit().await?;
         self.after_enqueue(queued);
         Ok(queued)
@@ -855,5 +910,7 @@ where
     }
 }
 
+#[cfg(test)]
+mod payload_tests;
 #[cfg(test)]
 mod tests;

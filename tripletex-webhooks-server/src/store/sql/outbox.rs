@@ -10,17 +10,20 @@ use async_trait::async_trait;
 use sqlx::{Encode, Executor, Type};
 use tokio::sync::Notify;
 use tripletex_webhooks_types::emulator::DeliveryRecord;
+use tripletex_webhooks_types::fields::FieldsFilter;
 
 use super::{Backend, SqlStore};
+use crate::delivery::sender::envelope_body;
 use crate::store::outbox::{
     AttemptOutcome, Claim, ClaimedMessage, DeliveryFilter, HealthPolicy, NextStep, Outbox,
     lease_now_ms, target_key,
 };
 use crate::store::rows::{
-    Column, Columns, DELIVERY_COLUMNS, attempt_from_row, claimed_from_row, delivery_from_row,
-    to_json,
+    Column, Columns, DELIVERY_COLUMNS, PAYLOAD_COLUMNS, PAYLOAD_JOIN, StoredPayload,
+    attempt_from_row, claimed_from_row, delivery_from_row, from_json, payload_from_row,
+    stored_request, to_json,
 };
-use crate::store::{Page, StoreResult};
+use crate::store::{Page, StoreError, StoreResult};
 
 /// Due messages with no sibling (same subscription and object) in flight, no
 /// newer pending version, and no older pending unversioned message.
@@ -39,11 +42,18 @@ const CLAIMABLE: &str = "SELECT m.id, s.target_url FROM messages m \
                                   AND o.object_version > m.object_version))) \
      ORDER BY m.next_attempt_at_ms, m.id LIMIT $2 {lock}";
 
-const CLAIMED_DETAILS: &str = "SELECT m.id, m.company_id, m.subscription_id, m.event, \
-         m.object_id, m.object_version, m.request_id, m.payload, m.idempotency_key, m.attempts, \
-         m.lease_until_ms, s.target_url, s.fields, s.auth_header_name, s.auth_header_value, \
-         s.hmac_shared_secret \
-     FROM messages m JOIN subscriptions s ON s.id = m.subscription_id";
+/// The claimed messages `{ids}` with their subscriptions and payloads.
+fn claimed_details(ids: &[i64]) -> String {
+    format!(
+        "SELECT m.id, m.company_id, m.subscription_id, m.event, m.object_id, m.object_version, \
+             m.request_id, m.idempotency_key, m.attempts, m.lease_until_ms, s.target_url, \
+             s.fields, s.auth_header_name, s.auth_header_value, s.hmac_shared_secret, \
+             {PAYLOAD_COLUMNS} \
+         FROM messages m JOIN subscriptions s ON s.id = m.subscription_id {PAYLOAD_JOIN} \
+         WHERE m.id IN ({}) ORDER BY m.id",
+        id_list(ids)
+    )
+}
 
 /// The outcomes of a batch as rows: the JSON array `{rows}` reads, with the
 /// columns its statements use (`failed` where the status is not `delivered`).
@@ -176,7 +186,11 @@ fn outcome_rows(attempted: &[&AttemptOutcome]) -> StoreResult<String> {
             "status": status,
             "next": next_at,
             "finished": outcome.attempted_at_ms + outcome.duration_ms,
-            "request": exchange.request.as_ref().map(to_json).transpose()?,
+            "request": exchange
+                .request
+                .as_ref()
+                .map(|request| stored_request(request, outcome.body_rendered))
+                .transpose()?,
             "response": exchange.response.as_ref().map(to_json).transpose()?,
         }));
     }
@@ -184,17 +198,19 @@ fn outcome_rows(attempted: &[&AttemptOutcome]) -> StoreResult<String> {
 }
 
 /// Puts the attempts of `records` into their logs, oldest first, with their
-/// exchanges or not.
+/// exchanges or not; returns where (record, attempt) a request's body was
+/// left out, to be rendered from its message.
 async fn attach_attempts<DB: Backend>(
     conn: &mut DB::Connection,
     records: &mut [DeliveryRecord],
     exchanges: bool,
-) -> StoreResult<()>
+) -> StoreResult<Vec<(usize, usize)>>
 where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
+    let mut rendered = Vec::new();
     if records.is_empty() {
-        return Ok(());
+        return Ok(rendered);
     }
     let ids: Vec<i64> = records.iter().map(|record| record.id).collect();
     let extra = if exchanges { ", request, response" } else { "" };
@@ -207,12 +223,44 @@ where
     for row in sqlx::query(&sql).fetch_all(conn).await? {
         let message_id: i64 = row.read("message_id")?;
         if let Some(&i) = position.get(&message_id) {
-            records[i]
-                .attempt_log
-                .push(attempt_from_row(&row, exchanges)?);
+            let (attempt, body_rendered) = attempt_from_row(&row, exchanges)?;
+            if body_rendered {
+                rendered.push((i, records[i].attempt_log.len()));
+            }
+            records[i].attempt_log.push(attempt);
         }
     }
-    Ok(())
+    Ok(rendered)
+}
+
+/// The envelope a message's callbacks carried without a `fields` filter:
+/// what an attempt's request body was where the store left it out.
+async fn rendered_envelope<DB: Backend>(
+    conn: &mut DB::Connection,
+    record: &DeliveryRecord,
+    url_base: &str,
+) -> StoreResult<String>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+{
+    let sql = format!(
+        "SELECT m.object_id, m.object_version, {PAYLOAD_COLUMNS} FROM messages m {PAYLOAD_JOIN} \
+         WHERE m.id = $1"
+    );
+    let row = sqlx::query(&sql).bind(record.id).fetch_one(conn).await?;
+    let payload = payload_from_row(&row)?.into_text(url_base)?;
+    let value = match payload {
+        Some(text) => FieldsFilter::default().apply(&from_json(&text)?),
+        None => serde_json::Value::Null,
+    };
+    let event = record
+        .event
+        .parse()
+        .map_err(|e| StoreError::Backend(format!("stored event: {e}")))?;
+    let body = envelope_body(record.subscription_id, event, record.object_id, value)
+        .map_err(|e| StoreError::Backend(format!("rendering an envelope: {e}")))?;
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 /// The statements recording attempted outcomes, in order, each with its
@@ -264,11 +312,12 @@ where
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB>,
 {
-    /// Takes `lease` and reads what the leased messages need for delivery.
+    /// Takes `lease` and reads what the leased messages need for delivery,
+    /// each with its stored payload (rendered after the claim commits).
     async fn take_leases(
         conn: &mut DB::Connection,
         lease: Lease,
-    ) -> StoreResult<Vec<ClaimedMessage>> {
+    ) -> StoreResult<Vec<(ClaimedMessage, StoredPayload)>> {
         let leased = sqlx::query(&format!(
             "UPDATE messages SET lease_until_ms = $1, next_attempt_at_ms = $3 \
              WHERE id IN ({}) AND status = 'pending' \
@@ -287,11 +336,7 @@ where
         if leased.is_empty() {
             return Ok(Vec::new());
         }
-        let sql = format!(
-            "{CLAIMED_DETAILS} WHERE m.id IN ({}) ORDER BY m.id",
-            id_list(&leased)
-        );
-        sqlx::query(&sql)
+        sqlx::query(&claimed_details(&leased))
             .fetch_all(&mut *conn)
             .await?
             .iter()
@@ -333,6 +378,7 @@ where
     for<'q> Option<i64>: Encode<'q, DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Type<DB>,
 {
     async fn claim_due(&self, claim: Claim<'_>) -> StoreResult<Vec<ClaimedMessage>> {
         if claim.candidates == 0 {
@@ -374,18 +420,26 @@ where
             now_ms: lease_now,
             due_ms: claim.now_ms + claim.lease_ms,
         };
-        match tx {
+        let claimed = match tx {
             Some(mut tx) => {
                 let claimed = Self::take_leases(&mut tx, lease).await?;
                 tx.commit().await?;
-                Ok(claimed)
+                claimed
             }
             None => {
                 self.transactions
                     .run(move |conn| Box::pin(Self::take_leases(conn, lease.clone())))
-                    .await
+                    .await?
             }
-        }
+        };
+        // Rendered once the writer is free again.
+        claimed
+            .into_iter()
+            .map(|(mut message, payload)| {
+                message.payload = payload.into_text(&self.url_base)?;
+                Ok(message)
+            })
+            .collect()
     }
 
     async fn record(&self, outcomes: &[AttemptOutcome], policy: HealthPolicy) -> StoreResult<()> {
@@ -537,9 +591,18 @@ where
             return Ok(None);
         };
         let mut records = [delivery_from_row(&row)?];
-        attach_attempts::<DB>(&mut tx, &mut records, true).await?;
+        let rendered = attach_attempts::<DB>(&mut tx, &mut records, true).await?;
+        let [mut record] = records;
+        if !rendered.is_empty() {
+            let body = rendered_envelope::<DB>(&mut tx, &record, &self.url_base).await?;
+            for (_, attempt) in rendered {
+                let exchange = record.attempt_log[attempt].exchange.as_mut();
+                if let Some(request) = exchange.and_then(|e| e.request.as_mut()) {
+                    request.message.body.clone_from(&body);
+                }
+            }
+        }
         tx.commit().await?;
-        let [record] = records;
         Ok(Some(record))
     }
 
@@ -629,6 +692,7 @@ mod tests {
             status_code: Some(200),
             error: None,
             exchange: Exchange::default(),
+            body_rendered: true,
             next: NextStep::Delivered,
         }
     }
