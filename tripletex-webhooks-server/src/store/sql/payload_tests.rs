@@ -4,37 +4,14 @@
 //! written before they were deflated still read.
 
 use serde_json::{Value, json};
+use tripletex_webhooks_types::EventType;
 use tripletex_webhooks_types::emulator::{Exchange, MessageRecord, RequestRecord};
 use tripletex_webhooks_types::fields::FieldsFilter;
-use tripletex_webhooks_types::{EventType, NewSubscription};
 
-use crate::config::Durability;
+use super::tests::{NOW, ctx, store_with};
 use crate::delivery::sender::envelope_body;
 use crate::store::outbox::{AttemptOutcome, Claim, ClaimedMessage, HealthPolicy, NextStep, Outbox};
-use crate::store::{Company, Fields, ObjectWrite, SqliteStore, Store, WriteContext, WriteKind};
-
-const NOW: i64 = 1_700_000_000_000;
-
-async fn store_with(event: &str) -> (SqliteStore, Company) {
-    let store = SqliteStore::connect("sqlite::memory:", Durability::Process, "test/v2")
-        .await
-        .unwrap();
-    let company = store.ensure_company("digest").await.unwrap();
-    let subscription = NewSubscription::new(event.parse().unwrap(), "https://example.com/hook");
-    store
-        .insert_subscriptions(company, NOW, vec![subscription])
-        .await
-        .unwrap();
-    (store, company)
-}
-
-fn ctx(company: Company) -> WriteContext<'static> {
-    WriteContext {
-        company,
-        now_ms: NOW,
-        request_id: None,
-    }
-}
+use crate::store::{Company, Fields, ObjectWrite, SqliteStore, Store, WriteKind};
 
 fn write(kind: WriteKind, event: &str) -> ObjectWrite {
     let emits: Vec<EventType> = vec![event.parse().unwrap()];
@@ -50,6 +27,16 @@ fn named(name: &str) -> Fields {
         values: serde_json::from_value(json!({"name": name})).unwrap(),
         items: Vec::new(),
     }
+}
+
+/// Creates the product "Espresso" (emitting `product.create`); its id.
+async fn create_espresso(store: &SqliteStore, company: Company) -> i64 {
+    let create = write(WriteKind::Create(named("Espresso")), "product.create");
+    store
+        .write_objects(ctx(company), vec![create])
+        .await
+        .unwrap()[0]
+        .id
 }
 
 async fn claim(store: &SqliteStore) -> Vec<ClaimedMessage> {
@@ -79,7 +66,7 @@ async fn copies(store: &SqliteStore) -> Vec<Option<String>> {
 
 #[tokio::test]
 async fn a_message_delivers_the_version_of_its_event_after_updates_and_deletes() {
-    let (store, company) = store_with("product.create").await;
+    let (store, company) = store_with(&["product.create"]).await;
     let created = store
         .write_objects(
             ctx(company),
@@ -128,13 +115,8 @@ async fn a_message_delivers_the_version_of_its_event_after_updates_and_deletes()
 
 #[tokio::test]
 async fn a_left_out_request_body_is_shown_as_sent_and_a_filtered_one_is_kept() {
-    let (store, company) = store_with("product.create").await;
-    let create = write(WriteKind::Create(named("Espresso")), "product.create");
-    let id = store
-        .write_objects(ctx(company), vec![create])
-        .await
-        .unwrap()[0]
-        .id;
+    let (store, company) = store_with(&["product.create"]).await;
+    let id = create_espresso(&store, company).await;
     let message = claim(&store).await.remove(0);
     let value = FieldsFilter::default().apply(&payload(&message));
     let envelope = envelope_body(message.subscription_id, message.event.clone(), id, value);
@@ -208,13 +190,8 @@ async fn a_left_out_request_body_is_shown_as_sent_and_a_filtered_one_is_kept() {
 
 #[tokio::test]
 async fn bodies_are_stored_deflated_and_those_written_before_still_read() {
-    let (store, company) = store_with("product.update").await;
-    let create = write(WriteKind::Create(named("Espresso")), "product.create");
-    let id = store
-        .write_objects(ctx(company), vec![create])
-        .await
-        .unwrap()[0]
-        .id;
+    let (store, company) = store_with(&["product.update"]).await;
+    let id = create_espresso(&store, company).await;
     let (text, deflated): (String, Option<Vec<u8>>) =
         sqlx::query_as("SELECT body, body_deflated FROM objects WHERE id = $1")
             .bind(id)

@@ -10,10 +10,10 @@ use crate::store::{
     Company, Fields, NewItem, ObjectWrite, SqliteStore, Store, StoreError, WriteContext, WriteKind,
 };
 
-const NOW: i64 = 1_700_000_000_000;
+pub(super) const NOW: i64 = 1_700_000_000_000;
 
 /// A store with one company subscribed to `events`.
-async fn store_with(events: &[&str]) -> (SqliteStore, Company) {
+pub(super) async fn store_with(events: &[&str]) -> (SqliteStore, Company) {
     let store = SqliteStore::connect("sqlite::memory:", Durability::Process, "test/v2")
         .await
         .unwrap();
@@ -29,7 +29,7 @@ async fn store_with(events: &[&str]) -> (SqliteStore, Company) {
     (store, company)
 }
 
-fn ctx(company: Company) -> WriteContext<'static> {
+pub(super) fn ctx(company: Company) -> WriteContext<'static> {
     WriteContext {
         company,
         now_ms: NOW,
