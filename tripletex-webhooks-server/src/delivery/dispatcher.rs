@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use futures::FutureExt as _;
 use serde_json::Value;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
@@ -26,6 +27,8 @@ use crate::store::outbox::{
 
 /// Outcomes are written in batches of up to this many per transaction.
 const RECORD_BATCH: usize = 512;
+/// How long the first outcome of a batch waits for others to be recorded with.
+const RECORD_LINGER: Duration = Duration::from_millis(5);
 
 /// The longest pause between tries to record outcomes while the database is
 /// away: once it is back, recording (and so delivery) resumes within this.
@@ -217,16 +220,21 @@ impl Dispatcher {
         let recorder = tokio::spawn(Arc::clone(&self).record_outcomes(receiver));
         let mut clock_jumps = self.clock.changed();
         while !*stopped.borrow() {
+            // Armed before the claim: what is enqueued meanwhile wakes the
+            // next round at once, without asking the writer for the next due time.
+            let woken = self.wake.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
             let (claimed, more) = self.claim().await;
             for message in claimed {
                 self.enqueue(message);
             }
-            if more {
+            if more || woken.as_mut().now_or_never().is_some() {
                 continue;
             }
             let wait = self.time_to_next_due().await;
             tokio::select! {
-                () = self.wake.notified() => {}
+                () = woken.as_mut() => {}
                 _ = clock_jumps.changed() => {}
                 () = tokio::time::sleep(wait) => {}
                 // An error means the handle was dropped: stop as on shutdown.
@@ -382,7 +390,7 @@ impl Dispatcher {
     /// Starts queued messages of a lane while it has room.
     fn pump(self: &Arc<Self>, key: &str) {
         loop {
-            let message = {
+            let mut message = {
                 let mut lanes = self.lanes();
                 if lanes.in_flight >= self.config.max_in_flight {
                     return;
@@ -406,7 +414,8 @@ impl Dispatcher {
             tokio::spawn(
                 async move {
                     let attempted_at_ms = this.clock.now_ms();
-                    let result = this.attempt(&message).await;
+                    let payload = message.payload.take();
+                    let result = this.attempt(&message, payload).await;
                     let span = tracing::Span::current();
                     span.record("duration_ms", result.duration.as_millis());
                     if let Some(status) = result.status {
@@ -455,8 +464,8 @@ impl Dispatcher {
         }
     }
 
-    async fn attempt(&self, message: &ClaimedMessage) -> AttemptResult {
-        let value = match self.render_payload(message).await {
+    async fn attempt(&self, message: &ClaimedMessage, payload: Option<Value>) -> AttemptResult {
+        let value = match self.render_payload(message, payload).await {
             Ok(value) => value,
             Err(error) => return AttemptResult::not_sent(error),
         };
@@ -468,12 +477,14 @@ impl Dispatcher {
 
     /// The `value` of the callback: the stored object shaped by the
     /// subscription's `fields` exactly as `GET` would, or `null` for deletes.
-    async fn render_payload(&self, message: &ClaimedMessage) -> Result<Value, AttemptError> {
-        let Some(payload) = &message.payload else {
+    async fn render_payload(
+        &self,
+        message: &ClaimedMessage,
+        payload: Option<Value>,
+    ) -> Result<Value, AttemptError> {
+        let Some(object) = payload else {
             return Ok(Value::Null);
         };
-        let object: Value = serde_json::from_str(payload)
-            .map_err(|e| AttemptError::Render(format!("stored payload is not JSON: {e}")))?;
         // Validated when the subscription was written; an unparsable filter
         // from an older version falls back to the default shape.
         let filter = message
@@ -541,6 +552,13 @@ impl Dispatcher {
         };
         let mut finished = Vec::with_capacity(RECORD_BATCH);
         while receiver.recv_many(&mut finished, RECORD_BATCH).await > 0 {
+            // One outcome costs the shared writer about as much as hundreds:
+            // those that finish a moment later are recorded with it.
+            tokio::time::sleep(RECORD_LINGER).await;
+            while finished.len() < RECORD_BATCH {
+                let Ok(next) = receiver.try_recv() else { break };
+                finished.push(next);
+            }
             let (batch, attempted): (Vec<AttemptOutcome>, Vec<Option<Attempted>>) =
                 finished.drain(..).unzip();
             let mut delay = Duration::from_millis(50);

@@ -37,8 +37,8 @@ pub(crate) struct ClaimedMessage {
     pub(crate) object_version: Option<i32>,
     /// The `x-tlx-request-id` of the API call that caused the event.
     pub(crate) request_id: Option<String>,
-    /// The object as of the event (unfiltered JSON text), `None` for deletes.
-    pub(crate) payload: Option<String>,
+    /// The object as of the event (unfiltered), `None` for deletes.
+    pub(crate) payload: Option<serde_json::Value>,
     /// Unique per (event occurrence, subscription), identical on every retry.
     pub(crate) idempotency_key: String,
     /// Attempts made before this one.

@@ -218,11 +218,11 @@ pub(super) enum StoredPayload {
 }
 
 impl StoredPayload {
-    /// The payload's JSON text, rendering an object as `GET` shows it.
-    pub(super) fn into_text(self, url_base: &str) -> StoreResult<Option<String>> {
+    /// The payload, rendering an object as `GET` shows it; `None` for deletes.
+    pub(super) fn into_value(self, url_base: &str) -> StoreResult<Option<Value>> {
         match self {
-            Self::Copied(text) => Ok(text),
-            Self::InObject(record) => to_json(&render(&record, url_base)).map(Some),
+            Self::Copied(text) => text.as_deref().map(from_json).transpose(),
+            Self::InObject(record) => Ok(Some(render(&record, url_base))),
         }
     }
 }

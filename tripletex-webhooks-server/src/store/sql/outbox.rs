@@ -20,8 +20,8 @@ use crate::store::outbox::{
 };
 use crate::store::rows::{
     Column, Columns, DELIVERY_COLUMNS, PAYLOAD_COLUMNS, PAYLOAD_JOIN, StoredPayload,
-    attempt_from_row, claimed_from_row, delivery_from_row, from_json, payload_from_row,
-    stored_request, to_json,
+    attempt_from_row, claimed_from_row, delivery_from_row, payload_from_row, stored_request,
+    to_json,
 };
 use crate::store::{Page, StoreError, StoreResult};
 
@@ -249,9 +249,8 @@ where
          WHERE m.id = $1"
     );
     let row = sqlx::query(&sql).bind(record.id).fetch_one(conn).await?;
-    let payload = payload_from_row(&row)?.into_text(url_base)?;
-    let value = match payload {
-        Some(text) => FieldsFilter::default().apply(&from_json(&text)?),
+    let value = match payload_from_row(&row)?.into_value(url_base)? {
+        Some(payload) => FieldsFilter::default().apply(&payload),
         None => serde_json::Value::Null,
     };
     let event = record
@@ -436,7 +435,7 @@ where
         claimed
             .into_iter()
             .map(|(mut message, payload)| {
-                message.payload = payload.into_text(&self.url_base)?;
+                message.payload = payload.into_value(&self.url_base)?;
                 Ok(message)
             })
             .collect()

@@ -53,7 +53,7 @@ async fn claim(store: &SqliteStore) -> Vec<ClaimedMessage> {
 }
 
 fn payload(message: &ClaimedMessage) -> Value {
-    serde_json::from_str(message.payload.as_deref().unwrap()).unwrap()
+    message.payload.clone().unwrap()
 }
 
 /// The stored copies of payloads, by message id.
