@@ -12,6 +12,7 @@
 pub(crate) mod outbox;
 mod postgres;
 mod rows;
+mod session_cache;
 mod sql;
 mod sqlite;
 

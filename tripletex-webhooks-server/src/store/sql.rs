@@ -30,6 +30,7 @@ use super::{
 };
 use crate::domain::object::{object_url, render};
 use crate::store::outbox::lease_now_ms;
+use crate::store::session_cache::SessionCache;
 
 /// What differs between the engines the store runs on. Sealed: SQLite and
 /// PostgreSQL are the engines whose dialects the statements keep to.
@@ -52,7 +53,8 @@ pub(crate) trait Backend:
     /// where a transaction does not already.
     const SNAPSHOT: Option<&'static str>;
     /// Whether one process owns the database, so that leases found at
-    /// start-up belong to a process that died.
+    /// start-up belong to a process that died, and every change of a session
+    /// passes through this process (which keeps them in memory).
     const SINGLE_PROCESS: bool;
     /// Whether writes queued together commit in one transaction (see
     /// [`writer`]): where one connection serialises every write anyway.
@@ -93,6 +95,8 @@ pub(crate) struct SqlStore<DB: Backend> {
     /// Notified after every commit of this process that may have enqueued
     /// messages (other processes find them by polling).
     enqueued: Arc<Notify>,
+    /// Sessions in memory, where one process owns the database.
+    sessions: Option<SessionCache>,
 }
 
 impl<DB: Backend> SqlStore<DB>
@@ -123,6 +127,7 @@ where
             hooks,
             url_base: url_base.into().into(),
             enqueued: Arc::default(),
+            sessions: DB::SINGLE_PROCESS.then(SessionCache::default),
         }
     }
 
@@ -155,6 +160,30 @@ where
             .as_ref()
             .map(decode)
             .transpose()
+    }
+
+    /// A session as stored, by token digest.
+    async fn read_session(&self, token_digest: &str) -> StoreResult<Option<Session>> {
+        let row = sqlx::query(
+            "SELECT s.id, s.company_id, c.employee_id, s.expiration_date, s.expires_at_ms \
+             FROM sessions s JOIN companies c ON c.id = s.company_id WHERE s.token_digest = $1",
+        )
+        .bind(token_digest)
+        .fetch_optional(&self.reader)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let date = row.text("expiration_date")?;
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        Ok(Some(Session {
+            id: row.read("id")?,
+            company: Company {
+                id: row.read("company_id")?,
+                employee_id: row.read("employee_id")?,
+            },
+            expiration_date: Date::parse(date, format)
+                .map_err(|e| StoreError::Backend(format!("stored date {date:?}: {e}")))?,
+            expires_at_ms: row.read("expires_at_ms")?,
+        }))
     }
 
     /// One subscription of a company.
@@ -634,35 +663,31 @@ where
         .bind(expires_at_ms)
         .fetch_one(&self.writer)
         .await?;
-        Ok(Session {
+        let session = Session {
             id: row.read("id")?,
             company,
             expiration_date,
             expires_at_ms,
-        })
+        };
+        if let Some(cache) = &self.sessions {
+            cache.put(token_digest, session.clone());
+        }
+        Ok(session)
     }
 
     async fn find_session(&self, token_digest: &str) -> StoreResult<Option<Session>> {
-        let row = sqlx::query(
-            "SELECT s.id, s.company_id, c.employee_id, s.expiration_date, s.expires_at_ms \
-             FROM sessions s JOIN companies c ON c.id = s.company_id WHERE s.token_digest = $1",
-        )
-        .bind(token_digest)
-        .fetch_optional(&self.reader)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let date = row.text("expiration_date")?;
-        let format = time::macros::format_description!("[year]-[month]-[day]");
-        Ok(Some(Session {
-            id: row.read("id")?,
-            company: Company {
-                id: row.read("company_id")?,
-                employee_id: row.read("employee_id")?,
-            },
-            expiration_date: Date::parse(date, format)
-                .map_err(|e| StoreError::Backend(format!("stored date {date:?}: {e}")))?,
-            expires_at_ms: row.read("expires_at_ms")?,
-        }))
+        let Some(cache) = &self.sessions else {
+            return self.read_session(token_digest).await;
+        };
+        if let Some(session) = cache.get(token_digest) {
+            return Ok(Some(session));
+        }
+        let start = cache.read_start();
+        let session = self.read_session(token_digest).await?;
+        if let Some(session) = &session {
+            cache.put_read(token_digest, session.clone(), start);
+        }
+        Ok(session)
     }
 
     async fn delete_session(&self, token_digest: &str) -> StoreResult<bool> {
@@ -670,6 +695,9 @@ where
             .bind(token_digest)
             .execute(&self.writer)
             .await?;
+        if let Some(cache) = &self.sessions {
+            cache.remove(token_digest);
+        }
         Ok(DB::rows_affected(&result) > 0)
     }
 

@@ -241,3 +241,30 @@ async fn each_write_of_a_batch_emits_its_own_events() {
         ]
     );
 }
+
+#[tokio::test]
+async fn sessions_are_found_after_a_restart_and_gone_once_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("sessions.db").display());
+    let open = || SqliteStore::connect(&url, Durability::Process, "test/v2");
+    let expires = time::macros::date!(2030 - 01 - 01);
+    let store = open().await.unwrap();
+    let company = store.ensure_company("digest").await.unwrap();
+    let created = store
+        .create_session("token", company, expires, NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_session("token").await.unwrap(),
+        Some(created.clone())
+    );
+    drop(store);
+
+    // Read from the file by a new process, then deleted there.
+    let store = open().await.unwrap();
+    assert_eq!(store.find_session("token").await.unwrap(), Some(created));
+    assert!(store.delete_session("token").await.unwrap());
+    assert_eq!(store.find_session("token").await.unwrap(), None);
+    assert!(!store.delete_session("token").await.unwrap());
+    assert_eq!(store.find_session("other").await.unwrap(), None);
+}
