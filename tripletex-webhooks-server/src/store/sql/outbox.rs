@@ -311,13 +311,9 @@ where
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB>,
 {
-    /// Takes `lease` and reads what the leased messages need for delivery,
-    /// each with its stored payload (rendered after the claim commits).
-    async fn take_leases(
-        conn: &mut DB::Connection,
-        lease: Lease,
-    ) -> StoreResult<Vec<(ClaimedMessage, StoredPayload)>> {
-        let leased = sqlx::query(&format!(
+    /// Takes `lease`; returns the ids of the messages it leased.
+    async fn take_leases(conn: &mut DB::Connection, lease: Lease) -> StoreResult<Vec<i64>> {
+        sqlx::query(&format!(
             "UPDATE messages SET lease_until_ms = $1, next_attempt_at_ms = $3 \
              WHERE id IN ({}) AND status = 'pending' \
                AND (lease_until_ms IS NULL OR lease_until_ms <= $2) \
@@ -331,11 +327,19 @@ where
         .await?
         .iter()
         .map(|row| row.read("id"))
-        .collect::<StoreResult<Vec<_>>>()?;
-        if leased.is_empty() {
+        .collect()
+    }
+
+    /// What the leased messages `ids` need for delivery, each with its
+    /// stored payload (rendered once the claim has committed).
+    async fn claimed(
+        conn: &mut DB::Connection,
+        ids: &[i64],
+    ) -> StoreResult<Vec<(ClaimedMessage, StoredPayload)>> {
+        if ids.is_empty() {
             return Ok(Vec::new());
         }
-        sqlx::query(&claimed_details(&leased))
+        sqlx::query(&claimed_details(ids))
             .fetch_all(&mut *conn)
             .await?
             .iter()
@@ -421,14 +425,20 @@ where
         };
         let claimed = match tx {
             Some(mut tx) => {
-                let claimed = Self::take_leases(&mut tx, lease).await?;
+                let leased = Self::take_leases(&mut tx, lease).await?;
+                let claimed = Self::claimed(&mut tx, &leased).await?;
                 tx.commit().await?;
                 claimed
             }
+            // The leases are this process's once committed: what they need
+            // for delivery is read beside the writer, not on it.
             None => {
-                self.transactions
+                let leased = self
+                    .transactions
                     .run(move |conn| Box::pin(Self::take_leases(conn, lease.clone())))
-                    .await?
+                    .await?;
+                let mut reader = self.reader.acquire().await?;
+                Self::claimed(&mut reader, &leased).await?
             }
         };
         // Rendered once the writer is free again.
