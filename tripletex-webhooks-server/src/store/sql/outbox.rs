@@ -423,23 +423,19 @@ where
             now_ms: lease_now,
             due_ms: claim.now_ms + claim.lease_ms,
         };
-        let claimed = match tx {
-            Some(mut tx) => {
-                let leased = Self::take_leases(&mut tx, lease).await?;
-                let claimed = Self::claimed(&mut tx, &leased).await?;
-                tx.commit().await?;
-                claimed
-            }
+        let claimed = if let Some(mut tx) = tx {
+            let leased = Self::take_leases(&mut tx, lease).await?;
+            let claimed = Self::claimed(&mut tx, &leased).await?;
+            tx.commit().await?;
+            claimed
+        } else {
             // The leases are this process's once committed: what they need
             // for delivery is read beside the writer, not on it.
-            None => {
-                let leased = self
-                    .transactions
-                    .run(move |conn| Box::pin(Self::take_leases(conn, lease.clone())))
-                    .await?;
-                let mut reader = self.reader.acquire().await?;
-                Self::claimed(&mut reader, &leased).await?
-            }
+            let leased = self
+                .transactions
+                .run(move |conn| Box::pin(Self::take_leases(conn, lease.clone())))
+                .await?;
+            Self::claimed(&mut *self.reader.acquire().await?, &leased).await?
         };
         // Rendered once the writer is free again.
         claimed
