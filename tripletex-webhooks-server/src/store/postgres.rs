@@ -79,6 +79,6 @@ impl PgStore {
             .await?;
         // sqlx takes an advisory lock, so processes starting together migrate once.
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(SqlStore::new(pool.clone(), pool, Arc::default(), url_base))
+        SqlStore::open(pool.clone(), pool, Arc::default(), url_base).await
     }
 }

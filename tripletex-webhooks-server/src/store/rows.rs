@@ -10,6 +10,7 @@ use tripletex_webhooks_types::{
     Change, ChangeType, EventType, SubscriptionStatus, SubscriptionUpdate,
 };
 
+use super::bodies::Dictionaries;
 use super::outbox::ClaimedMessage;
 use super::{ObjectRecord, StoreError, StoreResult, SubscriptionRecord};
 use crate::domain::object::render;
@@ -19,11 +20,8 @@ pub(super) const SUBSCRIPTION_COLUMNS: &str = "id, version, event, target_url, f
      auth_header_name, auth_header_value, hmac_shared_secret, changes, failing_since_ms";
 
 /// The object columns [`object_from_row`] reads.
-pub(super) const OBJECT_COLUMNS: &str = "id, resource, version, body, body_deflated, changes";
-
-/// The deflate level of stored bodies: miniz's default, about 787 bytes
-/// for the load benchmark's 1,434-byte product (level 1: 803).
-const DEFLATE_LEVEL: u8 = 6;
+pub(super) const OBJECT_COLUMNS: &str =
+    "id, resource, version, body, body_deflated, body_dictionary, changes";
 
 /// Reads of a row's columns by name, as the types the store's columns
 /// decode to (`Option` where a column may be `NULL`). Every sqlx row whose
@@ -36,6 +34,7 @@ pub(crate) trait Columns:
     + Column<Option<i32>>
     + Column<String>
     + Column<Option<String>>
+    + Column<Vec<u8>>
     + Column<Option<Vec<u8>>>
 {
     /// A `TEXT` column, borrowed from the row.
@@ -95,26 +94,46 @@ pub(super) fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResu
         .map_err(|e| StoreError::Backend(format!("decoding stored JSON: {e}")))
 }
 
-/// An object's body as stored: its JSON, deflated.
-pub(super) fn deflated_body(body: &Map<String, Value>) -> StoreResult<Vec<u8>> {
-    let json = to_json(body)?;
-    Ok(miniz_oxide::deflate::compress_to_vec(
-        json.as_bytes(),
-        DEFLATE_LEVEL,
-    ))
+/// The columns a row keeps an object's body in.
+struct BodyColumns {
+    /// The JSON text (objects written before bodies were deflated).
+    text: &'static str,
+    /// The deflated JSON.
+    deflated: &'static str,
+    /// The dictionary it was deflated with.
+    dictionary: &'static str,
 }
 
-/// An object's body from its columns `text` and `deflated`: the deflated
-/// JSON where there is one, else (objects written before) the JSON text.
-fn stored_body(row: &impl Columns, text: &str, deflated: &str) -> StoreResult<Map<String, Value>> {
-    let bytes: Option<Vec<u8>> = row.read(deflated)?;
-    let Some(bytes) = bytes else {
-        return from_json(row.text(text)?);
+/// The body columns of [`OBJECT_COLUMNS`].
+const OBJECT_BODY: BodyColumns = BodyColumns {
+    text: "body",
+    deflated: "body_deflated",
+    dictionary: "body_dictionary",
+};
+
+/// The body columns of [`PAYLOAD_COLUMNS`].
+const PAYLOAD_BODY: BodyColumns = BodyColumns {
+    text: "object_body",
+    deflated: "object_body_deflated",
+    dictionary: "object_body_dictionary",
+};
+
+/// An object's body from its `columns`: the deflated JSON where there is
+/// one, else the JSON text. `id` names the object in errors.
+fn stored_body(
+    row: &impl Columns,
+    columns: &BodyColumns,
+    dictionaries: &Dictionaries,
+    id: i64,
+) -> StoreResult<Map<String, Value>> {
+    let deflated: Option<Vec<u8>> = row.read(columns.deflated)?;
+    let Some(deflated) = deflated else {
+        return from_json(row.text(columns.text)?);
     };
-    let json = miniz_oxide::inflate::decompress_to_vec(&bytes)
-        .map_err(|e| StoreError::Backend(format!("inflating a stored body: {e}")))?;
-    serde_json::from_slice(&json)
-        .map_err(|e| StoreError::Backend(format!("decoding stored JSON: {e}")))
+    let dictionary: Option<i64> = row.read(columns.dictionary)?;
+    dictionaries
+        .unpack(&deflated, dictionary)
+        .map_err(|reason| StoreError::UnreadableBody { id, reason })
 }
 
 pub(super) fn expose(secret: Option<&SecretString>) -> Option<&str> {
@@ -187,12 +206,16 @@ pub(super) fn subscription_from_row(row: &impl Columns) -> StoreResult<Subscript
 }
 
 /// Decodes a row selected with [`OBJECT_COLUMNS`].
-pub(super) fn object_from_row(row: &impl Columns) -> StoreResult<ObjectRecord> {
+pub(super) fn object_from_row(
+    row: &impl Columns,
+    dictionaries: &Dictionaries,
+) -> StoreResult<ObjectRecord> {
+    let id = row.read("id")?;
     Ok(ObjectRecord {
-        id: row.read("id")?,
+        id,
         resource: row.read("resource")?,
         version: row.read("version")?,
-        body: stored_body(row, "body", "body_deflated")?,
+        body: stored_body(row, &OBJECT_BODY, dictionaries, id)?,
         changes: from_json(row.text("changes")?)?,
     })
 }
@@ -202,7 +225,7 @@ pub(super) fn object_from_row(row: &impl Columns) -> StoreResult<ObjectRecord> {
 pub(super) const PAYLOAD_COLUMNS: &str = "m.payload, m.payload_in_object, \
      o.resource AS object_resource, o.version AS object_stored_version, \
      o.body AS object_body, o.body_deflated AS object_body_deflated, \
-     o.changes AS object_changes";
+     o.body_dictionary AS object_body_dictionary, o.changes AS object_changes";
 
 /// The object a message `m` takes its payload from, where it takes it from one.
 pub(super) const PAYLOAD_JOIN: &str =
@@ -230,7 +253,10 @@ impl StoredPayload {
 /// Decodes [`PAYLOAD_COLUMNS`] with the message's `object_id` and
 /// `object_version`. A write copies an object's body into the messages at its
 /// version before replacing it, so the stored object is always at that version.
-pub(super) fn payload_from_row(row: &impl Columns) -> StoreResult<StoredPayload> {
+pub(super) fn payload_from_row(
+    row: &impl Columns,
+    dictionaries: &Dictionaries,
+) -> StoreResult<StoredPayload> {
     let in_object: i32 = row.read("payload_in_object")?;
     if in_object == 0 {
         return Ok(StoredPayload::Copied(row.read("payload")?));
@@ -248,14 +274,17 @@ pub(super) fn payload_from_row(row: &impl Columns) -> StoreResult<StoredPayload>
         id,
         resource: row.read("object_resource")?,
         version,
-        body: stored_body(row, "object_body", "object_body_deflated")?,
+        body: stored_body(row, &PAYLOAD_BODY, dictionaries, id)?,
         changes: from_json(row.text("object_changes")?)?,
     }))
 }
 
 /// Decodes a claimed message joined with its subscription and its payload's
 /// object; the payload comes separately, to be rendered outside the claim.
-pub(super) fn claimed_from_row(row: &impl Columns) -> StoreResult<(ClaimedMessage, StoredPayload)> {
+pub(super) fn claimed_from_row(
+    row: &impl Columns,
+    dictionaries: &Dictionaries,
+) -> StoreResult<(ClaimedMessage, StoredPayload)> {
     let message = ClaimedMessage {
         id: row.read("id")?,
         company_id: row.read("company_id")?,
@@ -274,7 +303,7 @@ pub(super) fn claimed_from_row(row: &impl Columns) -> StoreResult<(ClaimedMessag
         auth_header_value: secret(row, "auth_header_value")?,
         hmac_shared_secret: secret(row, "hmac_shared_secret")?,
     };
-    Ok((message, payload_from_row(row)?))
+    Ok((message, payload_from_row(row, dictionaries)?))
 }
 
 /// The message columns [`delivery_from_row`] reads; when the next attempt is

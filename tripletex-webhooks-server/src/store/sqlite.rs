@@ -71,7 +71,7 @@ impl SqliteStore {
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         // An in-memory database lives and dies with its one connection.
         if memory {
-            return Ok(SqlStore::new(writer.clone(), writer, None, url_base));
+            return SqlStore::open(writer.clone(), writer, None, url_base).await;
         }
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
@@ -82,7 +82,7 @@ impl SqliteStore {
         wal_path.push("-wal");
         let pool = single_connection_pool(options.busy_timeout(checkpoint::BUSY_TIMEOUT)).await?;
         let checkpointer = Checkpointer::spawn(pool, wal_path.into(), checkpoint::TRUNCATE_ABOVE);
-        Ok(SqlStore::new(writer, reader, Some(checkpointer), url_base))
+        SqlStore::open(writer, reader, Some(checkpointer), url_base).await
     }
 }
 

@@ -14,6 +14,7 @@ use tripletex_webhooks_types::fields::FieldsFilter;
 
 use super::{Backend, SqlStore};
 use crate::delivery::sender::envelope_body;
+use crate::store::bodies::Dictionaries;
 use crate::store::outbox::{
     AttemptOutcome, Claim, ClaimedMessage, DeliveryFilter, HealthPolicy, NextStep, Outbox,
     lease_now_ms, target_key,
@@ -239,6 +240,7 @@ async fn rendered_envelope<DB: Backend>(
     conn: &mut DB::Connection,
     record: &DeliveryRecord,
     url_base: &str,
+    dictionaries: &Dictionaries,
 ) -> StoreResult<String>
 where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
@@ -249,7 +251,7 @@ where
          WHERE m.id = $1"
     );
     let row = sqlx::query(&sql).bind(record.id).fetch_one(conn).await?;
-    let payload = payload_from_row(&row)?.into_text(url_base)?;
+    let payload = payload_from_row(&row, dictionaries)?.into_text(url_base)?;
     let value = match payload {
         Some(text) => FieldsFilter::default().apply(&from_json(&text)?),
         None => serde_json::Value::Null,
@@ -316,6 +318,7 @@ where
     /// each with its stored payload (rendered after the claim commits).
     async fn take_leases(
         conn: &mut DB::Connection,
+        dictionaries: &Dictionaries,
         lease: Lease,
     ) -> StoreResult<Vec<(ClaimedMessage, StoredPayload)>> {
         let leased = sqlx::query(&format!(
@@ -340,7 +343,7 @@ where
             .fetch_all(&mut *conn)
             .await?
             .iter()
-            .map(claimed_from_row)
+            .map(|row| claimed_from_row(row, dictionaries))
             .collect()
     }
 
@@ -422,13 +425,17 @@ where
         };
         let claimed = match tx {
             Some(mut tx) => {
-                let claimed = Self::take_leases(&mut tx, lease).await?;
+                let claimed = Self::take_leases(&mut tx, &self.dictionaries, lease).await?;
                 tx.commit().await?;
                 claimed
             }
             None => {
+                let dictionaries = Arc::clone(&self.dictionaries);
                 self.transactions
-                    .run(move |conn| Box::pin(Self::take_leases(conn, lease.clone())))
+                    .run(move |conn| {
+                        let (dictionaries, lease) = (Arc::clone(&dictionaries), lease.clone());
+                        Box::pin(async move { Self::take_leases(conn, &dictionaries, lease).await })
+                    })
                     .await?
             }
         };
@@ -594,7 +601,9 @@ where
         let rendered = attach_attempts::<DB>(&mut tx, &mut records, true).await?;
         let [mut record] = records;
         if !rendered.is_empty() {
-            let body = rendered_envelope::<DB>(&mut tx, &record, &self.url_base).await?;
+            let body =
+                rendered_envelope::<DB>(&mut tx, &record, &self.url_base, &self.dictionaries)
+                    .await?;
             for (_, attempt) in rendered {
                 let exchange = record.attempt_log[attempt].exchange.as_mut();
                 if let Some(request) = exchange.and_then(|e| e.request.as_mut()) {

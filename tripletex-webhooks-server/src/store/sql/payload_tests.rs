@@ -1,17 +1,23 @@
 //! Payloads kept in their objects, and bodies deflated: a message delivers
 //! its object as of its event however the object changed since, the
-//! delivery log shows a left-out request body as it was sent, and bodies
-//! written before they were deflated still read.
+//! delivery log shows a left-out request body as it was sent, bodies are
+//! deflated with their resource's dictionary, and bodies written before
+//! (as text, deflated without a dictionary, or with an older dictionary)
+//! still read.
 
 use serde_json::{Value, json};
 use tripletex_webhooks_types::EventType;
 use tripletex_webhooks_types::emulator::{Exchange, MessageRecord, RequestRecord};
 use tripletex_webhooks_types::fields::FieldsFilter;
 
-use super::tests::{NOW, ctx, store_with};
+use super::tests::{NOW, ctx, order_with_lines, store_with};
+use crate::config::Durability;
 use crate::delivery::sender::envelope_body;
+use crate::store::bodies::{deflate, dictionary as dictionary_of};
 use crate::store::outbox::{AttemptOutcome, Claim, ClaimedMessage, HealthPolicy, NextStep, Outbox};
-use crate::store::{Company, Fields, ObjectWrite, SqliteStore, Store, WriteKind};
+use crate::store::{
+    BodyError, Company, Fields, ObjectWrite, SqliteStore, Store, StoreError, WriteKind,
+};
 
 fn write(kind: WriteKind, event: &str) -> ObjectWrite {
     let emits: Vec<EventType> = vec![event.parse().unwrap()];
@@ -188,27 +194,109 @@ async fn a_left_out_request_body_is_shown_as_sent_and_a_filtered_one_is_kept() {
     assert_eq!(bodies, [sent.as_str(), filtered]);
 }
 
+/// The stored body columns of object `id`: text, deflated, dictionary.
+async fn stored(store: &SqliteStore, id: i64) -> (String, Option<Vec<u8>>, Option<i64>) {
+    sqlx::query_as("SELECT body, body_deflated, body_dictionary FROM objects WHERE id = $1")
+        .bind(id)
+        .fetch_one(&store.writer)
+        .await
+        .unwrap()
+}
+
+/// The id of the stored dictionary of `resource` whose bytes are `bytes`.
+async fn dictionary_id(store: &SqliteStore, resource: &str, bytes: &[u8]) -> Option<i64> {
+    sqlx::query_scalar("SELECT id FROM body_dictionaries WHERE resource = $1 AND dictionary = $2")
+        .bind(resource)
+        .bind(bytes.to_vec())
+        .fetch_optional(&store.writer)
+        .await
+        .unwrap()
+}
+
+/// Replaces object `id`'s stored body with `deflated` (with `dictionary`).
+async fn plant(store: &SqliteStore, id: i64, deflated: Vec<u8>, dictionary: Option<i64>) {
+    sqlx::query(
+        "UPDATE objects SET body = '', body_deflated = $1, body_dictionary = $2 WHERE id = $3",
+    )
+    .bind(deflated)
+    .bind(dictionary)
+    .bind(id)
+    .execute(&store.writer)
+    .await
+    .unwrap();
+}
+
+/// Object `id`'s body as the store reads it.
+async fn read_body(store: &SqliteStore, company: Company, resource: &str, id: i64) -> Value {
+    let record = store.get_object(company.id, resource, id).await.unwrap();
+    Value::Object(record.unwrap().body)
+}
+
 #[tokio::test]
-async fn bodies_are_stored_deflated_and_those_written_before_still_read() {
+async fn bodies_of_every_resource_are_deflated_with_their_resource_s_dictionary() {
+    let (store, company) = store_with(&["order.create"]).await;
+    let customer = ObjectWrite {
+        resource: "customer",
+        kind: WriteKind::Create(Fields {
+            values: serde_json::from_value(
+                json!({"name": "Kaffebar", "isPrivateIndividual": false}),
+            )
+            .unwrap(),
+            items: Vec::new(),
+        }),
+        emits: Vec::new(),
+    };
+    let order = order_with_lines(json!([]), &[0, 1]);
+    let product = write(WriteKind::Create(named("Espresso")), "product.create");
+    let written = store
+        .write_objects(ctx(company), vec![customer, order, product])
+        .await
+        .unwrap();
+    let lines = written[1].body["orderLines"].as_array().unwrap().clone();
+    let mut objects: Vec<(&str, i64)> = vec![
+        ("customer", written[0].id),
+        ("order", written[1].id),
+        ("product", written[2].id),
+    ];
+    objects.extend(
+        lines
+            .iter()
+            .map(|l| ("order/orderline", l["id"].as_i64().unwrap())),
+    );
+    for (resource, id) in objects {
+        let (text, deflated, dictionary) = stored(&store, id).await;
+        let expected = dictionary_id(&store, resource, &dictionary_of(resource).unwrap()).await;
+        assert_eq!((text.as_str(), dictionary), ("", expected), "{resource}");
+        assert!(expected.is_some() && deflated.is_some(), "{resource}");
+        let body = read_body(&store, company, resource, id).await;
+        match written.iter().find(|r| r.id == id) {
+            Some(record) => assert_eq!(body, Value::Object(record.body.clone()), "{resource}"),
+            None => assert_eq!(body["order"]["id"], written[1].id, "a line points back"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn bodies_written_before_dictionaries_or_deflating_still_read() {
     let (store, company) = store_with(&["product.update"]).await;
     let id = create_espresso(&store, company).await;
-    let (text, deflated): (String, Option<Vec<u8>>) =
-        sqlx::query_as("SELECT body, body_deflated FROM objects WHERE id = $1")
-            .bind(id)
-            .fetch_one(&store.writer)
-            .await
-            .unwrap();
-    assert_eq!(text, "");
-    let inflated = miniz_oxide::inflate::decompress_to_vec(&deflated.unwrap()).unwrap();
-    assert_eq!(inflated, br#"{"name":"Espresso"}"#);
-
-    // An object as a database written before deflating holds it.
-    sqlx::query(r#"UPDATE objects SET body = '{"name":"Lungo"}', body_deflated = NULL"#)
+    // Deflated without a dictionary, as before dictionaries.
+    let plain = deflate(br#"{"name":"Lungo"}"#, None).unwrap();
+    plant(&store, id, plain, None).await;
+    assert_eq!(
+        read_body(&store, company, "product", id).await["name"],
+        "Lungo"
+    );
+    // Text, as before deflating.
+    sqlx::query(r#"UPDATE objects SET body = '{"name":"Doppio"}', body_deflated = NULL"#)
         .execute(&store.writer)
         .await
         .unwrap();
-    let read = store.get_object(company.id, "product", id).await.unwrap();
-    assert_eq!(read.unwrap().body["name"], "Lungo");
+    assert_eq!(
+        read_body(&store, company, "product", id).await["name"],
+        "Doppio"
+    );
+    // An update of such a row delivers its version and stores it anew.
     let update = WriteKind::Update {
         id,
         expected_version: Some(0),
@@ -227,14 +315,113 @@ async fn bodies_are_stored_deflated_and_those_written_before_still_read() {
         ),
         (json!("Ristretto"), json!(1))
     );
-    // A stored body that is not deflate is an error, not a panic.
-    sqlx::query("UPDATE objects SET body_deflated = x'ff00ff'")
+    assert!(stored(&store, id).await.2.is_some(), "with its dictionary");
+}
+
+#[tokio::test]
+async fn a_body_compressed_with_an_older_dictionary_reads_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("store.db").display());
+    let open = || SqliteStore::connect(&url, Durability::Process, "test/v2");
+    let store = open().await.unwrap();
+    let company = store.ensure_company("digest").await.unwrap();
+    let id = create_espresso(&store, company).await;
+    // A dictionary of an earlier release's model data, and a row it compressed.
+    let older = br#"{"id":0,"url":"","name":"","number":"","isInactive":false}"#;
+    sqlx::query(
+        "INSERT INTO body_dictionaries (resource, digest, dictionary) VALUES ('product', 'older', $1)",
+    )
+    .bind(older.to_vec())
+    .execute(&store.writer)
+    .await
+    .unwrap();
+    let older_id = dictionary_id(&store, "product", older).await;
+    let deflated = deflate(br#"{"name":"Lungo","isInactive":false}"#, Some(older)).unwrap();
+    plant(&store, id, deflated, older_id).await;
+    let count = |store: SqliteStore| async move {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM body_dictionaries")
+            .fetch_one(&store.writer)
+            .await
+            .unwrap();
+        (store, count)
+    };
+    let (store, before) = count(store).await;
+    drop(store);
+
+    let store = open().await.unwrap();
+    assert_eq!(
+        read_body(&store, company, "product", id).await["name"],
+        "Lungo"
+    );
+    let (store, after) = count(store).await;
+    assert_eq!(before, after, "the current dictionaries are stored once");
+    // Written again, the body takes the current dictionary.
+    let update = WriteKind::Update {
+        id,
+        expected_version: Some(0),
+        fields: named("Ristretto"),
+    };
+    store
+        .write_objects(ctx(company), vec![write(update, "product.update")])
+        .await
+        .unwrap();
+    let current = dictionary_id(&store, "product", &dictionary_of("product").unwrap()).await;
+    assert_eq!(stored(&store, id).await.2, current);
+    assert_ne!(current, older_id);
+}
+
+#[tokio::test]
+async fn an_unknown_dictionary_or_a_corrupt_body_is_an_error() {
+    let (store, company) = store_with(&["product.create"]).await;
+    let id = create_espresso(&store, company).await;
+    let unreadable = |error: StoreError| match error {
+        StoreError::UnreadableBody { id: at, reason } if at == id => reason,
+        other => panic!("not an unreadable body: {other}"),
+    };
+    // A dictionary id the database does not hold (its foreign key off, as
+    // in a damaged file).
+    sqlx::query("PRAGMA foreign_keys = OFF")
         .execute(&store.writer)
         .await
         .unwrap();
+    let (_, deflated, _) = stored(&store, id).await;
+    plant(&store, id, deflated.unwrap(), Some(999)).await;
     let error = store
         .get_object(company.id, "product", id)
         .await
         .unwrap_err();
-    assert!(error.to_string().contains("inflating"), "{error}");
+    assert_eq!(unreadable(error), BodyError::UnknownDictionary(999));
+    // Claiming the message renders its payload from the same row.
+    let claimed = store
+        .claim_due(Claim {
+            now_ms: NOW,
+            lease_ms: 60_000,
+            candidates: 10,
+            skip_subscriptions: &[],
+            accept: &mut |_| true,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unreadable(claimed), BodyError::UnknownDictionary(999));
+    // Bytes that are not DEFLATE, and a cut stream.
+    let (_, current, _) = stored(&store, create_espresso(&store, company).await).await;
+    for broken in [
+        vec![0xff, 0x00, 0xff],
+        current.unwrap()[..10].to_vec(),
+        Vec::new(),
+    ] {
+        plant(&store, id, broken, None).await;
+        let error = store
+            .get_object(company.id, "product", id)
+            .await
+            .unwrap_err();
+        assert!(matches!(unreadable(error), BodyError::Inflate(_)));
+    }
+    // DEFLATE of something that is not a JSON object.
+    plant(&store, id, deflate(b"[1, 2]", None).unwrap(), None).await;
+    let error = store
+        .get_object(company.id, "product", id)
+        .await
+        .unwrap_err();
+    assert!(matches!(unreadable(error), BodyError::Json(_)));
 }
