@@ -744,7 +744,7 @@ fn inflate(deflated: &[u8], dictionary: &[u8]) -> Vec<u8> {
 
 /// `(event, object_id, object_version, payload)` of a subscription's messages, in order. A
 /// payload kept in its object (`payload_in_object`) is the object's stored body (deflated with
-/// its dictionary), which must still be at the message's version, with its `id`.
+/// its change log and dictionary), which must still be at the message's version, with its `id`.
 async fn messages(
     pool: &SqlitePool,
     subscription_id: i64,
@@ -779,7 +779,9 @@ async fn messages(
                         "the object is still at the message's version"
                     );
                     let json = inflate(&body.unwrap(), &dictionary.unwrap());
-                    let mut body: Value = serde_json::from_slice(&json).unwrap();
+                    // `[body, changes]`
+                    let object: Value = serde_json::from_slice(&json).unwrap();
+                    let mut body = object[0].clone();
                     body["id"] = id.into();
                     Some(body)
                 } else {

@@ -1,9 +1,10 @@
-//! Object bodies as stored: their JSON, raw DEFLATE, with a preset
-//! dictionary per resource made from the committed model data.
+//! Objects as stored: their body and change log as one JSON array
+//! (`[body, changes]`), raw DEFLATE, with a preset dictionary per resource
+//! made from the committed model data.
 //!
-//! Most of a small body is its field names and the shape of its reference
-//! stubs, which deflate cannot reuse within one body; a dictionary holding
-//! them lets it. The dictionaries are kept in the database
+//! Much of a small object is its field names, the shape of its reference
+//! stubs and of its change log, which deflate cannot reuse within one
+//! object; a dictionary holding them lets it. The dictionaries are kept in the database
 //! (`body_dictionaries`) and each row names the one it was compressed with
 //! (`objects.body_dictionary`), so a row stays readable after a release
 //! changes the model data, and with it the current dictionary.
@@ -11,8 +12,10 @@
 use std::collections::HashMap;
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
-use serde_json::{Map, Value};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
+use tripletex_webhooks_types::{Change, ChangeType};
 
 use super::{BodyError, StoreError, StoreResult};
 use crate::domain::model::complete::model_of;
@@ -28,16 +31,30 @@ const STUB_PATTERN: &str = r#"{"id":0,"url":""#;
 /// The deflate level of stored bodies.
 const LEVEL: u32 = 6;
 
-/// The dictionary of `resource`'s bodies: the stub pattern, then its
-/// model's defaults as compact JSON in the model's order (cut to
-/// [`MAX_DICTIONARY`]); `None` for a resource without a model.
+/// The dictionary of `resource` objects, shaped like what it compresses:
+/// `[`, the stub pattern, its model's defaults as compact JSON in the
+/// model's order (cut to fit [`MAX_DICTIONARY`]), then `,` and a change log
+/// of one entry, `]`; `None` for a resource without a model.
 pub(crate) fn dictionary(resource: &str) -> Option<Vec<u8>> {
     let (_, defaults) = model_of(resource)?;
     let defaults = serde_json::to_vec(defaults).ok()?;
-    let mut bytes = STUB_PATTERN.as_bytes().to_vec();
-    let room = MAX_DICTIONARY - bytes.len();
+    let head = format!("[{STUB_PATTERN}");
+    let tail = format!(",{}]", serde_json::to_string(&[sample_change()]).ok()?);
+    let room = MAX_DICTIONARY.saturating_sub(head.len() + tail.len());
+    let mut bytes = head.into_bytes();
     bytes.extend_from_slice(&defaults[..defaults.len().min(room)]);
+    bytes.extend_from_slice(tail.as_bytes());
     Some(bytes)
+}
+
+/// A change as every log starts, its values zero: the dictionary needs
+/// only its keys and shape.
+fn sample_change() -> Change {
+    Change {
+        employee_id: Some(0),
+        timestamp: Some("1970-01-01T00:00:00".to_owned()),
+        change_type: Some(ChangeType::Create),
+    }
 }
 
 /// The current dictionary of every resource the store may hold, by
@@ -87,7 +104,7 @@ pub(crate) struct Dictionaries {
     current: HashMap<String, i64>,
 }
 
-/// A body ready to store: its deflated JSON and the dictionary it used.
+/// An object ready to store: its deflated JSON and the dictionary it used.
 #[derive(Debug)]
 pub(crate) struct Packed {
     /// The JSON, raw DEFLATE.
@@ -114,9 +131,9 @@ impl Dictionaries {
         dictionaries
     }
 
-    /// `body` as `resource` objects are stored now.
-    pub(crate) fn pack(&self, resource: &str, body: &Map<String, Value>) -> StoreResult<Packed> {
-        let json = super::rows::to_json(body)?;
+    /// `value` (a `resource` object's `[body, changes]`) as it is stored now.
+    pub(crate) fn pack(&self, resource: &str, value: &impl Serialize) -> StoreResult<Packed> {
+        let json = super::rows::to_json(value)?;
         let current = self.current.get(resource).copied();
         let dictionary = current.and_then(|id| self.by_id.get(&id));
         Ok(Packed {
@@ -125,12 +142,12 @@ impl Dictionaries {
         })
     }
 
-    /// The body deflated in `deflated` with the dictionary `dictionary`.
-    pub(crate) fn unpack(
+    /// The JSON deflated in `deflated` with the dictionary `dictionary`, decoded.
+    pub(crate) fn unpack<T: DeserializeOwned>(
         &self,
         deflated: &[u8],
         dictionary: Option<i64>,
-    ) -> Result<Map<String, Value>, BodyError> {
+    ) -> Result<T, BodyError> {
         let dictionary = dictionary
             .map(|id| self.by_id.get(&id).ok_or(BodyError::UnknownDictionary(id)))
             .transpose()?;
@@ -190,7 +207,7 @@ fn offset(total: u64) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Map, Value, json};
 
     use super::*;
 
@@ -223,6 +240,9 @@ mod tests {
         assert!(dictionary("nothing").is_none());
     }
 
+    /// An object as the store packs it.
+    type Object = (Map<String, Value>, Vec<Change>);
+
     #[test]
     fn a_dictionary_shrinks_a_product() {
         let product = body(json!({
@@ -235,9 +255,10 @@ mod tests {
         let stored = vec![stored(1, "product", dictionary("product").unwrap())];
         let with = Dictionaries::new(stored, &current);
         let without = Dictionaries::default();
+        let object: Object = (product, vec![sample_change()]);
         let (packed, plain) = (
-            with.pack("product", &product).unwrap(),
-            without.pack("product", &product).unwrap(),
+            with.pack("product", &object).unwrap(),
+            without.pack("product", &object).unwrap(),
         );
         assert_eq!((packed.dictionary, plain.dictionary), (Some(1), None));
         assert!(
@@ -246,8 +267,10 @@ mod tests {
             packed.deflated.len(),
             plain.deflated.len()
         );
-        assert_eq!(with.unpack(&packed.deflated, Some(1)).unwrap(), product);
-        assert_eq!(with.unpack(&plain.deflated, None).unwrap(), product);
+        let unpacked: Object = with.unpack(&packed.deflated, Some(1)).unwrap();
+        assert_eq!(unpacked, object);
+        let unpacked: Object = with.unpack(&plain.deflated, None).unwrap();
+        assert_eq!(unpacked, object);
     }
 
     #[test]
@@ -270,21 +293,16 @@ mod tests {
         let dictionaries = Dictionaries::default();
         let packed = dictionaries.pack("product", &body(json!({"name": "Espresso"})));
         let deflated = packed.unwrap().deflated;
+        let unpack = |bytes: &[u8], dictionary| dictionaries.unpack::<Value>(bytes, dictionary);
         assert!(matches!(
-            dictionaries.unpack(&deflated, Some(9)),
+            unpack(&deflated, Some(9)),
             Err(BodyError::UnknownDictionary(9))
         ));
         let cut = &deflated[..deflated.len() / 2];
-        assert!(matches!(
-            dictionaries.unpack(cut, None),
-            Err(BodyError::Inflate(_))
-        ));
-        assert!(dictionaries.unpack(&[0xff, 0, 0xff], None).is_err());
-        assert!(dictionaries.unpack(&[], None).is_err());
+        assert!(matches!(unpack(cut, None), Err(BodyError::Inflate(_))));
+        assert!(unpack(&[0xff, 0, 0xff], None).is_err());
+        assert!(unpack(&[], None).is_err());
         let not_json = deflate(b"not json", None).unwrap();
-        assert!(matches!(
-            dictionaries.unpack(&not_json, None),
-            Err(BodyError::Json(_))
-        ));
+        assert!(matches!(unpack(&not_json, None), Err(BodyError::Json(_))));
     }
 }

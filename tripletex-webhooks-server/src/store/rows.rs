@@ -94,46 +94,57 @@ pub(super) fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResu
         .map_err(|e| StoreError::Backend(format!("decoding stored JSON: {e}")))
 }
 
-/// The columns a row keeps an object's body in.
-struct BodyColumns {
-    /// The JSON text (objects written before bodies were deflated).
+/// The columns a row keeps an object's body and change log in.
+struct ObjectColumns {
+    /// The body's JSON text (objects written before bodies were deflated).
     text: &'static str,
     /// The deflated JSON.
     deflated: &'static str,
     /// The dictionary it was deflated with.
     dictionary: &'static str,
+    /// The change log's JSON; empty where the deflated JSON holds it.
+    changes: &'static str,
 }
 
-/// The body columns of [`OBJECT_COLUMNS`].
-const OBJECT_BODY: BodyColumns = BodyColumns {
+/// The columns of [`OBJECT_COLUMNS`].
+const OBJECT: ObjectColumns = ObjectColumns {
     text: "body",
     deflated: "body_deflated",
     dictionary: "body_dictionary",
+    changes: "changes",
 };
 
-/// The body columns of [`PAYLOAD_COLUMNS`].
-const PAYLOAD_BODY: BodyColumns = BodyColumns {
+/// The object columns of [`PAYLOAD_COLUMNS`].
+const PAYLOAD_OBJECT: ObjectColumns = ObjectColumns {
     text: "object_body",
     deflated: "object_body_deflated",
     dictionary: "object_body_dictionary",
+    changes: "object_changes",
 };
 
-/// An object's body from its `columns`: the deflated JSON where there is
-/// one, else the JSON text. `id` names the object in errors.
-fn stored_body(
+/// An object's body and change log from its `columns`: both in the
+/// deflated JSON (`[body, changes]`) where the `changes` column is empty;
+/// else the change log there and the body deflated alone, or (objects
+/// written before bodies were deflated) as text. `id` names the object in
+/// errors.
+fn stored_object(
     row: &impl Columns,
-    columns: &BodyColumns,
+    columns: &ObjectColumns,
     dictionaries: &Dictionaries,
     id: i64,
-) -> StoreResult<Map<String, Value>> {
+) -> StoreResult<(Map<String, Value>, Vec<Change>)> {
+    let changes = row.text(columns.changes)?;
     let deflated: Option<Vec<u8>> = row.read(columns.deflated)?;
     let Some(deflated) = deflated else {
-        return from_json(row.text(columns.text)?);
+        return Ok((from_json(row.text(columns.text)?)?, from_json(changes)?));
     };
     let dictionary: Option<i64> = row.read(columns.dictionary)?;
-    dictionaries
-        .unpack(&deflated, dictionary)
-        .map_err(|reason| StoreError::UnreadableBody { id, reason })
+    let unreadable = |reason| StoreError::UnreadableBody { id, reason };
+    if changes.is_empty() {
+        return dictionaries.unpack(&deflated, dictionary).map_err(unreadable);
+    }
+    let body = dictionaries.unpack(&deflated, dictionary).map_err(unreadable)?;
+    Ok((body, from_json(changes)?))
 }
 
 pub(super) fn expose(secret: Option<&SecretString>) -> Option<&str> {
@@ -211,12 +222,13 @@ pub(super) fn object_from_row(
     dictionaries: &Dictionaries,
 ) -> StoreResult<ObjectRecord> {
     let id = row.read("id")?;
+    let (body, changes) = stored_object(row, &OBJECT, dictionaries, id)?;
     Ok(ObjectRecord {
         id,
         resource: row.read("resource")?,
         version: row.read("version")?,
-        body: stored_body(row, &OBJECT_BODY, dictionaries, id)?,
-        changes: from_json(row.text("changes")?)?,
+        body,
+        changes,
     })
 }
 
@@ -270,12 +282,13 @@ pub(super) fn payload_from_row(
              (the object is at {stored:?})"
         )));
     };
+    let (body, changes) = stored_object(row, &PAYLOAD_OBJECT, dictionaries, id)?;
     Ok(StoredPayload::InObject(ObjectRecord {
         id,
         resource: row.read("object_resource")?,
         version,
-        body: stored_body(row, &PAYLOAD_BODY, dictionaries, id)?,
-        changes: from_json(row.text("object_changes")?)?,
+        body,
+        changes,
     }))
 }
 

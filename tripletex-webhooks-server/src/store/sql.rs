@@ -414,17 +414,16 @@ where
             ctx.now_ms,
             ChangeType::Create,
         )];
-        let packed = dictionaries.pack(resource, &body)?;
+        let packed = dictionaries.pack(resource, &(&body, &changes))?;
         let row = sqlx::query(
             "INSERT INTO objects (company_id, resource, version, body, body_deflated, \
                  body_dictionary, changes, updated_at_ms) \
-             VALUES ($1, $2, 0, '', $3, $4, $5, $6) RETURNING id",
+             VALUES ($1, $2, 0, '', $3, $4, '', $5) RETURNING id",
         )
         .bind(ctx.company.id)
         .bind(resource)
         .bind(packed.deflated)
         .bind(packed.dictionary)
-        .bind(to_json(&changes)?.as_str())
         .bind(ctx.now_ms)
         .fetch_one(&mut *conn)
         .await?;
@@ -473,9 +472,10 @@ where
         for (mut item, back) in items {
             let stub = stub(url_base, &parent.resource, parent.id);
             item.body.insert(back.to_owned(), stub);
-            let packed = dictionaries.pack(&item.resource, &item.body)?;
+            let packed = dictionaries.pack(&item.resource, &(&item.body, &item.changes))?;
             sqlx::query(
-                "UPDATE objects SET body = '', body_deflated = $1, body_dictionary = $2 \
+                "UPDATE objects SET body = '', body_deflated = $1, body_dictionary = $2, \
+                     changes = '' \
                  WHERE id = $3",
             )
             .bind(packed.deflated)
@@ -520,16 +520,15 @@ where
         record
             .changes
             .push(change(ctx.company.employee_id, ctx.now_ms, change_type));
-        let packed = dictionaries.pack(&record.resource, &record.body)?;
+        let packed = dictionaries.pack(&record.resource, &(&record.body, &record.changes))?;
         sqlx::query(
             "UPDATE objects SET version = $1, body = '', body_deflated = $2, \
-                 body_dictionary = $3, changes = $4, deleted = $5, updated_at_ms = $6 \
-             WHERE id = $7",
+                 body_dictionary = $3, changes = '', deleted = $4, updated_at_ms = $5 \
+             WHERE id = $6",
         )
         .bind(i64::from(record.version))
         .bind(packed.deflated)
         .bind(packed.dictionary)
-        .bind(to_json(&record.changes)?.as_str())
         .bind(i64::from(deleted))
         .bind(ctx.now_ms)
         .bind(record.id)

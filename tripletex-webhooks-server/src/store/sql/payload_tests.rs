@@ -194,13 +194,15 @@ async fn a_left_out_request_body_is_shown_as_sent_and_a_filtered_one_is_kept() {
     assert_eq!(bodies, [sent.as_str(), filtered]);
 }
 
-/// The stored body columns of object `id`: text, deflated, dictionary.
-async fn stored(store: &SqliteStore, id: i64) -> (String, Option<Vec<u8>>, Option<i64>) {
-    sqlx::query_as("SELECT body, body_deflated, body_dictionary FROM objects WHERE id = $1")
-        .bind(id)
-        .fetch_one(&store.writer)
-        .await
-        .unwrap()
+/// The stored columns of object `id`: body text, deflated, dictionary, changes.
+async fn stored(store: &SqliteStore, id: i64) -> (String, Option<Vec<u8>>, Option<i64>, String) {
+    sqlx::query_as(
+        "SELECT body, body_deflated, body_dictionary, changes FROM objects WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&store.writer)
+    .await
+    .unwrap()
 }
 
 /// The id of the stored dictionary of `resource` whose bytes are `bytes`.
@@ -213,27 +215,42 @@ async fn dictionary_id(store: &SqliteStore, resource: &str, bytes: &[u8]) -> Opt
         .unwrap()
 }
 
-/// Replaces object `id`'s stored body with `deflated` (with `dictionary`).
-async fn plant(store: &SqliteStore, id: i64, deflated: Vec<u8>, dictionary: Option<i64>) {
+/// The change log of an object created at [`NOW`], as JSON.
+const CREATED: &str =
+    r#"[{"employeeId":1001,"timestamp":"2023-11-14T22:13:20","changeType":"CREATE"}]"#;
+
+/// Replaces object `id`'s stored body with `deflated` (with `dictionary`)
+/// and its `changes` column with `changes` (empty: they are in `deflated`).
+async fn plant(
+    store: &SqliteStore,
+    id: i64,
+    deflated: Vec<u8>,
+    dictionary: Option<i64>,
+    changes: &str,
+) {
     sqlx::query(
-        "UPDATE objects SET body = '', body_deflated = $1, body_dictionary = $2 WHERE id = $3",
+        "UPDATE objects SET body = '', body_deflated = $1, body_dictionary = $2, changes = $3 \
+         WHERE id = $4",
     )
     .bind(deflated)
     .bind(dictionary)
+    .bind(changes)
     .bind(id)
     .execute(&store.writer)
     .await
     .unwrap();
 }
 
-/// Object `id`'s body as the store reads it.
-async fn read_body(store: &SqliteStore, company: Company, resource: &str, id: i64) -> Value {
+/// Object `id` as the store reads it: its body and its change log, as JSON.
+async fn read(store: &SqliteStore, company: Company, resource: &str, id: i64) -> (Value, Value) {
     let record = store.get_object(company.id, resource, id).await.unwrap();
-    Value::Object(record.unwrap().body)
+    let record = record.unwrap();
+    let changes = serde_json::to_value(&record.changes).unwrap();
+    (Value::Object(record.body), changes)
 }
 
 #[tokio::test]
-async fn bodies_of_every_resource_are_deflated_with_their_resource_s_dictionary() {
+async fn objects_of_every_resource_are_deflated_with_their_change_log_and_dictionary() {
     let (store, company) = store_with(&["order.create"]).await;
     let customer = ObjectWrite {
         resource: "customer",
@@ -263,12 +280,18 @@ async fn bodies_of_every_resource_are_deflated_with_their_resource_s_dictionary(
             .iter()
             .map(|l| ("order/orderline", l["id"].as_i64().unwrap())),
     );
+    let created: Value = serde_json::from_str(CREATED).unwrap();
     for (resource, id) in objects {
-        let (text, deflated, dictionary) = stored(&store, id).await;
+        let (text, deflated, dictionary, changes) = stored(&store, id).await;
         let expected = dictionary_id(&store, resource, &dictionary_of(resource).unwrap()).await;
-        assert_eq!((text.as_str(), dictionary), ("", expected), "{resource}");
+        assert_eq!(
+            (text.as_str(), dictionary, changes.as_str()),
+            ("", expected, ""),
+            "{resource}"
+        );
         assert!(expected.is_some() && deflated.is_some(), "{resource}");
-        let body = read_body(&store, company, resource, id).await;
+        let (body, changes) = read(&store, company, resource, id).await;
+        assert_eq!(changes, created, "{resource}");
         match written.iter().find(|r| r.id == id) {
             Some(record) => assert_eq!(body, Value::Object(record.body.clone()), "{resource}"),
             None => assert_eq!(body["order"]["id"], written[1].id, "a line points back"),
@@ -277,25 +300,22 @@ async fn bodies_of_every_resource_are_deflated_with_their_resource_s_dictionary(
 }
 
 #[tokio::test]
-async fn bodies_written_before_dictionaries_or_deflating_still_read() {
+async fn objects_written_before_dictionaries_or_deflating_still_read() {
     let (store, company) = store_with(&["product.update"]).await;
     let id = create_espresso(&store, company).await;
-    // Deflated without a dictionary, as before dictionaries.
+    let created: Value = serde_json::from_str(CREATED).unwrap();
+    // The body deflated alone, without a dictionary, its changes beside it.
     let plain = deflate(br#"{"name":"Lungo"}"#, None).unwrap();
-    plant(&store, id, plain, None).await;
-    assert_eq!(
-        read_body(&store, company, "product", id).await["name"],
-        "Lungo"
-    );
+    plant(&store, id, plain, None, CREATED).await;
+    let lungo = (json!({"name": "Lungo"}), created.clone());
+    assert_eq!(read(&store, company, "product", id).await, lungo);
     // Text, as before deflating.
     sqlx::query(r#"UPDATE objects SET body = '{"name":"Doppio"}', body_deflated = NULL"#)
         .execute(&store.writer)
         .await
         .unwrap();
-    assert_eq!(
-        read_body(&store, company, "product", id).await["name"],
-        "Doppio"
-    );
+    let doppio = (json!({"name": "Doppio"}), created);
+    assert_eq!(read(&store, company, "product", id).await, doppio);
     // An update of such a row delivers its version and stores it anew.
     let update = WriteKind::Update {
         id,
@@ -311,15 +331,17 @@ async fn bodies_written_before_dictionaries_or_deflating_still_read() {
     assert_eq!(
         (
             payload(&message)["name"].clone(),
-            payload(&message)["version"].clone()
+            payload(&message)["version"].clone(),
+            payload(&message)["changes"].as_array().map(Vec::len),
         ),
-        (json!("Ristretto"), json!(1))
+        (json!("Ristretto"), json!(1), Some(2))
     );
-    assert!(stored(&store, id).await.2.is_some(), "with its dictionary");
+    let (_, _, dictionary, changes) = stored(&store, id).await;
+    assert!(dictionary.is_some() && changes.is_empty(), "stored anew");
 }
 
 #[tokio::test]
-async fn a_body_compressed_with_an_older_dictionary_reads_after_a_restart() {
+async fn an_object_compressed_with_an_older_dictionary_reads_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("store.db").display());
     let open = || SqliteStore::connect(&url, Durability::Process, "test/v2");
@@ -327,7 +349,7 @@ async fn a_body_compressed_with_an_older_dictionary_reads_after_a_restart() {
     let company = store.ensure_company("digest").await.unwrap();
     let id = create_espresso(&store, company).await;
     // A dictionary of an earlier release's model data, and a row it compressed.
-    let older = br#"{"id":0,"url":"","name":"","number":"","isInactive":false}"#;
+    let older = br#"[{"id":0,"url":"","name":"","number":"","isInactive":false}"#;
     sqlx::query(
         "INSERT INTO body_dictionaries (resource, digest, dictionary) VALUES ('product', 'older', $1)",
     )
@@ -336,8 +358,9 @@ async fn a_body_compressed_with_an_older_dictionary_reads_after_a_restart() {
     .await
     .unwrap();
     let older_id = dictionary_id(&store, "product", older).await;
-    let deflated = deflate(br#"{"name":"Lungo","isInactive":false}"#, Some(older)).unwrap();
-    plant(&store, id, deflated, older_id).await;
+    let object = format!(r#"[{{"name":"Lungo","isInactive":false}},{CREATED}]"#);
+    let deflated = deflate(object.as_bytes(), Some(older)).unwrap();
+    plant(&store, id, deflated, older_id, "").await;
     let count = |store: SqliteStore| async move {
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM body_dictionaries")
             .fetch_one(&store.writer)
@@ -349,13 +372,12 @@ async fn a_body_compressed_with_an_older_dictionary_reads_after_a_restart() {
     drop(store);
 
     let store = open().await.unwrap();
-    assert_eq!(
-        read_body(&store, company, "product", id).await["name"],
-        "Lungo"
-    );
+    let (body, changes) = read(&store, company, "product", id).await;
+    assert_eq!(body, json!({"name": "Lungo", "isInactive": false}));
+    assert_eq!(changes, serde_json::from_str::<Value>(CREATED).unwrap());
     let (store, after) = count(store).await;
     assert_eq!(before, after, "the current dictionaries are stored once");
-    // Written again, the body takes the current dictionary.
+    // Written again, the object takes the current dictionary.
     let update = WriteKind::Update {
         id,
         expected_version: Some(0),
@@ -378,18 +400,16 @@ async fn an_unknown_dictionary_or_a_corrupt_body_is_an_error() {
         StoreError::UnreadableBody { id: at, reason } if at == id => reason,
         other => panic!("not an unreadable body: {other}"),
     };
+    let get = || store.get_object(company.id, "product", id);
     // A dictionary id the database does not hold (its foreign key off, as
     // in a damaged file).
     sqlx::query("PRAGMA foreign_keys = OFF")
         .execute(&store.writer)
         .await
         .unwrap();
-    let (_, deflated, _) = stored(&store, id).await;
-    plant(&store, id, deflated.unwrap(), Some(999)).await;
-    let error = store
-        .get_object(company.id, "product", id)
-        .await
-        .unwrap_err();
+    let (_, deflated, _, _) = stored(&store, id).await;
+    plant(&store, id, deflated.unwrap(), Some(999), "").await;
+    let error = get().await.unwrap_err();
     assert_eq!(unreadable(error), BodyError::UnknownDictionary(999));
     // Claiming the message renders its payload from the same row.
     let claimed = store
@@ -404,24 +424,20 @@ async fn an_unknown_dictionary_or_a_corrupt_body_is_an_error() {
         .unwrap_err();
     assert_eq!(unreadable(claimed), BodyError::UnknownDictionary(999));
     // Bytes that are not DEFLATE, and a cut stream.
-    let (_, current, _) = stored(&store, create_espresso(&store, company).await).await;
+    let (_, current, _, _) = stored(&store, create_espresso(&store, company).await).await;
     for broken in [
         vec![0xff, 0x00, 0xff],
         current.unwrap()[..10].to_vec(),
         Vec::new(),
     ] {
-        plant(&store, id, broken, None).await;
-        let error = store
-            .get_object(company.id, "product", id)
-            .await
-            .unwrap_err();
+        plant(&store, id, broken, None, "").await;
+        let error = get().await.unwrap_err();
         assert!(matches!(unreadable(error), BodyError::Inflate(_)));
     }
-    // DEFLATE of something that is not a JSON object.
-    plant(&store, id, deflate(b"[1, 2]", None).unwrap(), None).await;
-    let error = store
-        .get_object(company.id, "product", id)
-        .await
-        .unwrap_err();
-    assert!(matches!(unreadable(error), BodyError::Json(_)));
+    // DEFLATE of JSON that is not `[body, changes]`, or not a body.
+    for (json, changes) in [(&b"[1, 2]"[..], ""), (b"{\"name\":", ""), (b"[]", CREATED)] {
+        plant(&store, id, deflate(json, None).unwrap(), None, changes).await;
+        let error = get().await.unwrap_err();
+        assert!(matches!(unreadable(error), BodyError::Json(_)));
+    }
 }
