@@ -1,23 +1,27 @@
 //! Objects as stored: their body and change log as one JSON array
 //! (`[body, changes]`), raw DEFLATE, with a preset dictionary per resource
-//! made from the committed model data.
+//! made from the committed model data; delivery attempts' exchanges
+//! (`[request, response]`) the same way, with a dictionary of their own.
 //!
 //! Much of a small object is its field names, the shape of its reference
 //! stubs and of its change log, which deflate cannot reuse within one
-//! object; a dictionary holding them lets it. The dictionaries are kept in the database
+//! object; a dictionary holding them lets it. An exchange is mostly header
+//! names and values every callback repeats. The dictionaries are kept in the database
 //! (`body_dictionaries`) and each row names the one it was compressed with
 //! (`objects.body_dictionary`), so a row stays readable after a release
 //! changes the model data, and with it the current dictionary.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
+use tripletex_webhooks_types::emulator::{MessageRecord, ResponseRecord};
 use tripletex_webhooks_types::{Change, ChangeType};
 
 use super::{BodyError, StoreError, StoreResult};
+use crate::delivery::sender::CALLBACK_USER_AGENT;
 use crate::domain::model::complete::model_of;
 use crate::domain::model::data::data;
 
@@ -57,8 +61,49 @@ fn sample_change() -> Change {
     }
 }
 
-/// The current dictionary of every resource the store may hold, by
-/// resource: the hosted ones and the sub-objects created with them.
+/// What the dictionary of delivery attempts' exchanges is stored as, in
+/// place of a resource (no resource path starts with `_`).
+pub(crate) const ATTEMPTS: &str = "_attempts";
+
+/// The dictionary of attempts' exchanges: `[request, response]` of a
+/// callback as the sender makes it and a receiver answers, its values
+/// empty where they differ between attempts.
+fn attempts_dictionary() -> Option<Vec<u8>> {
+    let headers = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect()
+    };
+    let json = "application/json";
+    let request = serde_json::json!({
+        "url": "https://",
+        "headers": headers(&[
+            ("content-type", json),
+            ("idempotency-key", ""),
+            ("user-agent", CALLBACK_USER_AGENT),
+        ]),
+        "bodyTruncated": false,
+        "bodyRendered": true,
+    });
+    let response = ResponseRecord {
+        status: 200,
+        message: MessageRecord {
+            headers: headers(&[
+                ("content-length", ""),
+                ("content-type", json),
+                ("date", "Thu, 01 Jan 1970 00:00:00 GMT"),
+                ("server", ""),
+            ]),
+            body: String::new(),
+            body_truncated: false,
+        },
+    };
+    serde_json::to_vec(&(request, response)).ok()
+}
+
+/// The current dictionary of everything the store deflates: by resource,
+/// the hosted ones and the sub-objects created with them, and [`ATTEMPTS`].
 pub(crate) fn current_dictionaries() -> Vec<(String, Vec<u8>)> {
     let data = data();
     let sub_objects = data
@@ -68,18 +113,27 @@ pub(crate) fn current_dictionaries() -> Vec<(String, Vec<u8>)> {
     let mut resources: Vec<&String> = data.resources.keys().chain(sub_objects).collect();
     resources.sort();
     resources.dedup();
-    resources
+    let objects = resources
         .into_iter()
-        .filter_map(|resource| Some((resource.clone(), dictionary(resource)?)))
-        .collect()
+        .filter_map(|resource| Some((resource.clone(), dictionary(resource)?)));
+    let attempts = attempts_dictionary().map(|bytes| (ATTEMPTS.to_owned(), bytes));
+    objects.chain(attempts).collect()
 }
 
 /// The hex SHA-256 of a dictionary: what tells two of a resource apart.
 pub(crate) fn digest(dictionary: &[u8]) -> String {
-    Sha256::digest(dictionary)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hex(&Sha256::digest(dictionary))
+}
+
+/// `bytes` as lower-case hex digits.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    text
 }
 
 /// A dictionary as the database keeps it.
@@ -175,7 +229,7 @@ pub(super) fn deflate(input: &[u8], dictionary: Option<&[u8]>) -> StoreResult<Ve
 }
 
 /// The bytes `deflated` holds, raw DEFLATE with `dictionary` preset.
-fn inflate(deflated: &[u8], dictionary: Option<&[u8]>) -> Result<Vec<u8>, BodyError> {
+pub(super) fn inflate(deflated: &[u8], dictionary: Option<&[u8]>) -> Result<Vec<u8>, BodyError> {
     let failed = |e: flate2::DecompressError| BodyError::Inflate(e.to_string());
     let mut decompress = Decompress::new(false);
     if let Some(dictionary) = dictionary {
@@ -228,7 +282,13 @@ mod tests {
     fn every_hosted_resource_and_sub_object_has_a_small_dictionary() {
         let current = current_dictionaries();
         let resources: Vec<&str> = current.iter().map(|(r, _)| r.as_str()).collect();
-        for resource in ["product", "order", "order/orderline", "ledger/posting"] {
+        for resource in [
+            "product",
+            "order",
+            "order/orderline",
+            "ledger/posting",
+            ATTEMPTS,
+        ] {
             assert!(resources.contains(&resource), "{resource}: {resources:?}");
         }
         assert!(current.iter().all(|(_, d)| d.len() <= MAX_DICTIONARY));

@@ -58,17 +58,20 @@ pub enum StoreError {
     /// The database failed.
     #[error("database error: {0}")]
     Backend(String),
-    /// A stored object's body does not read back.
-    #[error("the stored body of object {id} does not read: {reason}")]
-    UnreadableBody {
-        /// The object's id.
+    /// A row's deflated JSON (an object's body, an attempt's exchange)
+    /// does not read back.
+    #[error("the stored {what} {id} does not read: {reason}")]
+    Unreadable {
+        /// What the row is: `object` or `attempt`.
+        what: &'static str,
+        /// Its id.
         id: i64,
         /// What is wrong with it.
         reason: BodyError,
     },
 }
 
-/// Why a stored body does not read back.
+/// Why a row's deflated JSON does not read back.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BodyError {
     /// It names a dictionary the database does not hold.

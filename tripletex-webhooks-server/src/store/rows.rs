@@ -5,12 +5,14 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sqlx::{ColumnIndex, Decode, Row, Type};
-use tripletex_webhooks_types::emulator::{AttemptRecord, DeliveryRecord, Exchange, RequestRecord};
+use tripletex_webhooks_types::emulator::{
+    AttemptRecord, DeliveryRecord, Exchange, RequestRecord, ResponseRecord,
+};
 use tripletex_webhooks_types::{
     Change, ChangeType, EventType, SubscriptionStatus, SubscriptionUpdate,
 };
 
-use super::bodies::Dictionaries;
+use super::bodies::{ATTEMPTS, Dictionaries, Packed};
 use super::outbox::ClaimedMessage;
 use super::{ObjectRecord, StoreError, StoreResult, SubscriptionRecord};
 use crate::domain::object::render;
@@ -139,11 +141,19 @@ fn stored_object(
         return Ok((from_json(row.text(columns.text)?)?, from_json(changes)?));
     };
     let dictionary: Option<i64> = row.read(columns.dictionary)?;
-    let unreadable = |reason| StoreError::UnreadableBody { id, reason };
+    let unreadable = |reason| StoreError::Unreadable {
+        what: "object",
+        id,
+        reason,
+    };
     if changes.is_empty() {
-        return dictionaries.unpack(&deflated, dictionary).map_err(unreadable);
+        return dictionaries
+            .unpack(&deflated, dictionary)
+            .map_err(unreadable);
     }
-    let body = dictionaries.unpack(&deflated, dictionary).map_err(unreadable)?;
+    let body = dictionaries
+        .unpack(&deflated, dictionary)
+        .map_err(unreadable)?;
     Ok((body, from_json(changes)?))
 }
 
@@ -360,35 +370,81 @@ struct StoredRequest {
     body_rendered: bool,
 }
 
-/// An attempt's request as the `request` column keeps it: without the body
-/// where `rendered` says it is the message's envelope with the whole payload
-/// and nothing of it was cut (the delivery log renders it again on read).
-pub(super) fn stored_request(request: &RequestRecord, rendered: bool) -> StoreResult<String> {
-    if !rendered || request.message.body_truncated {
-        return to_json(request);
-    }
+/// An attempt's request as stored: without the body where `rendered` says
+/// it is the message's envelope with the whole payload and nothing of it
+/// was cut (the delivery log renders it again on read).
+fn stored_request(request: &RequestRecord, rendered: bool) -> StoreResult<Value> {
     let mut value = serde_json::to_value(request)
         .map_err(|e| StoreError::Backend(format!("encoding JSON: {e}")))?;
-    if let Some(fields) = value.as_object_mut() {
-        fields.remove("body");
-        fields.insert("bodyRendered".to_owned(), true.into());
+    if rendered && !request.message.body_truncated {
+        if let Some(fields) = value.as_object_mut() {
+            fields.remove("body");
+            fields.insert("bodyRendered".to_owned(), true.into());
+        }
     }
-    to_json(&value)
+    Ok(value)
 }
 
+/// An attempt's exchange as stored: `[request, response]` as JSON, deflated
+/// with the attempts' dictionary (see [`stored_request`] for `rendered`);
+/// `None` where it has neither.
+pub(super) fn packed_exchange(
+    dictionaries: &Dictionaries,
+    exchange: &Exchange,
+    rendered: bool,
+) -> StoreResult<Option<Packed>> {
+    if exchange.request.is_none() && exchange.response.is_none() {
+        return Ok(None);
+    }
+    let request = exchange
+        .request
+        .as_ref()
+        .map(|request| stored_request(request, rendered))
+        .transpose()?;
+    let exchange = (request, &exchange.response);
+    dictionaries.pack(ATTEMPTS, &exchange).map(Some)
+}
+
+/// An attempt's request and response from its row: deflated together where
+/// `exchange_deflated` is set, else (attempts written before) as the JSON
+/// of the `request` and `response` columns.
+fn stored_exchange(
+    row: &impl Columns,
+    dictionaries: &Dictionaries,
+) -> StoreResult<(Option<StoredRequest>, Option<ResponseRecord>)> {
+    let deflated: Option<Vec<u8>> = row.read("exchange_deflated")?;
+    let Some(deflated) = deflated else {
+        return Ok((opt_json(row, "request")?, opt_json(row, "response")?));
+    };
+    let (id, dictionary) = (row.read("id")?, row.read("exchange_dictionary")?);
+    dictionaries
+        .unpack(&deflated, dictionary)
+        .map_err(|reason| StoreError::Unreadable {
+            what: "attempt",
+            id,
+            reason,
+        })
+}
+
+/// The attempt columns [`attempt_from_row`] reads with an exchange, besides
+/// those it always reads.
+pub(super) const EXCHANGE_COLUMNS: &str =
+    "id, request, response, exchange_deflated, exchange_dictionary";
+
 /// Decodes one attempt of the delivery log; with its exchange where the row
-/// has the `request` and `response` columns. Also says whether the request's
-/// body was left out, to be rendered from the message.
+/// has the [`EXCHANGE_COLUMNS`]. Also says whether the request's body was
+/// left out, to be rendered from the message.
 pub(super) fn attempt_from_row(
     row: &impl Columns,
     exchange: bool,
+    dictionaries: &Dictionaries,
 ) -> StoreResult<(AttemptRecord, bool)> {
     let (exchange, body_rendered) = if exchange {
-        let request: Option<StoredRequest> = opt_json(row, "request")?;
+        let (request, response) = stored_exchange(row, dictionaries)?;
         let body_rendered = request.as_ref().is_some_and(|r| r.body_rendered);
         let exchange = Exchange {
             request: request.map(|r| r.record),
-            response: opt_json(row, "response")?,
+            response,
         };
         (Some(exchange), body_rendered)
     } else {

@@ -46,6 +46,9 @@ pub(crate) trait Backend:
     const CLAIM_LOCK: Option<&'static str>;
     /// The JSON array bound as `$1`, as rows of one column, `value`.
     const JSON_ROWS: &'static str;
+    /// The blob whose hex digits are the text `value->>'exchange'` of a
+    /// row of [`Backend::JSON_ROWS`] (`NULL` for `NULL`).
+    const UNHEX_EXCHANGE: &'static str;
     /// A new idempotency key of a message enqueued at `$7` (ms): 12 hex
     /// digits of that time, then 80 random bits (see [`SqlStore::enqueue`]).
     const IDEMPOTENCY_KEY: &'static str;

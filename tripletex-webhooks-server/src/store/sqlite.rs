@@ -31,6 +31,7 @@ impl Backend for Sqlite {
     // serialised by SQLite's own lock.
     const CLAIM_LOCK: Option<&'static str> = None;
     const JSON_ROWS: &'static str = "json_each($1)";
+    const UNHEX_EXCHANGE: &'static str = "unhex(value->>'exchange')";
     const IDEMPOTENCY_KEY: &'static str = "printf('%012x', $7) || lower(hex(randomblob(10)))";
     // A read transaction on a WAL database is a snapshot.
     const SNAPSHOT: Option<&'static str> = None;

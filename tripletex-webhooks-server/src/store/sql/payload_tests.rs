@@ -7,13 +7,13 @@
 
 use serde_json::{Value, json};
 use tripletex_webhooks_types::EventType;
-use tripletex_webhooks_types::emulator::{Exchange, MessageRecord, RequestRecord};
+use tripletex_webhooks_types::emulator::{Exchange, MessageRecord, RequestRecord, ResponseRecord};
 use tripletex_webhooks_types::fields::FieldsFilter;
 
 use super::tests::{NOW, ctx, order_with_lines, store_with};
 use crate::config::Durability;
 use crate::delivery::sender::envelope_body;
-use crate::store::bodies::{deflate, dictionary as dictionary_of};
+use crate::store::bodies::{deflate, dictionary as dictionary_of, inflate};
 use crate::store::outbox::{AttemptOutcome, Claim, ClaimedMessage, HealthPolicy, NextStep, Outbox};
 use crate::store::{
     BodyError, Company, Fields, ObjectWrite, SqliteStore, Store, StoreError, WriteKind,
@@ -56,6 +56,24 @@ async fn claim(store: &SqliteStore) -> Vec<ClaimedMessage> {
         })
         .await
         .unwrap()
+}
+
+/// The stored exchanges of attempts, inflated, by attempt id; the attempts'
+/// `request` and `response` columns must be empty.
+async fn stored_exchanges(store: &SqliteStore) -> Vec<String> {
+    let rows: Vec<(Vec<u8>, Vec<u8>, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT a.exchange_deflated, d.dictionary, a.request, a.response FROM attempts a \
+         JOIN body_dictionaries d ON d.id = a.exchange_dictionary ORDER BY a.id",
+    )
+    .fetch_all(&store.writer)
+    .await
+    .unwrap();
+    rows.into_iter()
+        .map(|(deflated, dictionary, request, response)| {
+            assert_eq!((request, response), (None, None));
+            String::from_utf8(inflate(&deflated, Some(&dictionary)).unwrap()).unwrap()
+        })
+        .collect()
 }
 
 fn payload(message: &ClaimedMessage) -> Value {
@@ -155,10 +173,7 @@ async fn a_left_out_request_body_is_shown_as_sent_and_a_filtered_one_is_kept() {
     };
     let first = outcome(&sent, true, message.lease_until_ms);
     store.record(&[first], policy).await.unwrap();
-    let stored: Vec<String> = sqlx::query_scalar("SELECT request FROM attempts")
-        .fetch_all(&store.writer)
-        .await
-        .unwrap();
+    let stored = stored_exchanges(&store).await;
     assert!(!stored[0].contains("Espresso"), "{}", stored[0]);
     // A body shaped by a `fields` filter is not the envelope: it is kept.
     sqlx::query("UPDATE messages SET lease_until_ms = NULL")
@@ -397,7 +412,11 @@ async fn an_unknown_dictionary_or_a_corrupt_body_is_an_error() {
     let (store, company) = store_with(&["product.create"]).await;
     let id = create_espresso(&store, company).await;
     let unreadable = |error: StoreError| match error {
-        StoreError::UnreadableBody { id: at, reason } if at == id => reason,
+        StoreError::Unreadable {
+            what: "object",
+            id: at,
+            reason,
+        } if at == id => reason,
         other => panic!("not an unreadable body: {other}"),
     };
     let get = || store.get_object(company.id, "product", id);
@@ -440,4 +459,80 @@ async fn an_unknown_dictionary_or_a_corrupt_body_is_an_error() {
         let error = get().await.unwrap_err();
         assert!(matches!(unreadable(error), BodyError::Json(_)));
     }
+}
+
+#[tokio::test]
+async fn exchanges_are_deflated_and_those_written_before_still_read() {
+    let (store, company) = store_with(&["product.create"]).await;
+    create_espresso(&store, company).await;
+    let message = claim(&store).await.remove(0);
+    let response = ResponseRecord {
+        status: 503,
+        message: MessageRecord {
+            headers: [("server".to_owned(), "test".to_owned())].into(),
+            body: "busy".to_owned(),
+            body_truncated: false,
+        },
+    };
+    let outcome = AttemptOutcome {
+        message_id: message.id,
+        subscription_id: message.subscription_id,
+        lease_until_ms: message.lease_until_ms,
+        attempted_at_ms: NOW,
+        duration_ms: 5,
+        status_code: Some(503),
+        error: Some("503".to_owned()),
+        exchange: Exchange {
+            request: None,
+            response: Some(response.clone()),
+        },
+        body_rendered: false,
+        next: NextStep::RetryAt(NOW),
+    };
+    let policy = HealthPolicy {
+        disable_after_ms: i64::MAX,
+    };
+    store.record(&[outcome], policy).await.unwrap();
+    assert_eq!(
+        stored_exchanges(&store).await,
+        [
+            r#"[null,{"status":503,"headers":{"server":"test"},"body":"busy","bodyTruncated":false}]"#
+        ]
+    );
+    let logged = || async {
+        let record = store.delivery(company.id, message.id).await?;
+        Ok::<_, StoreError>(record.unwrap().attempt_log.remove(0).exchange.unwrap())
+    };
+    assert_eq!(logged().await.unwrap().response, Some(response));
+
+    // An attempt as stored before exchanges were deflated.
+    sqlx::query(
+        r#"UPDATE attempts SET exchange_deflated = NULL, exchange_dictionary = NULL,
+               request = '{"url":"https://example.com/hook","body":"old","bodyTruncated":false}',
+               response = '{"status":500,"body":"","bodyTruncated":false}'"#,
+    )
+    .execute(&store.writer)
+    .await
+    .unwrap();
+    let old = logged().await.unwrap();
+    assert_eq!(old.request.map(|r| r.message.body).as_deref(), Some("old"));
+    assert_eq!(old.response.map(|r| r.status), Some(500));
+
+    // A corrupt one is an error.
+    sqlx::query("UPDATE attempts SET exchange_deflated = x'ff00ff'")
+        .execute(&store.writer)
+        .await
+        .unwrap();
+    let error = logged().await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            StoreError::Unreadable {
+                what: "attempt",
+                reason: BodyError::Inflate(_),
+                ..
+            }
+        ),
+        "{error}"
+    );
 }
