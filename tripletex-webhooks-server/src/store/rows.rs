@@ -126,9 +126,9 @@ const PAYLOAD_OBJECT: ObjectColumns = ObjectColumns {
 
 /// An object's body and change log from its `columns`: both in the
 /// deflated JSON (`[body, changes]`) where the `changes` column is empty;
-/// else the change log there and the body deflated alone, or (objects
-/// written before bodies were deflated) as text. `id` names the object in
-/// errors.
+/// else (objects written before) the change log in that column and the
+/// body deflated alone, or as text where nothing is deflated. `id` names
+/// the object in errors.
 fn stored_object(
     row: &impl Columns,
     columns: &ObjectColumns,

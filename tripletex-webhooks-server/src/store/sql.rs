@@ -328,13 +328,13 @@ where
         ctx: &WriteContext<'_>,
         write: ObjectWrite,
     ) -> StoreResult<(ObjectRecord, u64)> {
-        let dicts = dictionaries;
         let deleted = matches!(write.kind, WriteKind::Delete { .. });
         let (record, items) = match write.kind {
             WriteKind::Create(fields) => {
                 let (values, items) =
-                    Self::create_items(conn, url_base, dicts, ctx, fields).await?;
-                let record = Self::insert_object(conn, dicts, ctx, write.resource, values).await?;
+                    Self::create_items(conn, url_base, dictionaries, ctx, fields).await?;
+                let record =
+                    Self::insert_object(conn, dictionaries, ctx, write.resource, values).await?;
                 (record, items)
             }
             WriteKind::Update {
@@ -342,25 +342,31 @@ where
                 expected_version,
                 fields,
             } => {
-                let mut record =
-                    Self::checked_live(conn, dicts, ctx, write.resource, id, expected_version)
-                        .await?;
+                let mut record = Self::checked_live(
+                    conn,
+                    dictionaries,
+                    ctx,
+                    write.resource,
+                    id,
+                    expected_version,
+                )
+                .await?;
                 Self::preserve_payloads(conn, url_base, &record).await?;
                 let (values, items) =
-                    Self::create_items(conn, url_base, dicts, ctx, fields).await?;
+                    Self::create_items(conn, url_base, dictionaries, ctx, fields).await?;
                 record.body.extend(values);
-                Self::save_change(conn, dicts, ctx, &mut record, ChangeType::Update).await?;
+                Self::save_change(conn, dictionaries, ctx, &mut record, ChangeType::Update).await?;
                 (record, items)
             }
             WriteKind::Delete { id } => {
                 let mut record =
-                    Self::checked_live(conn, dicts, ctx, write.resource, id, None).await?;
+                    Self::checked_live(conn, dictionaries, ctx, write.resource, id, None).await?;
                 Self::preserve_payloads(conn, url_base, &record).await?;
-                Self::save_change(conn, dicts, ctx, &mut record, ChangeType::Delete).await?;
+                Self::save_change(conn, dictionaries, ctx, &mut record, ChangeType::Delete).await?;
                 (record, Vec::new())
             }
         };
-        Self::link_back(conn, url_base, dicts, &record, items).await?;
+        Self::link_back(conn, url_base, dictionaries, &record, items).await?;
         let payload = if deleted {
             Payload::Absent
         } else {

@@ -350,6 +350,20 @@ where
             .collect()
     }
 
+    /// [`Self::take_leases`] on the writer, queued with its other writes.
+    async fn take_leases_queued(
+        &self,
+        lease: Lease,
+    ) -> StoreResult<Vec<(ClaimedMessage, StoredPayload)>> {
+        let dictionaries = Arc::clone(&self.dictionaries);
+        self.transactions
+            .run(move |conn| {
+                let (dictionaries, lease) = (Arc::clone(&dictionaries), lease.clone());
+                Box::pin(async move { Self::take_leases(conn, &dictionaries, lease).await })
+            })
+            .await
+    }
+
     /// Records `count` attempted outcomes (`rows`, as JSON) by `steps`.
     async fn record_attempts(
         conn: &mut DB::Connection,
@@ -434,15 +448,7 @@ where
                 tx.commit().await?;
                 claimed
             }
-            None => {
-                let dictionaries = Arc::clone(&self.dictionaries);
-                self.transactions
-                    .run(move |conn| {
-                        let (dictionaries, lease) = (Arc::clone(&dictionaries), lease.clone());
-                        Box::pin(async move { Self::take_leases(conn, &dictionaries, lease).await })
-                    })
-                    .await?
-            }
+            None => self.take_leases_queued(lease).await?,
         };
         // Rendered once the writer is free again.
         claimed

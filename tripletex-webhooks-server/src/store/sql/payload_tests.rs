@@ -58,10 +58,13 @@ async fn claim(store: &SqliteStore) -> Vec<ClaimedMessage> {
         .unwrap()
 }
 
+/// An attempt's stored exchange, its dictionary, `request` and `response`.
+type ExchangeRow = (Vec<u8>, Vec<u8>, Option<String>, Option<String>);
+
 /// The stored exchanges of attempts, inflated, by attempt id; the attempts'
 /// `request` and `response` columns must be empty.
 async fn stored_exchanges(store: &SqliteStore) -> Vec<String> {
-    let rows: Vec<(Vec<u8>, Vec<u8>, Option<String>, Option<String>)> = sqlx::query_as(
+    let rows: Vec<ExchangeRow> = sqlx::query_as(
         "SELECT a.exchange_deflated, d.dictionary, a.request, a.response FROM attempts a \
          JOIN body_dictionaries d ON d.id = a.exchange_dictionary ORDER BY a.id",
     )
