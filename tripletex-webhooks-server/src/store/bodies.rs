@@ -6,9 +6,10 @@
 //! Much of a small object is its field names, the shape of its reference
 //! stubs and of its change log, which deflate cannot reuse within one
 //! object; a dictionary holding them lets it. An exchange is mostly header
-//! names and values every callback repeats. The dictionaries are kept in the database
-//! (`body_dictionaries`) and each row names the one it was compressed with
-//! (`objects.body_dictionary`), so a row stays readable after a release
+//! names and values every callback repeats. The dictionaries are kept in
+//! the database (`body_dictionaries`) and each row names the one it was
+//! compressed with (`objects.body_dictionary`,
+//! `attempts.exchange_dictionary`), so a row stays readable after a release
 //! changes the model data, and with it the current dictionary.
 
 use std::collections::{BTreeMap, HashMap};
