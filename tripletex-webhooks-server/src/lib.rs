@@ -35,4 +35,4 @@ mod store;
 pub use clock::Clock;
 pub use config::{Durability, DurationList, RateLimit, ServerConfig};
 pub use server::{EmulatorHandleError, RunningServer, StartError};
-pub use store::StoreError;
+pub use store::{BodyError, StoreError};

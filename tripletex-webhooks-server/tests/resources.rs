@@ -730,9 +730,21 @@ async fn subscribe(pool: &SqlitePool, company_id: i64, event: &str, status: &str
     .unwrap()
 }
 
+/// `deflated`, raw DEFLATE with `dictionary` preset.
+fn inflate(deflated: &[u8], dictionary: &[u8]) -> Vec<u8> {
+    let mut decompress = flate2::Decompress::new(false);
+    decompress.set_dictionary(dictionary).unwrap();
+    let mut json = Vec::with_capacity(64 * 1024);
+    let status = decompress
+        .decompress_vec(deflated, &mut json, flate2::FlushDecompress::Finish)
+        .unwrap();
+    assert_eq!(status, flate2::Status::StreamEnd);
+    json
+}
+
 /// `(event, object_id, object_version, payload)` of a subscription's messages, in order. A
-/// payload kept in its object (`payload_in_object`) is the object's stored (deflated) body, which
-/// must still be at the message's version, with its `id`.
+/// payload kept in its object (`payload_in_object`) is the object's stored body (deflated with
+/// its change log and dictionary), which must still be at the message's version, with its `id`.
 async fn messages(
     pool: &SqlitePool,
     subscription_id: i64,
@@ -745,11 +757,13 @@ async fn messages(
         bool,
         Option<i64>,
         Option<Vec<u8>>,
+        Option<Vec<u8>>,
     );
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT m.event, m.object_id, m.object_version, m.payload, m.payload_in_object, \
-             o.version, o.body_deflated \
+             o.version, o.body_deflated, d.dictionary \
          FROM messages m LEFT JOIN objects o ON o.id = m.object_id \
+         LEFT JOIN body_dictionaries d ON d.id = o.body_dictionary \
          WHERE m.subscription_id = ? ORDER BY m.id",
     )
     .bind(subscription_id)
@@ -757,21 +771,25 @@ async fn messages(
     .await
     .unwrap();
     rows.into_iter()
-        .map(|(event, id, version, payload, in_object, stored, body)| {
-            let payload = if in_object {
-                assert_eq!(
-                    stored, version,
-                    "the object is still at the message's version"
-                );
-                let json = miniz_oxide::inflate::decompress_to_vec(&body.unwrap()).unwrap();
-                let mut body: Value = serde_json::from_slice(&json).unwrap();
-                body["id"] = id.into();
-                Some(body)
-            } else {
-                payload.map(|p| serde_json::from_str(&p).unwrap())
-            };
-            (event, id, version, payload)
-        })
+        .map(
+            |(event, id, version, payload, in_object, stored, body, dictionary)| {
+                let payload = if in_object {
+                    assert_eq!(
+                        stored, version,
+                        "the object is still at the message's version"
+                    );
+                    let json = inflate(&body.unwrap(), &dictionary.unwrap());
+                    // `[body, changes]`
+                    let object: Value = serde_json::from_slice(&json).unwrap();
+                    let mut body = object[0].clone();
+                    body["id"] = id.into();
+                    Some(body)
+                } else {
+                    payload.map(|p| serde_json::from_str(&p).unwrap())
+                };
+                (event, id, version, payload)
+            },
+        )
         .collect()
 }
 

@@ -87,7 +87,9 @@ impl From<StoreError> for ServerError {
         match error {
             StoreError::NotFound { .. } => Self::NotFound(error.to_string()),
             StoreError::Conflict { .. } => Self::Revision(error.to_string()),
-            StoreError::Unavailable(_) | StoreError::Backend(_) => Self::Store(error),
+            StoreError::Unavailable(_) | StoreError::Backend(_) | StoreError::Unreadable { .. } => {
+                Self::Store(error)
+            }
         }
     }
 }

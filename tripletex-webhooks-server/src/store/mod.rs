@@ -9,6 +9,7 @@
 //! (an object with its new sub-objects, a bulk call's objects) are one
 //! transaction too ([`Store::write_objects`]).
 
+mod bodies;
 pub(crate) mod outbox;
 mod postgres;
 mod rows;
@@ -58,6 +59,31 @@ pub enum StoreError {
     /// The database failed.
     #[error("database error: {0}")]
     Backend(String),
+    /// A row's deflated JSON (an object's body, an attempt's exchange)
+    /// does not read back.
+    #[error("the stored {what} {id} does not read: {reason}")]
+    Unreadable {
+        /// What the row is: `object` or `attempt`.
+        what: &'static str,
+        /// Its id.
+        id: i64,
+        /// What is wrong with it.
+        reason: BodyError,
+    },
+}
+
+/// Why a row's deflated JSON does not read back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BodyError {
+    /// It names a dictionary the database does not hold.
+    #[error("it was compressed with dictionary {0}, which is not stored")]
+    UnknownDictionary(i64),
+    /// It is not a DEFLATE stream (with its dictionary).
+    #[error("inflating it: {0}")]
+    Inflate(String),
+    /// It inflates to something other than a JSON object.
+    #[error("decoding its JSON: {0}")]
+    Json(String),
 }
 
 impl From<sqlx::Error> for StoreError {

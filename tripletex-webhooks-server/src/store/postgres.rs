@@ -32,6 +32,7 @@ impl Backend for Postgres {
     type Hooks = Arc<AtomicU64>;
     const CLAIM_LOCK: Option<&'static str> = Some("FOR UPDATE OF m SKIP LOCKED");
     const JSON_ROWS: &'static str = "jsonb_array_elements(CAST($1 AS jsonb))";
+    const UNHEX_EXCHANGE: &'static str = "decode(value->>'exchange', 'hex')";
     const IDEMPOTENCY_KEY: &'static str = "lpad(to_hex(CAST($7 AS bigint)), 12, '0') \
          || substr(replace(CAST(gen_random_uuid() AS text), '-', ''), 1, 20)";
     const SNAPSHOT: Option<&'static str> =
@@ -79,6 +80,6 @@ impl PgStore {
             .await?;
         // sqlx takes an advisory lock, so processes starting together migrate once.
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(SqlStore::new(pool.clone(), pool, Arc::default(), url_base))
+        SqlStore::open(pool.clone(), pool, Arc::default(), url_base).await
     }
 }

@@ -5,11 +5,14 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sqlx::{ColumnIndex, Decode, Row, Type};
-use tripletex_webhooks_types::emulator::{AttemptRecord, DeliveryRecord, Exchange, RequestRecord};
+use tripletex_webhooks_types::emulator::{
+    AttemptRecord, DeliveryRecord, Exchange, RequestRecord, ResponseRecord,
+};
 use tripletex_webhooks_types::{
     Change, ChangeType, EventType, SubscriptionStatus, SubscriptionUpdate,
 };
 
+use super::bodies::{ATTEMPTS, Dictionaries, Packed};
 use super::outbox::ClaimedMessage;
 use super::{ObjectRecord, StoreError, StoreResult, SubscriptionRecord};
 use crate::domain::object::render;
@@ -19,11 +22,8 @@ pub(super) const SUBSCRIPTION_COLUMNS: &str = "id, version, event, target_url, f
      auth_header_name, auth_header_value, hmac_shared_secret, changes, failing_since_ms";
 
 /// The object columns [`object_from_row`] reads.
-pub(super) const OBJECT_COLUMNS: &str = "id, resource, version, body, body_deflated, changes";
-
-/// The deflate level of stored bodies: miniz's default, about 787 bytes
-/// for the load benchmark's 1,434-byte product (level 1: 803).
-const DEFLATE_LEVEL: u8 = 6;
+pub(super) const OBJECT_COLUMNS: &str =
+    "id, resource, version, body, body_deflated, body_dictionary, changes";
 
 /// Reads of a row's columns by name, as the types the store's columns
 /// decode to (`Option` where a column may be `NULL`). Every sqlx row whose
@@ -36,6 +36,7 @@ pub(crate) trait Columns:
     + Column<Option<i32>>
     + Column<String>
     + Column<Option<String>>
+    + Column<Vec<u8>>
     + Column<Option<Vec<u8>>>
 {
     /// A `TEXT` column, borrowed from the row.
@@ -95,26 +96,65 @@ pub(super) fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResu
         .map_err(|e| StoreError::Backend(format!("decoding stored JSON: {e}")))
 }
 
-/// An object's body as stored: its JSON, deflated.
-pub(super) fn deflated_body(body: &Map<String, Value>) -> StoreResult<Vec<u8>> {
-    let json = to_json(body)?;
-    Ok(miniz_oxide::deflate::compress_to_vec(
-        json.as_bytes(),
-        DEFLATE_LEVEL,
-    ))
+/// The columns a row keeps an object's body and change log in.
+struct ObjectColumns {
+    /// The body's JSON text (objects written before bodies were deflated).
+    text: &'static str,
+    /// The deflated JSON.
+    deflated: &'static str,
+    /// The dictionary it was deflated with.
+    dictionary: &'static str,
+    /// The change log's JSON; empty where the deflated JSON holds it.
+    changes: &'static str,
 }
 
-/// An object's body from its columns `text` and `deflated`: the deflated
-/// JSON where there is one, else (objects written before) the JSON text.
-fn stored_body(row: &impl Columns, text: &str, deflated: &str) -> StoreResult<Map<String, Value>> {
-    let bytes: Option<Vec<u8>> = row.read(deflated)?;
-    let Some(bytes) = bytes else {
-        return from_json(row.text(text)?);
+/// The columns of [`OBJECT_COLUMNS`].
+const OBJECT: ObjectColumns = ObjectColumns {
+    text: "body",
+    deflated: "body_deflated",
+    dictionary: "body_dictionary",
+    changes: "changes",
+};
+
+/// The object columns of [`PAYLOAD_COLUMNS`].
+const PAYLOAD_OBJECT: ObjectColumns = ObjectColumns {
+    text: "object_body",
+    deflated: "object_body_deflated",
+    dictionary: "object_body_dictionary",
+    changes: "object_changes",
+};
+
+/// An object's body and change log from its `columns`: both in the
+/// deflated JSON (`[body, changes]`) where the `changes` column is empty;
+/// else (objects written before) the change log in that column and the
+/// body deflated alone, or as text where nothing is deflated. `id` names
+/// the object in errors.
+fn stored_object(
+    row: &impl Columns,
+    columns: &ObjectColumns,
+    dictionaries: &Dictionaries,
+    id: i64,
+) -> StoreResult<(Map<String, Value>, Vec<Change>)> {
+    let changes = row.text(columns.changes)?;
+    let deflated: Option<Vec<u8>> = row.read(columns.deflated)?;
+    let Some(deflated) = deflated else {
+        return Ok((from_json(row.text(columns.text)?)?, from_json(changes)?));
     };
-    let json = miniz_oxide::inflate::decompress_to_vec(&bytes)
-        .map_err(|e| StoreError::Backend(format!("inflating a stored body: {e}")))?;
-    serde_json::from_slice(&json)
-        .map_err(|e| StoreError::Backend(format!("decoding stored JSON: {e}")))
+    let dictionary: Option<i64> = row.read(columns.dictionary)?;
+    let unreadable = |reason| StoreError::Unreadable {
+        what: "object",
+        id,
+        reason,
+    };
+    if changes.is_empty() {
+        return dictionaries
+            .unpack(&deflated, dictionary)
+            .map_err(unreadable);
+    }
+    let body = dictionaries
+        .unpack(&deflated, dictionary)
+        .map_err(unreadable)?;
+    Ok((body, from_json(changes)?))
 }
 
 pub(super) fn expose(secret: Option<&SecretString>) -> Option<&str> {
@@ -187,13 +227,18 @@ pub(super) fn subscription_from_row(row: &impl Columns) -> StoreResult<Subscript
 }
 
 /// Decodes a row selected with [`OBJECT_COLUMNS`].
-pub(super) fn object_from_row(row: &impl Columns) -> StoreResult<ObjectRecord> {
+pub(super) fn object_from_row(
+    row: &impl Columns,
+    dictionaries: &Dictionaries,
+) -> StoreResult<ObjectRecord> {
+    let id = row.read("id")?;
+    let (body, changes) = stored_object(row, &OBJECT, dictionaries, id)?;
     Ok(ObjectRecord {
-        id: row.read("id")?,
+        id,
         resource: row.read("resource")?,
         version: row.read("version")?,
-        body: stored_body(row, "body", "body_deflated")?,
-        changes: from_json(row.text("changes")?)?,
+        body,
+        changes,
     })
 }
 
@@ -202,7 +247,7 @@ pub(super) fn object_from_row(row: &impl Columns) -> StoreResult<ObjectRecord> {
 pub(super) const PAYLOAD_COLUMNS: &str = "m.payload, m.payload_in_object, \
      o.resource AS object_resource, o.version AS object_stored_version, \
      o.body AS object_body, o.body_deflated AS object_body_deflated, \
-     o.changes AS object_changes";
+     o.body_dictionary AS object_body_dictionary, o.changes AS object_changes";
 
 /// The object a message `m` takes its payload from, where it takes it from one.
 pub(super) const PAYLOAD_JOIN: &str =
@@ -230,7 +275,10 @@ impl StoredPayload {
 /// Decodes [`PAYLOAD_COLUMNS`] with the message's `object_id` and
 /// `object_version`. A write copies an object's body into the messages at its
 /// version before replacing it, so the stored object is always at that version.
-pub(super) fn payload_from_row(row: &impl Columns) -> StoreResult<StoredPayload> {
+pub(super) fn payload_from_row(
+    row: &impl Columns,
+    dictionaries: &Dictionaries,
+) -> StoreResult<StoredPayload> {
     let in_object: i32 = row.read("payload_in_object")?;
     if in_object == 0 {
         return Ok(StoredPayload::Copied(row.read("payload")?));
@@ -244,18 +292,22 @@ pub(super) fn payload_from_row(row: &impl Columns) -> StoreResult<StoredPayload>
              (the object is at {stored:?})"
         )));
     };
+    let (body, changes) = stored_object(row, &PAYLOAD_OBJECT, dictionaries, id)?;
     Ok(StoredPayload::InObject(ObjectRecord {
         id,
         resource: row.read("object_resource")?,
         version,
-        body: stored_body(row, "object_body", "object_body_deflated")?,
-        changes: from_json(row.text("object_changes")?)?,
+        body,
+        changes,
     }))
 }
 
 /// Decodes a claimed message joined with its subscription and its payload's
 /// object; the payload comes separately, to be rendered outside the claim.
-pub(super) fn claimed_from_row(row: &impl Columns) -> StoreResult<(ClaimedMessage, StoredPayload)> {
+pub(super) fn claimed_from_row(
+    row: &impl Columns,
+    dictionaries: &Dictionaries,
+) -> StoreResult<(ClaimedMessage, StoredPayload)> {
     let message = ClaimedMessage {
         id: row.read("id")?,
         company_id: row.read("company_id")?,
@@ -274,7 +326,7 @@ pub(super) fn claimed_from_row(row: &impl Columns) -> StoreResult<(ClaimedMessag
         auth_header_value: secret(row, "auth_header_value")?,
         hmac_shared_secret: secret(row, "hmac_shared_secret")?,
     };
-    Ok((message, payload_from_row(row)?))
+    Ok((message, payload_from_row(row, dictionaries)?))
 }
 
 /// The message columns [`delivery_from_row`] reads; when the next attempt is
@@ -318,35 +370,81 @@ struct StoredRequest {
     body_rendered: bool,
 }
 
-/// An attempt's request as the `request` column keeps it: without the body
-/// where `rendered` says it is the message's envelope with the whole payload
-/// and nothing of it was cut (the delivery log renders it again on read).
-pub(super) fn stored_request(request: &RequestRecord, rendered: bool) -> StoreResult<String> {
-    if !rendered || request.message.body_truncated {
-        return to_json(request);
-    }
+/// An attempt's request as stored: without the body where `rendered` says
+/// it is the message's envelope with the whole payload and nothing of it
+/// was cut (the delivery log renders it again on read).
+fn stored_request(request: &RequestRecord, rendered: bool) -> StoreResult<Value> {
     let mut value = serde_json::to_value(request)
         .map_err(|e| StoreError::Backend(format!("encoding JSON: {e}")))?;
-    if let Some(fields) = value.as_object_mut() {
-        fields.remove("body");
-        fields.insert("bodyRendered".to_owned(), true.into());
+    if rendered && !request.message.body_truncated {
+        if let Some(fields) = value.as_object_mut() {
+            fields.remove("body");
+            fields.insert("bodyRendered".to_owned(), true.into());
+        }
     }
-    to_json(&value)
+    Ok(value)
 }
 
+/// An attempt's exchange as stored: `[request, response]` as JSON, deflated
+/// with the attempts' dictionary (see [`stored_request`] for `rendered`);
+/// `None` where it has neither.
+pub(super) fn packed_exchange(
+    dictionaries: &Dictionaries,
+    exchange: &Exchange,
+    rendered: bool,
+) -> StoreResult<Option<Packed>> {
+    if exchange.request.is_none() && exchange.response.is_none() {
+        return Ok(None);
+    }
+    let request = exchange
+        .request
+        .as_ref()
+        .map(|request| stored_request(request, rendered))
+        .transpose()?;
+    let exchange = (request, &exchange.response);
+    dictionaries.pack(ATTEMPTS, &exchange).map(Some)
+}
+
+/// An attempt's request and response from its row: deflated together where
+/// `exchange_deflated` is set, else (attempts written before) as the JSON
+/// of the `request` and `response` columns.
+fn stored_exchange(
+    row: &impl Columns,
+    dictionaries: &Dictionaries,
+) -> StoreResult<(Option<StoredRequest>, Option<ResponseRecord>)> {
+    let deflated: Option<Vec<u8>> = row.read("exchange_deflated")?;
+    let Some(deflated) = deflated else {
+        return Ok((opt_json(row, "request")?, opt_json(row, "response")?));
+    };
+    let (id, dictionary) = (row.read("id")?, row.read("exchange_dictionary")?);
+    dictionaries
+        .unpack(&deflated, dictionary)
+        .map_err(|reason| StoreError::Unreadable {
+            what: "attempt",
+            id,
+            reason,
+        })
+}
+
+/// The attempt columns [`attempt_from_row`] reads with an exchange, besides
+/// those it always reads.
+pub(super) const EXCHANGE_COLUMNS: &str =
+    "id, request, response, exchange_deflated, exchange_dictionary";
+
 /// Decodes one attempt of the delivery log; with its exchange where the row
-/// has the `request` and `response` columns. Also says whether the request's
-/// body was left out, to be rendered from the message.
+/// has the [`EXCHANGE_COLUMNS`]. Also says whether the request's body was
+/// left out, to be rendered from the message.
 pub(super) fn attempt_from_row(
     row: &impl Columns,
     exchange: bool,
+    dictionaries: &Dictionaries,
 ) -> StoreResult<(AttemptRecord, bool)> {
     let (exchange, body_rendered) = if exchange {
-        let request: Option<StoredRequest> = opt_json(row, "request")?;
+        let (request, response) = stored_exchange(row, dictionaries)?;
         let body_rendered = request.as_ref().is_some_and(|r| r.body_rendered);
         let exchange = Exchange {
             request: request.map(|r| r.record),
-            response: opt_json(row, "response")?,
+            response,
         };
         (Some(exchange), body_rendered)
     } else {

@@ -20,9 +20,10 @@ use tripletex_webhooks_types::{
     ChangeType, EventType, NewSubscription, SubscriptionStatus, SubscriptionUpdate,
 };
 
+use super::bodies::{Dictionaries, StoredDictionary, current_dictionaries, digest};
 use super::rows::{
-    Column, Columns, OBJECT_COLUMNS, SUBSCRIPTION_COLUMNS, apply_update, change, deflated_body,
-    expose, object_from_row, subscription_from_row, to_json,
+    Column, Columns, OBJECT_COLUMNS, SUBSCRIPTION_COLUMNS, apply_update, change, expose,
+    object_from_row, subscription_from_row, to_json,
 };
 use super::{
     Company, Fields, ObjectRecord, ObjectWrite, Page, Session, Store, StoreError, StoreResult,
@@ -46,6 +47,9 @@ pub(crate) trait Backend:
     const CLAIM_LOCK: Option<&'static str>;
     /// The JSON array bound as `$1`, as rows of one column, `value`.
     const JSON_ROWS: &'static str;
+    /// The blob whose hex digits are the text `value->>'exchange'` of a
+    /// row of [`Backend::JSON_ROWS`] (`NULL` for `NULL`).
+    const UNHEX_EXCHANGE: &'static str;
     /// A new idempotency key of a message enqueued at `$7` (ms): 12 hex
     /// digits of that time, then 80 random bits (see [`SqlStore::enqueue`]).
     const IDEMPOTENCY_KEY: &'static str;
@@ -92,6 +96,8 @@ pub(crate) struct SqlStore<DB: Backend> {
     /// What the engine's hooks keep.
     pub(super) hooks: DB::Hooks,
     url_base: Arc<str>,
+    /// The dictionaries object bodies are compressed with.
+    dictionaries: Arc<Dictionaries>,
     /// Notified after every commit of this process that may have enqueued
     /// messages (other processes find them by polling).
     enqueued: Arc<Notify>,
@@ -108,27 +114,61 @@ where
     for<'q> Option<&'q str>: Encode<'q, DB>,
     for<'q> Vec<u8>: Encode<'q, DB> + Type<DB>,
 {
-    /// A store over migrated pools (`url_base` as its engine's `connect` takes it).
-    pub(super) fn new(
+    /// A store over migrated pools (`url_base` as its engine's `connect`
+    /// takes it), with the body dictionaries of this build stored.
+    pub(super) async fn open(
         writer: Pool<DB>,
         reader: Pool<DB>,
         hooks: DB::Hooks,
         url_base: impl Into<String>,
-    ) -> Self {
+    ) -> StoreResult<Self> {
+        let dictionaries = Self::load_dictionaries(&writer).await?;
         let transactions = if DB::GROUP_COMMIT {
             writer::Writer::grouped(writer.clone())
         } else {
             writer::Writer::each_alone(writer.clone())
         };
-        Self {
+        Ok(Self {
             writer,
             transactions,
             reader,
             hooks,
             url_base: url_base.into().into(),
+            dictionaries: Arc::new(dictionaries),
             enqueued: Arc::default(),
             sessions: DB::SINGLE_PROCESS.then(SessionCache::default),
+        })
+    }
+
+    /// Stores the current body dictionaries where they are missing, then
+    /// reads every stored one: rows compressed with an older one still read.
+    async fn load_dictionaries(writer: &Pool<DB>) -> StoreResult<Dictionaries> {
+        let current = current_dictionaries();
+        for (resource, bytes) in &current {
+            sqlx::query(
+                "INSERT INTO body_dictionaries (resource, digest, dictionary) VALUES ($1, $2, $3) \
+                 ON CONFLICT (resource, digest) DO NOTHING",
+            )
+            .bind(resource.as_str())
+            .bind(digest(bytes).as_str())
+            .bind(bytes.clone())
+            .execute(writer)
+            .await?;
         }
+        let stored = sqlx::query("SELECT id, resource, digest, dictionary FROM body_dictionaries")
+            .fetch_all(writer)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(StoredDictionary {
+                    id: row.read("id")?,
+                    resource: row.read("resource")?,
+                    digest: row.read("digest")?,
+                    bytes: row.read("dictionary")?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Dictionaries::new(stored, &current))
     }
 
     /// Wakes the local dispatcher and runs the engine's hooks after a commit.
@@ -152,7 +192,7 @@ where
     async fn optional<'q, T>(
         conn: &mut DB::Connection,
         query: Query<'q, DB, DB::Arguments<'q>>,
-        decode: fn(&DB::Row) -> StoreResult<T>,
+        decode: impl Fn(&DB::Row) -> StoreResult<T>,
     ) -> StoreResult<Option<T>> {
         query
             .fetch_optional(conn)
@@ -202,6 +242,7 @@ where
     /// One live (not deleted) object of a company.
     async fn live_object(
         conn: &mut DB::Connection,
+        dictionaries: &Dictionaries,
         company_id: i64,
         resource: &str,
         id: i64,
@@ -211,7 +252,7 @@ where
              WHERE company_id = $1 AND resource = $2 AND id = $3 AND deleted = 0"
         );
         let query = sqlx::query(&sql).bind(company_id).bind(resource).bind(id);
-        Self::optional(conn, query, object_from_row).await
+        Self::optional(conn, query, |row| object_from_row(row, dictionaries)).await
     }
 
     /// Writes one outbox row per ACTIVE subscription of the company to each
@@ -312,14 +353,17 @@ where
     async fn write_object(
         conn: &mut DB::Connection,
         url_base: &str,
+        dictionaries: &Dictionaries,
         ctx: &WriteContext<'_>,
         write: ObjectWrite,
     ) -> StoreResult<(ObjectRecord, u64)> {
         let deleted = matches!(write.kind, WriteKind::Delete { .. });
         let (record, items) = match write.kind {
             WriteKind::Create(fields) => {
-                let (values, items) = Self::create_items(conn, url_base, ctx, fields).await?;
-                let record = Self::insert_object(conn, ctx, write.resource, values).await?;
+                let (values, items) =
+                    Self::create_items(conn, url_base, dictionaries, ctx, fields).await?;
+                let record =
+                    Self::insert_object(conn, dictionaries, ctx, write.resource, values).await?;
                 (record, items)
             }
             WriteKind::Update {
@@ -327,22 +371,31 @@ where
                 expected_version,
                 fields,
             } => {
-                let mut record =
-                    Self::checked_live(conn, ctx, write.resource, id, expected_version).await?;
+                let mut record = Self::checked_live(
+                    conn,
+                    dictionaries,
+                    ctx,
+                    write.resource,
+                    id,
+                    expected_version,
+                )
+                .await?;
                 Self::preserve_payloads(conn, url_base, &record).await?;
-                let (values, items) = Self::create_items(conn, url_base, ctx, fields).await?;
+                let (values, items) =
+                    Self::create_items(conn, url_base, dictionaries, ctx, fields).await?;
                 record.body.extend(values);
-                Self::save_change(conn, ctx, &mut record, ChangeType::Update).await?;
+                Self::save_change(conn, dictionaries, ctx, &mut record, ChangeType::Update).await?;
                 (record, items)
             }
             WriteKind::Delete { id } => {
-                let mut record = Self::checked_live(conn, ctx, write.resource, id, None).await?;
+                let mut record =
+                    Self::checked_live(conn, dictionaries, ctx, write.resource, id, None).await?;
                 Self::preserve_payloads(conn, url_base, &record).await?;
-                Self::save_change(conn, ctx, &mut record, ChangeType::Delete).await?;
+                Self::save_change(conn, dictionaries, ctx, &mut record, ChangeType::Delete).await?;
                 (record, Vec::new())
             }
         };
-        Self::link_back(conn, url_base, &record, items).await?;
+        Self::link_back(conn, url_base, dictionaries, &record, items).await?;
         let payload = if deleted {
             Payload::Absent
         } else {
@@ -389,6 +442,7 @@ where
     /// Inserts a new object at version 0 with its first change, emitting nothing.
     async fn insert_object(
         conn: &mut DB::Connection,
+        dictionaries: &Dictionaries,
         ctx: &WriteContext<'_>,
         resource: &str,
         body: Map<String, Value>,
@@ -398,15 +452,16 @@ where
             ctx.now_ms,
             ChangeType::Create,
         )];
+        let packed = dictionaries.pack(resource, &(&body, &changes))?;
         let row = sqlx::query(
-            "INSERT INTO objects (company_id, resource, version, body, body_deflated, changes, \
-                 updated_at_ms) \
-             VALUES ($1, $2, 0, '', $3, $4, $5) RETURNING id",
+            "INSERT INTO objects (company_id, resource, version, body, body_deflated, \
+                 body_dictionary, changes, updated_at_ms) \
+             VALUES ($1, $2, 0, '', $3, $4, '', $5) RETURNING id",
         )
         .bind(ctx.company.id)
         .bind(resource)
-        .bind(deflated_body(&body)?)
-        .bind(to_json(&changes)?.as_str())
+        .bind(packed.deflated)
+        .bind(packed.dictionary)
         .bind(ctx.now_ms)
         .fetch_one(&mut *conn)
         .await?;
@@ -425,6 +480,7 @@ where
     async fn create_items(
         conn: &mut DB::Connection,
         url_base: &str,
+        dictionaries: &Dictionaries,
         ctx: &WriteContext<'_>,
         fields: Fields,
     ) -> StoreResult<(Map<String, Value>, Vec<(ObjectRecord, &'static str)>)> {
@@ -433,7 +489,8 @@ where
         items.sort_by_key(|item| item.index);
         let mut created = Vec::with_capacity(items.len());
         for item in items {
-            let record = Self::insert_object(conn, ctx, item.resource, item.body).await?;
+            let record =
+                Self::insert_object(conn, dictionaries, ctx, item.resource, item.body).await?;
             let stub = stub(url_base, item.resource, record.id);
             insert_stub(&mut values, item.field, item.index, stub);
             created.push((record, item.back));
@@ -446,17 +503,24 @@ where
     async fn link_back(
         conn: &mut DB::Connection,
         url_base: &str,
+        dictionaries: &Dictionaries,
         parent: &ObjectRecord,
         items: Vec<(ObjectRecord, &'static str)>,
     ) -> StoreResult<()> {
         for (mut item, back) in items {
             let stub = stub(url_base, &parent.resource, parent.id);
             item.body.insert(back.to_owned(), stub);
-            sqlx::query("UPDATE objects SET body = '', body_deflated = $1 WHERE id = $2")
-                .bind(deflated_body(&item.body)?)
-                .bind(item.id)
-                .execute(&mut *conn)
-                .await?;
+            let packed = dictionaries.pack(&item.resource, &(&item.body, &item.changes))?;
+            sqlx::query(
+                "UPDATE objects SET body = '', body_deflated = $1, body_dictionary = $2, \
+                     changes = '' \
+                 WHERE id = $3",
+            )
+            .bind(packed.deflated)
+            .bind(packed.dictionary)
+            .bind(item.id)
+            .execute(&mut *conn)
+            .await?;
         }
         Ok(())
     }
@@ -464,12 +528,13 @@ where
     /// A live object of the company, refused when `expected_version` is stale.
     async fn checked_live(
         conn: &mut DB::Connection,
+        dictionaries: &Dictionaries,
         ctx: &WriteContext<'_>,
         resource: &str,
         id: i64,
         expected_version: Option<i32>,
     ) -> StoreResult<ObjectRecord> {
-        let found = Self::live_object(conn, ctx.company.id, resource, id).await?;
+        let found = Self::live_object(conn, dictionaries, ctx.company.id, resource, id).await?;
         current(
             "object",
             id,
@@ -483,6 +548,7 @@ where
     /// leaves a tombstone): version + 1 and one more entry in its log.
     async fn save_change(
         conn: &mut DB::Connection,
+        dictionaries: &Dictionaries,
         ctx: &WriteContext<'_>,
         record: &mut ObjectRecord,
         change_type: ChangeType,
@@ -492,13 +558,15 @@ where
         record
             .changes
             .push(change(ctx.company.employee_id, ctx.now_ms, change_type));
+        let packed = dictionaries.pack(&record.resource, &(&record.body, &record.changes))?;
         sqlx::query(
-            "UPDATE objects SET version = $1, body = '', body_deflated = $2, changes = $3, \
-                 deleted = $4, updated_at_ms = $5 WHERE id = $6",
+            "UPDATE objects SET version = $1, body = '', body_deflated = $2, \
+                 body_dictionary = $3, changes = '', deleted = $4, updated_at_ms = $5 \
+             WHERE id = $6",
         )
         .bind(i64::from(record.version))
-        .bind(deflated_body(&record.body)?)
-        .bind(to_json(&record.changes)?.as_str())
+        .bind(packed.deflated)
+        .bind(packed.dictionary)
         .bind(i64::from(deleted))
         .bind(ctx.now_ms)
         .bind(record.id)
@@ -810,11 +878,13 @@ where
         let (company, now_ms) = (ctx.company, ctx.now_ms);
         let request_id = ctx.request_id.map(str::to_owned);
         let url_base = Arc::clone(&self.url_base);
+        let dictionaries = Arc::clone(&self.dictionaries);
         let (records, queued) = self
             .transactions
             .run(move |conn| {
                 let (writes, request_id) = (writes.clone(), request_id.clone());
                 let url_base = Arc::clone(&url_base);
+                let dictionaries = Arc::clone(&dictionaries);
                 Box::pin(async move {
                     let ctx = WriteContext {
                         company,
@@ -825,7 +895,7 @@ where
                     let mut queued = 0;
                     for write in writes {
                         let (record, enqueued) =
-                            Self::write_object(conn, &url_base, &ctx, write).await?;
+                            Self::write_object(conn, &url_base, &dictionaries, &ctx, write).await?;
                         records.push(record);
                         queued += enqueued;
                     }
@@ -844,7 +914,7 @@ where
         id: i64,
     ) -> StoreResult<Option<ObjectRecord>> {
         let mut conn = self.reader.acquire().await?;
-        Self::live_object(&mut conn, company_id, resource, id).await
+        Self::live_object(&mut conn, &self.dictionaries, company_id, resource, id).await
     }
 
     async fn list_objects(
@@ -881,7 +951,7 @@ where
             .fetch_all(&mut *conn)
             .await?
             .iter()
-            .map(object_from_row)
+            .map(|row| object_from_row(row, &self.dictionaries))
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(Page {
             values,

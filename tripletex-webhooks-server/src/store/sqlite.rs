@@ -31,6 +31,7 @@ impl Backend for Sqlite {
     // serialised by SQLite's own lock.
     const CLAIM_LOCK: Option<&'static str> = None;
     const JSON_ROWS: &'static str = "json_each($1)";
+    const UNHEX_EXCHANGE: &'static str = "unhex(value->>'exchange')";
     const IDEMPOTENCY_KEY: &'static str = "printf('%012x', $7) || lower(hex(randomblob(10)))";
     // A read transaction on a WAL database is a snapshot.
     const SNAPSHOT: Option<&'static str> = None;
@@ -71,7 +72,7 @@ impl SqliteStore {
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         // An in-memory database lives and dies with its one connection.
         if memory {
-            return Ok(SqlStore::new(writer.clone(), writer, None, url_base));
+            return SqlStore::open(writer.clone(), writer, None, url_base).await;
         }
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
@@ -82,7 +83,7 @@ impl SqliteStore {
         wal_path.push("-wal");
         let pool = single_connection_pool(options.busy_timeout(checkpoint::BUSY_TIMEOUT)).await?;
         let checkpointer = Checkpointer::spawn(pool, wal_path.into(), checkpoint::TRUNCATE_ABOVE);
-        Ok(SqlStore::new(writer, reader, Some(checkpointer), url_base))
+        SqlStore::open(writer, reader, Some(checkpointer), url_base).await
     }
 }
 

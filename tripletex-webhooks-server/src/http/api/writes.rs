@@ -125,6 +125,8 @@ fn write_error(resource: &Resource, error: StoreError) -> ServerError {
     match error {
         StoreError::NotFound { id, .. } => not_found(resource, id),
         StoreError::Conflict { .. } => ServerError::Revision(format!("{}: {error}", resource.path)),
-        StoreError::Unavailable(_) | StoreError::Backend(_) => ServerError::Store(error),
+        StoreError::Unavailable(_) | StoreError::Backend(_) | StoreError::Unreadable { .. } => {
+            ServerError::Store(error)
+        }
     }
 }

@@ -14,14 +14,15 @@ use tripletex_webhooks_types::fields::FieldsFilter;
 
 use super::{Backend, SqlStore};
 use crate::delivery::sender::envelope_body;
+use crate::store::bodies::{Dictionaries, hex};
 use crate::store::outbox::{
     AttemptOutcome, Claim, ClaimedMessage, DeliveryFilter, HealthPolicy, NextStep, Outbox,
     lease_now_ms, target_key,
 };
 use crate::store::rows::{
-    Column, Columns, DELIVERY_COLUMNS, PAYLOAD_COLUMNS, PAYLOAD_JOIN, StoredPayload,
-    attempt_from_row, claimed_from_row, delivery_from_row, payload_from_row, stored_request,
-    to_json,
+    Column, Columns, DELIVERY_COLUMNS, EXCHANGE_COLUMNS, PAYLOAD_COLUMNS, PAYLOAD_JOIN,
+    StoredPayload, attempt_from_row, claimed_from_row, delivery_from_row, packed_exchange,
+    payload_from_row,
 };
 use crate::store::{Page, StoreError, StoreResult};
 
@@ -56,20 +57,21 @@ fn claimed_details(ids: &[i64]) -> String {
 }
 
 /// The outcomes of a batch as rows: the JSON array `{rows}` reads, with the
-/// columns its statements use (`failed` where the status is not `delivered`).
+/// columns its statements use (`failed` where the status is not `delivered`;
+/// `{exchange}` the blob whose hex digits `exchange` has).
 const BATCH: &str = "(SELECT CAST(value->>'id' AS BIGINT) AS id, CAST(value->>'sub' AS BIGINT) AS sub, \
             CAST(value->>'lease' AS BIGINT) AS lease, value->>'status' AS status, \
             value->>'status' != 'delivered' AS failed, CAST(value->>'at' AS BIGINT) AS at_ms, \
             CAST(value->>'dur' AS BIGINT) AS duration_ms, CAST(value->>'code' AS INTEGER) AS code, \
             value->>'error' AS error, CAST(value->>'next' AS BIGINT) AS next_at, \
-            CAST(value->>'finished' AS BIGINT) AS finished, value->>'request' AS request, \
-            value->>'response' AS response \
+            CAST(value->>'finished' AS BIGINT) AS finished, {exchange} AS exchange, \
+            CAST(value->>'dictionary' AS BIGINT) AS dictionary \
      FROM {rows}) AS j";
 
 /// The attempts of a batch.
 const INSERT_ATTEMPTS: &str = "INSERT INTO attempts (message_id, attempted_at_ms, duration_ms, \
-         status_code, error, request, response) \
-     SELECT id, at_ms, duration_ms, code, error, request, response FROM {batch}";
+         status_code, error, exchange_deflated, exchange_dictionary) \
+     SELECT id, at_ms, duration_ms, code, error, exchange, dictionary FROM {batch}";
 
 /// The messages of the delivery log that its filter lets through: `$1` the
 /// company, `$2` to `$7` the optional filters (each `NULL` when unset).
@@ -165,8 +167,9 @@ fn claimable<DB: Backend>(skip_subscriptions: &[i64]) -> String {
         .replace("{lock}", DB::CLAIM_LOCK.unwrap_or_default())
 }
 
-/// The attempted outcomes of a batch as the JSON array its statements read.
-fn outcome_rows(attempted: &[&AttemptOutcome]) -> StoreResult<String> {
+/// The attempted outcomes of a batch as the JSON array its statements read,
+/// each exchange deflated (as hex: the batch is text).
+fn outcome_rows(attempted: &[&AttemptOutcome], dictionaries: &Dictionaries) -> StoreResult<String> {
     let mut rows = Vec::with_capacity(attempted.len());
     for outcome in attempted {
         let (status, next_at) = match outcome.next {
@@ -174,7 +177,7 @@ fn outcome_rows(attempted: &[&AttemptOutcome]) -> StoreResult<String> {
             NextStep::RetryAt(at) => ("pending", Some(at)),
             NextStep::GiveUp | NextStep::Release => ("failed", None),
         };
-        let exchange = &outcome.exchange;
+        let exchange = packed_exchange(dictionaries, &outcome.exchange, outcome.body_rendered)?;
         rows.push(serde_json::json!({
             "id": outcome.message_id,
             "sub": outcome.subscription_id,
@@ -186,12 +189,8 @@ fn outcome_rows(attempted: &[&AttemptOutcome]) -> StoreResult<String> {
             "status": status,
             "next": next_at,
             "finished": outcome.attempted_at_ms + outcome.duration_ms,
-            "request": exchange
-                .request
-                .as_ref()
-                .map(|request| stored_request(request, outcome.body_rendered))
-                .transpose()?,
-            "response": exchange.response.as_ref().map(to_json).transpose()?,
+            "exchange": exchange.as_ref().map(|packed| hex(&packed.deflated)),
+            "dictionary": exchange.and_then(|packed| packed.dictionary),
         }));
     }
     Ok(serde_json::Value::Array(rows).to_string())
@@ -202,6 +201,7 @@ fn outcome_rows(attempted: &[&AttemptOutcome]) -> StoreResult<String> {
 /// left out, to be rendered from its message.
 async fn attach_attempts<DB: Backend>(
     conn: &mut DB::Connection,
+    dictionaries: &Dictionaries,
     records: &mut [DeliveryRecord],
     exchanges: bool,
 ) -> StoreResult<Vec<(usize, usize)>>
@@ -213,7 +213,11 @@ where
         return Ok(rendered);
     }
     let ids: Vec<i64> = records.iter().map(|record| record.id).collect();
-    let extra = if exchanges { ", request, response" } else { "" };
+    let extra = if exchanges {
+        format!(", {EXCHANGE_COLUMNS}")
+    } else {
+        String::new()
+    };
     let sql = format!(
         "SELECT message_id, attempted_at_ms, duration_ms, status_code, error{extra} \
          FROM attempts WHERE message_id IN ({}) ORDER BY id",
@@ -223,7 +227,7 @@ where
     for row in sqlx::query(&sql).fetch_all(conn).await? {
         let message_id: i64 = row.read("message_id")?;
         if let Some(&i) = position.get(&message_id) {
-            let (attempt, body_rendered) = attempt_from_row(&row, exchanges)?;
+            let (attempt, body_rendered) = attempt_from_row(&row, exchanges, dictionaries)?;
             if body_rendered {
                 rendered.push((i, records[i].attempt_log.len()));
             }
@@ -239,6 +243,7 @@ async fn rendered_envelope<DB: Backend>(
     conn: &mut DB::Connection,
     record: &DeliveryRecord,
     url_base: &str,
+    dictionaries: &Dictionaries,
 ) -> StoreResult<String>
 where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
@@ -249,7 +254,7 @@ where
          WHERE m.id = $1"
     );
     let row = sqlx::query(&sql).bind(record.id).fetch_one(conn).await?;
-    let value = match payload_from_row(&row)?.into_value(url_base)? {
+    let value = match payload_from_row(&row, dictionaries)?.into_value(url_base)? {
         Some(payload) => FieldsFilter::default().apply(&payload),
         None => serde_json::Value::Null,
     };
@@ -334,6 +339,7 @@ where
     /// stored payload (rendered once the claim has committed).
     async fn claimed(
         conn: &mut DB::Connection,
+        dictionaries: &Dictionaries,
         ids: &[i64],
     ) -> StoreResult<Vec<(ClaimedMessage, StoredPayload)>> {
         if ids.is_empty() {
@@ -343,7 +349,7 @@ where
             .fetch_all(&mut *conn)
             .await?
             .iter()
-            .map(claimed_from_row)
+            .map(|row| claimed_from_row(row, dictionaries))
             .collect()
     }
 
@@ -354,7 +360,9 @@ where
         steps: Vec<(&'static str, Option<i64>)>,
         count: u64,
     ) -> StoreResult<()> {
-        let batch = BATCH.replace("{rows}", DB::JSON_ROWS);
+        let batch = BATCH
+            .replace("{rows}", DB::JSON_ROWS)
+            .replace("{exchange}", DB::UNHEX_EXCHANGE);
         for (template, second) in steps {
             let sql = template.replace("{batch}", &batch);
             let mut query = sqlx::query(&sql).bind(rows);
@@ -425,7 +433,7 @@ where
         };
         let claimed = if let Some(mut tx) = tx {
             let leased = Self::take_leases(&mut tx, lease).await?;
-            let claimed = Self::claimed(&mut tx, &leased).await?;
+            let claimed = Self::claimed(&mut tx, &self.dictionaries, &leased).await?;
             tx.commit().await?;
             claimed
         } else {
@@ -435,7 +443,8 @@ where
                 .transactions
                 .run(move |conn| Box::pin(Self::take_leases(conn, lease.clone())))
                 .await?;
-            Self::claimed(&mut *self.reader.acquire().await?, &leased).await?
+            let mut reader = self.reader.acquire().await?;
+            Self::claimed(&mut reader, &self.dictionaries, &leased).await?
         };
         // Rendered once the writer is free again.
         claimed
@@ -457,7 +466,8 @@ where
         let rows = if attempted.is_empty() {
             None
         } else {
-            Some((outcome_rows(&attempted)?, record_steps(&attempted, policy)))
+            let rows = outcome_rows(&attempted, &self.dictionaries)?;
+            Some((rows, record_steps(&attempted, policy)))
         };
         let count = attempted.len() as u64;
         self.transactions
@@ -574,7 +584,7 @@ where
                 values.push(delivery_from_row(row)?);
             }
         }
-        attach_attempts::<DB>(&mut tx, &mut values, false).await?;
+        attach_attempts::<DB>(&mut tx, &self.dictionaries, &mut values, false).await?;
         tx.commit().await?;
         Ok(Page {
             values,
@@ -596,10 +606,13 @@ where
             return Ok(None);
         };
         let mut records = [delivery_from_row(&row)?];
-        let rendered = attach_attempts::<DB>(&mut tx, &mut records, true).await?;
+        let rendered =
+            attach_attempts::<DB>(&mut tx, &self.dictionaries, &mut records, true).await?;
         let [mut record] = records;
         if !rendered.is_empty() {
-            let body = rendered_envelope::<DB>(&mut tx, &record, &self.url_base).await?;
+            let body =
+                rendered_envelope::<DB>(&mut tx, &record, &self.url_base, &self.dictionaries)
+                    .await?;
             for (_, attempt) in rendered {
                 let exchange = record.attempt_log[attempt].exchange.as_mut();
                 if let Some(request) = exchange.and_then(|e| e.request.as_mut()) {

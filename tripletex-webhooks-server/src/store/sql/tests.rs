@@ -57,7 +57,7 @@ fn line(index: usize, description: &str) -> NewItem {
 
 /// An order created with new lines at `indexes` of its `orderLines`, which
 /// already lists `listed`.
-fn order_with_lines(listed: Value, indexes: &[usize]) -> ObjectWrite {
+pub(super) fn order_with_lines(listed: Value, indexes: &[usize]) -> ObjectWrite {
     ObjectWrite {
         resource: "order",
         kind: WriteKind::Create(Fields {
