@@ -12,6 +12,7 @@
 //! `attempts.exchange_dictionary`), so a row stays readable after a release
 //! changes the model data, and with it the current dictionary.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
@@ -214,45 +215,57 @@ impl Dictionaries {
 /// `input`, raw DEFLATE, with `dictionary` preset.
 pub(super) fn deflate(input: &[u8], dictionary: Option<&[u8]>) -> StoreResult<Vec<u8>> {
     let failed = |e: flate2::CompressError| StoreError::Backend(format!("deflating a body: {e}"));
-    let mut compress = Compress::new(Compression::new(LEVEL), false);
-    if let Some(dictionary) = dictionary {
-        compress.set_dictionary(dictionary).map_err(failed)?;
-    }
-    let mut output = Vec::with_capacity(input.len() / 2 + 64);
-    loop {
-        let rest = input.get(offset(compress.total_in())..).unwrap_or_default();
-        match compress.compress_vec(rest, &mut output, FlushCompress::Finish) {
-            Ok(Status::StreamEnd) => return Ok(output),
-            Ok(Status::Ok | Status::BufError) => output.reserve(output.capacity()),
-            Err(e) => return Err(failed(e)),
+    COMPRESS.with_borrow_mut(|compress| {
+        compress.reset();
+        if let Some(dictionary) = dictionary {
+            compress.set_dictionary(dictionary).map_err(failed)?;
         }
-    }
+        let mut output = Vec::with_capacity(input.len() / 2 + 64);
+        loop {
+            let rest = input.get(offset(compress.total_in())..).unwrap_or_default();
+            match compress.compress_vec(rest, &mut output, FlushCompress::Finish) {
+                Ok(Status::StreamEnd) => return Ok(output),
+                Ok(Status::Ok | Status::BufError) => output.reserve(output.capacity()),
+                Err(e) => return Err(failed(e)),
+            }
+        }
+    })
 }
 
 /// The bytes `deflated` holds, raw DEFLATE with `dictionary` preset.
 pub(super) fn inflate(deflated: &[u8], dictionary: Option<&[u8]>) -> Result<Vec<u8>, BodyError> {
     let failed = |e: flate2::DecompressError| BodyError::Inflate(e.to_string());
-    let mut decompress = Decompress::new(false);
-    if let Some(dictionary) = dictionary {
-        decompress.set_dictionary(dictionary).map_err(failed)?;
-    }
-    let mut output = Vec::with_capacity(deflated.len() * 3 + 64);
-    loop {
-        let rest = deflated
-            .get(offset(decompress.total_in())..)
-            .unwrap_or_default();
-        let status = decompress
-            .decompress_vec(rest, &mut output, FlushDecompress::Finish)
-            .map_err(failed)?;
-        if status == Status::StreamEnd {
-            return Ok(output);
+    DECOMPRESS.with_borrow_mut(|decompress| {
+        decompress.reset(false);
+        if let Some(dictionary) = dictionary {
+            decompress.set_dictionary(dictionary).map_err(failed)?;
         }
-        // Room was left and the stream did not end: the input ran out.
-        if output.len() < output.capacity() {
-            return Err(BodyError::Inflate("the stream ends early".to_owned()));
+        let mut output = Vec::with_capacity(deflated.len() * 3 + 64);
+        loop {
+            let rest = deflated
+                .get(offset(decompress.total_in())..)
+                .unwrap_or_default();
+            let status = decompress
+                .decompress_vec(rest, &mut output, FlushDecompress::Finish)
+                .map_err(failed)?;
+            if status == Status::StreamEnd {
+                return Ok(output);
+            }
+            // Room was left and the stream did not end: the input ran out.
+            if output.len() < output.capacity() {
+                return Err(BodyError::Inflate("the stream ends early".to_owned()));
+            }
+            output.reserve(output.capacity());
         }
-        output.reserve(output.capacity());
-    }
+    })
+}
+
+thread_local! {
+    /// One compressor a thread, reset for each body: a new one allocates and
+    /// clears a few hundred KiB of tables, which cost more than compressing.
+    static COMPRESS: RefCell<Compress> = RefCell::new(Compress::new(Compression::new(LEVEL), false));
+    /// One decompressor a thread, reset for each body.
+    static DECOMPRESS: RefCell<Decompress> = RefCell::new(Decompress::new(false));
 }
 
 /// A stream's byte count as an index (past any slice where it does not fit).
@@ -365,5 +378,20 @@ mod tests {
         assert!(unpack(&[], None).is_err());
         let not_json = deflate(b"not json", None).unwrap();
         assert!(matches!(unpack(&not_json, None), Err(BodyError::Json(_))));
+    }
+
+    #[test]
+    fn the_thread_s_reused_streams_keep_no_state_between_bodies() {
+        let (first, second) = (b"{\"name\":\"Espresso\"}".as_slice(), b"[1,2,3]".as_slice());
+        let dictionary = b"{\"name\":\"".as_slice();
+        let with = deflate(first, Some(dictionary)).unwrap();
+        let without = deflate(second, None).unwrap();
+        assert_eq!(deflate(first, Some(dictionary)).unwrap(), with);
+        // A failed stream leaves nothing behind for the next one.
+        assert!(inflate(&with[..with.len() / 2], Some(dictionary)).is_err());
+        assert!(inflate(&with, None).is_err());
+        assert_eq!(inflate(&without, None).unwrap(), second);
+        assert_eq!(inflate(&with, Some(dictionary)).unwrap(), first);
+        assert_eq!(inflate(&without, None).unwrap(), second);
     }
 }
