@@ -185,8 +185,8 @@ async fn an_attempt_shows_its_request_and_response_and_no_secret() {
     );
 }
 
-/// The request bodies `GET /_emulator/deliveries/{id}` shows, oldest first.
-async fn logged_bodies(h: &Harness, id: &Value) -> Vec<String> {
+/// `GET /_emulator/deliveries/{id}`, answered 200.
+async fn delivery_detail(h: &Harness, id: &Value) -> Value {
     let (status, detail) = json(
         h.emulator(Method::GET, &format!("/_emulator/deliveries/{id}"))
             .send()
@@ -195,6 +195,12 @@ async fn logged_bodies(h: &Harness, id: &Value) -> Vec<String> {
     )
     .await;
     assert_eq!(status, 200, "{detail}");
+    detail
+}
+
+/// The request bodies `GET /_emulator/deliveries/{id}` shows, oldest first.
+async fn logged_bodies(h: &Harness, id: &Value) -> Vec<String> {
+    let detail = delivery_detail(h, id).await;
     detail["value"]["attemptLog"]
         .as_array()
         .unwrap()
@@ -279,14 +285,7 @@ async fn a_long_body_is_cut_at_the_cap_and_an_unknown_delivery_is_404() {
     write(&h, Method::POST, "/product", json!({"name": name})).await;
     let list = settled(&h, 1, |m| m["status"] == "delivered").await;
     let id = &list["values"][0]["id"];
-    let (status, detail) = json(
-        h.emulator(Method::GET, &format!("/_emulator/deliveries/{id}"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200, "{detail}");
+    let detail = delivery_detail(&h, id).await;
     let request = &detail["value"]["attemptLog"][0]["request"];
     assert_eq!(request["bodyTruncated"], true);
     let body = request["body"].as_str().unwrap();

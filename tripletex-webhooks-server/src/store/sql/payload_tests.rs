@@ -16,7 +16,7 @@ use crate::delivery::sender::envelope_body;
 use crate::store::bodies::{deflate, dictionary as dictionary_of, inflate};
 use crate::store::outbox::{AttemptOutcome, Claim, ClaimedMessage, HealthPolicy, NextStep, Outbox};
 use crate::store::{
-    BodyError, Company, Fields, ObjectWrite, SqliteStore, Store, StoreError, WriteKind,
+    BodyError, Company, Fields, ObjectWrite, SqliteStore, Store, StoreError, StoreResult, WriteKind,
 };
 
 fn write(kind: WriteKind, event: &str) -> ObjectWrite {
@@ -46,6 +46,11 @@ async fn create_espresso(store: &SqliteStore, company: Company) -> i64 {
 }
 
 async fn claim(store: &SqliteStore) -> Vec<ClaimedMessage> {
+    try_claim(store).await.unwrap()
+}
+
+/// Claims every due message.
+async fn try_claim(store: &SqliteStore) -> StoreResult<Vec<ClaimedMessage>> {
     store
         .claim_due(Claim {
             now_ms: NOW,
@@ -55,7 +60,6 @@ async fn claim(store: &SqliteStore) -> Vec<ClaimedMessage> {
             accept: &mut |_| true,
         })
         .await
-        .unwrap()
 }
 
 /// An attempt's stored exchange, its dictionary, `request` and `response`.
@@ -434,16 +438,7 @@ async fn an_unknown_dictionary_or_a_corrupt_body_is_an_error() {
     let error = get().await.unwrap_err();
     assert_eq!(unreadable(error), BodyError::UnknownDictionary(999));
     // Claiming the message renders its payload from the same row.
-    let claimed = store
-        .claim_due(Claim {
-            now_ms: NOW,
-            lease_ms: 60_000,
-            candidates: 10,
-            skip_subscriptions: &[],
-            accept: &mut |_| true,
-        })
-        .await
-        .unwrap_err();
+    let claimed = try_claim(&store).await.unwrap_err();
     assert_eq!(unreadable(claimed), BodyError::UnknownDictionary(999));
     // Bytes that are not DEFLATE, and a cut stream.
     let (_, current, _, _) = stored(&store, create_espresso(&store, company).await).await;
