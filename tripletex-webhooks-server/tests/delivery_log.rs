@@ -450,3 +450,54 @@ async fn finished_messages_go_after_keep_delivered_and_pending_ones_stay() {
     expected.sort();
     assert_eq!(remaining, expected);
 }
+
+#[tokio::test]
+async fn a_message_whose_stored_object_does_not_read_fails_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("damaged.db").display());
+    let mut config = test_config();
+    config.database_url.clone_from(&url);
+    let h = Harness::with_config(config).await;
+    let receiver = Receiver::start().await;
+    receiver.answer(Answer::Status(500));
+    subscribe(&h, "product.create", &receiver.url("/hook")).await;
+    let damaged = write(&h, Method::POST, "/product", json!({"name": "Damaged"})).await;
+    write(&h, Method::POST, "/product", json!({"name": "Intact"})).await;
+    let list = settled(&h, 2, attempted).await;
+    // The first product's stored body stops reading while both wait for a
+    // retry, as in a damaged file.
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE objects SET body_deflated = x'ff00ff' WHERE id = ?")
+        .bind(damaged["id"].as_i64().unwrap())
+        .execute(&pool)
+        .await
+        .unwrap();
+    receiver.answer(Answer::Status(200));
+    for message in list["values"].as_array().unwrap() {
+        let redeliver = format!("/_emulator/deliveries/{}/redeliver", message["id"]);
+        let response = h.emulator(Method::POST, &redeliver).send().await.unwrap();
+        assert_eq!(response.status(), 202);
+    }
+    let list = settled(&h, 2, |m| m["attempts"] == 2).await;
+
+    let (damaged_message, intact): (Vec<&Value>, Vec<&Value>) = list["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .partition(|m| m["objectId"] == damaged["id"]);
+    let (damaged_message, intact) = (damaged_message[0], intact[0]);
+    assert_eq!(intact["status"], "delivered", "{intact}");
+    assert_eq!(damaged_message["status"], "pending", "{damaged_message}");
+    let error = damaged_message["lastError"].as_str().unwrap();
+    assert!(
+        error.contains(&format!(
+            "the stored object {} does not read",
+            damaged["id"]
+        )),
+        "{error}"
+    );
+    // Two first attempts, then only the intact product's second.
+    let callbacks = receiver.received();
+    assert_eq!(callbacks.len(), 3);
+    assert_eq!(callbacks[2].json()["value"]["name"], "Intact");
+}

@@ -113,7 +113,7 @@ mod tests {
             object_id: 12,
             object_version,
             request_id: None,
-            payload: None,
+            payload: Ok(None),
             idempotency_key: String::new(),
             attempts: 0,
             lease_until_ms: 0,

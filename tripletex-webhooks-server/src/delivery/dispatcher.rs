@@ -20,10 +20,10 @@ use super::sender::{AttemptResult, Sender};
 use crate::clock::Clock;
 use crate::domain::resources::shape;
 use crate::live::{Live, RecordedAttempt};
-use crate::store::Store;
 use crate::store::outbox::{
     AttemptOutcome, Claim, ClaimedMessage, HealthPolicy, NextStep, Outbox, target_key,
 };
+use crate::store::{Store, StoreResult};
 
 /// Outcomes are written in batches of up to this many per transaction.
 const RECORD_BATCH: usize = 512;
@@ -414,7 +414,7 @@ impl Dispatcher {
             tokio::spawn(
                 async move {
                     let attempted_at_ms = this.clock.now_ms();
-                    let payload = message.payload.take();
+                    let payload = std::mem::replace(&mut message.payload, Ok(None));
                     let result = this.attempt(&message, payload).await;
                     let span = tracing::Span::current();
                     span.record("duration_ms", result.duration.as_millis());
@@ -464,7 +464,11 @@ impl Dispatcher {
         }
     }
 
-    async fn attempt(&self, message: &ClaimedMessage, payload: Option<Value>) -> AttemptResult {
+    async fn attempt(
+        &self,
+        message: &ClaimedMessage,
+        payload: StoreResult<Option<Value>>,
+    ) -> AttemptResult {
         let value = match self.render_payload(message, payload).await {
             Ok(value) => value,
             Err(error) => return AttemptResult::not_sent(error),
@@ -480,8 +484,9 @@ impl Dispatcher {
     async fn render_payload(
         &self,
         message: &ClaimedMessage,
-        payload: Option<Value>,
+        payload: StoreResult<Option<Value>>,
     ) -> Result<Value, AttemptError> {
+        let payload = payload.map_err(|e| AttemptError::Render(e.to_string()))?;
         let Some(object) = payload else {
             return Ok(Value::Null);
         };

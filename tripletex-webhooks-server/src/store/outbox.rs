@@ -37,8 +37,10 @@ pub(crate) struct ClaimedMessage {
     pub(crate) object_version: Option<i32>,
     /// The `x-tlx-request-id` of the API call that caused the event.
     pub(crate) request_id: Option<String>,
-    /// The object as of the event (unfiltered), `None` for deletes.
-    pub(crate) payload: Option<serde_json::Value>,
+    /// The object as of the event (unfiltered), `None` for deletes; an
+    /// error where the stored payload does not read, which fails this
+    /// message's attempt and no other.
+    pub(crate) payload: StoreResult<Option<serde_json::Value>>,
     /// Unique per (event occurrence, subscription), identical on every retry.
     pub(crate) idempotency_key: String,
     /// Attempts made before this one.

@@ -307,7 +307,7 @@ pub(super) fn payload_from_row(
 pub(super) fn claimed_from_row(
     row: &impl Columns,
     dictionaries: &Dictionaries,
-) -> StoreResult<(ClaimedMessage, StoredPayload)> {
+) -> StoreResult<(ClaimedMessage, StoreResult<StoredPayload>)> {
     let message = ClaimedMessage {
         id: row.read("id")?,
         company_id: row.read("company_id")?,
@@ -316,7 +316,7 @@ pub(super) fn claimed_from_row(
         object_id: row.read("object_id")?,
         object_version: row.read("object_version")?,
         request_id: row.read("request_id")?,
-        payload: None,
+        payload: Ok(None),
         idempotency_key: row.read("idempotency_key")?,
         attempts: row.read("attempts")?,
         lease_until_ms: row.read("lease_until_ms")?,
@@ -326,7 +326,7 @@ pub(super) fn claimed_from_row(
         auth_header_value: secret(row, "auth_header_value")?,
         hmac_shared_secret: secret(row, "hmac_shared_secret")?,
     };
-    Ok((message, payload_from_row(row, dictionaries)?))
+    Ok((message, payload_from_row(row, dictionaries)))
 }
 
 /// The message columns [`delivery_from_row`] reads; when the next attempt is

@@ -341,7 +341,7 @@ where
         conn: &mut DB::Connection,
         dictionaries: &Dictionaries,
         ids: &[i64],
-    ) -> StoreResult<Vec<(ClaimedMessage, StoredPayload)>> {
+    ) -> StoreResult<Vec<(ClaimedMessage, StoreResult<StoredPayload>)>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -446,14 +446,15 @@ where
             let mut reader = self.reader.acquire().await?;
             Self::claimed(&mut reader, &self.dictionaries, &leased).await?
         };
-        // Rendered once the writer is free again.
-        claimed
+        // Rendered once the writer is free again; a payload that does not
+        // read fails its own message's attempt, not the claim.
+        Ok(claimed
             .into_iter()
             .map(|(mut message, payload)| {
-                message.payload = payload.into_value(&self.url_base)?;
-                Ok(message)
+                message.payload = payload.and_then(|p| p.into_value(&self.url_base));
+                message
             })
-            .collect()
+            .collect())
     }
 
     async fn record(&self, outcomes: &[AttemptOutcome], policy: HealthPolicy) -> StoreResult<()> {

@@ -84,7 +84,7 @@ async fn stored_exchanges(store: &SqliteStore) -> Vec<String> {
 }
 
 fn payload(message: &ClaimedMessage) -> Value {
-    message.payload.clone().unwrap()
+    message.payload.clone().unwrap().unwrap()
 }
 
 /// The stored copies of payloads, by message id.
@@ -437,11 +437,23 @@ async fn an_unknown_dictionary_or_a_corrupt_body_is_an_error() {
     plant(&store, id, deflated.unwrap(), Some(999), "").await;
     let error = get().await.unwrap_err();
     assert_eq!(unreadable(error), BodyError::UnknownDictionary(999));
-    // Claiming the message renders its payload from the same row.
-    let claimed = try_claim(&store).await.unwrap_err();
-    assert_eq!(unreadable(claimed), BodyError::UnknownDictionary(999));
+    // Claiming renders each payload from the same rows: the unreadable one
+    // fails its own message only.
+    let other = create_espresso(&store, company).await;
+    let mut claimed = claim(&store).await;
+    claimed.sort_by_key(|m| m.object_id);
+    assert_eq!(
+        claimed.iter().map(|m| m.object_id).collect::<Vec<_>>(),
+        [id, other]
+    );
+    let failed = std::mem::replace(&mut claimed[0].payload, Ok(None));
+    assert_eq!(
+        unreadable(failed.unwrap_err()),
+        BodyError::UnknownDictionary(999)
+    );
+    assert_eq!(payload(&claimed[1])["name"], "Espresso");
     // Bytes that are not DEFLATE, and a cut stream.
-    let (_, current, _, _) = stored(&store, create_espresso(&store, company).await).await;
+    let (_, current, _, _) = stored(&store, other).await;
     for broken in [
         vec![0xff, 0x00, 0xff],
         current.unwrap()[..10].to_vec(),
