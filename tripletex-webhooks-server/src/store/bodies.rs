@@ -14,6 +14,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use serde::Serialize;
@@ -154,8 +155,10 @@ pub(crate) struct StoredDictionary {
 /// Every dictionary in the database, and which is current for each resource.
 #[derive(Debug, Default)]
 pub(crate) struct Dictionaries {
-    /// Every stored dictionary by id: rows may name any of them.
-    by_id: HashMap<i64, Vec<u8>>,
+    /// Every stored dictionary by id: rows may name any of them. Grows when
+    /// a newer release sharing the database stores its own
+    /// ([`Dictionaries::add`]).
+    by_id: RwLock<HashMap<i64, Arc<[u8]>>>,
     /// The id of each resource's current dictionary, which writes use.
     current: HashMap<String, i64>,
 }
@@ -177,23 +180,45 @@ impl Dictionaries {
             .iter()
             .map(|(resource, bytes)| (resource.as_str(), digest(bytes)))
             .collect();
-        let mut dictionaries = Self::default();
-        for entry in stored {
-            if wanted.get(entry.resource.as_str()) == Some(&entry.digest) {
-                dictionaries.current.insert(entry.resource, entry.id);
-            }
-            dictionaries.by_id.insert(entry.id, entry.bytes);
-        }
+        let current = stored
+            .iter()
+            .filter(|entry| wanted.get(entry.resource.as_str()) == Some(&entry.digest))
+            .map(|entry| (entry.resource.clone(), entry.id))
+            .collect();
+        let dictionaries = Self {
+            by_id: RwLock::default(),
+            current,
+        };
+        dictionaries.add(stored);
         dictionaries
+    }
+
+    /// Makes `stored` dictionaries readable beside those already known.
+    pub(crate) fn add(&self, stored: Vec<StoredDictionary>) {
+        let mut by_id = self.by_id.write().unwrap_or_else(PoisonError::into_inner);
+        for entry in stored {
+            by_id.insert(entry.id, entry.bytes.into());
+        }
+    }
+
+    /// The highest id known: stored dictionaries above it are new here.
+    pub(crate) fn newest(&self) -> i64 {
+        let by_id = self.by_id.read().unwrap_or_else(PoisonError::into_inner);
+        by_id.keys().copied().max().unwrap_or(0)
+    }
+
+    fn bytes(&self, id: i64) -> Option<Arc<[u8]>> {
+        let by_id = self.by_id.read().unwrap_or_else(PoisonError::into_inner);
+        by_id.get(&id).cloned()
     }
 
     /// `value` (a `resource` object's `[body, changes]`) as it is stored now.
     pub(crate) fn pack(&self, resource: &str, value: &impl Serialize) -> StoreResult<Packed> {
         let json = super::rows::to_json(value)?;
         let current = self.current.get(resource).copied();
-        let dictionary = current.and_then(|id| self.by_id.get(&id));
+        let dictionary = current.and_then(|id| self.bytes(id));
         Ok(Packed {
-            deflated: deflate(json.as_bytes(), dictionary.map(Vec::as_slice))?,
+            deflated: deflate(json.as_bytes(), dictionary.as_deref())?,
             dictionary: current,
         })
     }
@@ -205,9 +230,9 @@ impl Dictionaries {
         dictionary: Option<i64>,
     ) -> Result<T, BodyError> {
         let dictionary = dictionary
-            .map(|id| self.by_id.get(&id).ok_or(BodyError::UnknownDictionary(id)))
+            .map(|id| self.bytes(id).ok_or(BodyError::UnknownDictionary(id)))
             .transpose()?;
-        let json = inflate(deflated, dictionary.map(Vec::as_slice))?;
+        let json = inflate(deflated, dictionary.as_deref())?;
         serde_json::from_slice(&json).map_err(|e| BodyError::Json(e.to_string()))
     }
 }

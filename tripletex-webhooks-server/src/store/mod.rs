@@ -111,6 +111,19 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+impl StoreError {
+    /// Whether a row names a dictionary this process has not loaded.
+    pub(crate) fn names_unknown_dictionary(&self) -> bool {
+        matches!(
+            self,
+            Self::Unreadable {
+                reason: BodyError::UnknownDictionary(_),
+                ..
+            }
+        )
+    }
+}
+
 impl From<sqlx::migrate::MigrateError> for StoreError {
     fn from(error: sqlx::migrate::MigrateError) -> Self {
         Self::Backend(format!("migration failed: {error}"))

@@ -155,8 +155,18 @@ where
             .execute(writer)
             .await?;
         }
-        let stored = sqlx::query("SELECT id, resource, digest, dictionary FROM body_dictionaries")
-            .fetch_all(writer)
+        let stored = Self::stored_dictionaries(writer, 0).await?;
+        Ok(Dictionaries::new(stored, &current))
+    }
+
+    /// The stored dictionaries whose id is above `after`.
+    async fn stored_dictionaries(
+        pool: &Pool<DB>,
+        after: i64,
+    ) -> StoreResult<Vec<StoredDictionary>> {
+        sqlx::query("SELECT id, resource, digest, dictionary FROM body_dictionaries WHERE id > $1")
+            .bind(after)
+            .fetch_all(pool)
             .await?
             .iter()
             .map(|row| {
@@ -167,8 +177,31 @@ where
                     bytes: row.read("dictionary")?,
                 })
             })
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(Dictionaries::new(stored, &current))
+            .collect()
+    }
+
+    /// Runs `read`, and once more if it met a dictionary this process does
+    /// not know, after loading those stored since it started: a newer
+    /// release sharing the database (PostgreSQL) stores its own and writes
+    /// rows with them while this one still runs.
+    async fn knowing_dictionaries<T, Fut>(&self, read: impl Fn() -> Fut) -> StoreResult<T>
+    where
+        Fut: Future<Output = StoreResult<T>>,
+    {
+        match read().await {
+            Err(error) if error.names_unknown_dictionary() => {
+                self.load_new_dictionaries().await?;
+                read().await
+            }
+            result => result,
+        }
+    }
+
+    /// Loads the dictionaries stored since this process last looked.
+    async fn load_new_dictionaries(&self) -> StoreResult<()> {
+        let stored = Self::stored_dictionaries(&self.reader, self.dictionaries.newest()).await?;
+        self.dictionaries.add(stored);
+        Ok(())
     }
 
     /// Wakes the local dispatcher and runs the engine's hooks after a commit.
@@ -200,6 +233,99 @@ where
             .as_ref()
             .map(decode)
             .transpose()
+    }
+
+    /// [`Store::write_objects`], once.
+    async fn write_objects_once(
+        &self,
+        ctx: WriteContext<'_>,
+        writes: Arc<Vec<ObjectWrite>>,
+    ) -> StoreResult<Vec<ObjectRecord>> {
+        let (company, now_ms) = (ctx.company, ctx.now_ms);
+        let request_id = ctx.request_id.map(str::to_owned);
+        let url_base = Arc::clone(&self.url_base);
+        let dictionaries = Arc::clone(&self.dictionaries);
+        let (records, queued) = self
+            .transactions
+            .run(move |conn| {
+                let (writes, request_id) = ((*writes).clone(), request_id.clone());
+                let url_base = Arc::clone(&url_base);
+                let dictionaries = Arc::clone(&dictionaries);
+                Box::pin(async move {
+                    let ctx = WriteContext {
+                        company,
+                        now_ms,
+                        request_id: request_id.as_deref(),
+                    };
+                    let mut records = Vec::with_capacity(writes.len());
+                    let mut queued = 0;
+                    for write in writes {
+                        let (record, enqueued) =
+                            Self::write_object(conn, &url_base, &dictionaries, &ctx, write).await?;
+                        records.push(record);
+                        queued += enqueued;
+                    }
+                    Ok((records, queued))
+                })
+            })
+            .await?;
+        self.after_enqueue(queued);
+        Ok(records)
+    }
+
+    /// [`Store::get_object`], once.
+    async fn read_object(
+        &self,
+        company_id: i64,
+        resource: &str,
+        id: i64,
+    ) -> StoreResult<Option<ObjectRecord>> {
+        let mut conn = self.reader.acquire().await?;
+        Self::live_object(&mut conn, &self.dictionaries, company_id, resource, id).await
+    }
+
+    /// [`Store::list_objects`], once.
+    async fn read_objects(
+        &self,
+        company_id: i64,
+        resource: &str,
+        from: i64,
+        count: i64,
+    ) -> StoreResult<Page<ObjectRecord>> {
+        let mut conn = self.reader.acquire().await?;
+        let versions = sqlx::query(
+            "SELECT id, version FROM objects \
+             WHERE company_id = $1 AND resource = $2 AND deleted = 0 ORDER BY id",
+        )
+        .bind(company_id)
+        .bind(resource)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|row| {
+            let (id, version): (i64, i32) = (row.read("id")?, row.read("version")?);
+            Ok(format!("{id}:{version}"))
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+        let sql = format!(
+            "SELECT {OBJECT_COLUMNS} FROM objects \
+             WHERE company_id = $1 AND resource = $2 AND deleted = 0 ORDER BY id LIMIT $3 OFFSET $4"
+        );
+        let values = sqlx::query(&sql)
+            .bind(company_id)
+            .bind(resource)
+            .bind(count)
+            .bind(from)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|row| object_from_row(row, &self.dictionaries))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page {
+            values,
+            total: i64::try_from(versions.len()).unwrap_or(i64::MAX),
+            digest: crate::digest::result_digest(versions),
+        })
     }
 
     /// A session as stored, by token digest.
@@ -875,36 +1001,9 @@ where
         ctx: WriteContext<'_>,
         writes: Vec<ObjectWrite>,
     ) -> StoreResult<Vec<ObjectRecord>> {
-        let (company, now_ms) = (ctx.company, ctx.now_ms);
-        let request_id = ctx.request_id.map(str::to_owned);
-        let url_base = Arc::clone(&self.url_base);
-        let dictionaries = Arc::clone(&self.dictionaries);
-        let (records, queued) = self
-            .transactions
-            .run(move |conn| {
-                let (writes, request_id) = (writes.clone(), request_id.clone());
-                let url_base = Arc::clone(&url_base);
-                let dictionaries = Arc::clone(&dictionaries);
-                Box::pin(async move {
-                    let ctx = WriteContext {
-                        company,
-                        now_ms,
-                        request_id: request_id.as_deref(),
-                    };
-                    let mut records = Vec::with_capacity(writes.len());
-                    let mut queued = 0;
-                    for write in writes {
-                        let (record, enqueued) =
-                            Self::write_object(conn, &url_base, &dictionaries, &ctx, write).await?;
-                        records.push(record);
-                        queued += enqueued;
-                    }
-                    Ok((records, queued))
-                })
-            })
-            .await?;
-        self.after_enqueue(queued);
-        Ok(records)
+        let writes = Arc::new(writes);
+        self.knowing_dictionaries(|| self.write_objects_once(ctx.clone(), Arc::clone(&writes)))
+            .await
     }
 
     async fn get_object(
@@ -913,8 +1012,8 @@ where
         resource: &str,
         id: i64,
     ) -> StoreResult<Option<ObjectRecord>> {
-        let mut conn = self.reader.acquire().await?;
-        Self::live_object(&mut conn, &self.dictionaries, company_id, resource, id).await
+        self.knowing_dictionaries(|| self.read_object(company_id, resource, id))
+            .await
     }
 
     async fn list_objects(
@@ -924,40 +1023,8 @@ where
         from: i64,
         count: i64,
     ) -> StoreResult<Page<ObjectRecord>> {
-        let mut conn = self.reader.acquire().await?;
-        let versions = sqlx::query(
-            "SELECT id, version FROM objects \
-             WHERE company_id = $1 AND resource = $2 AND deleted = 0 ORDER BY id",
-        )
-        .bind(company_id)
-        .bind(resource)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|row| {
-            let (id, version): (i64, i32) = (row.read("id")?, row.read("version")?);
-            Ok(format!("{id}:{version}"))
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
-        let sql = format!(
-            "SELECT {OBJECT_COLUMNS} FROM objects \
-             WHERE company_id = $1 AND resource = $2 AND deleted = 0 ORDER BY id LIMIT $3 OFFSET $4"
-        );
-        let values = sqlx::query(&sql)
-            .bind(company_id)
-            .bind(resource)
-            .bind(count)
-            .bind(from)
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|row| object_from_row(row, &self.dictionaries))
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(Page {
-            values,
-            total: i64::try_from(versions.len()).unwrap_or(i64::MAX),
-            digest: crate::digest::result_digest(versions),
-        })
+        self.knowing_dictionaries(|| self.read_objects(company_id, resource, from, count))
+            .await
     }
 
     async fn emit_event(

@@ -315,7 +315,88 @@ where
     for<'q> Option<i64>: Encode<'q, DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Type<DB>,
 {
+    /// [`Outbox::deliveries`], once.
+    async fn read_deliveries(
+        &self,
+        company_id: i64,
+        filter: &DeliveryFilter,
+        from: i64,
+        count: i64,
+    ) -> StoreResult<Page<DeliveryRecord>> {
+        // The count and the page in one statement: the count's one row
+        // carries the page's rows, or none past the end.
+        let order = if filter.oldest_first { "ASC" } else { "DESC" };
+        let sql = format!(
+            "SELECT c.full_size, m.* FROM (SELECT COUNT(*) AS full_size FROM messages \
+                 WHERE {DELIVERY_FILTER}) AS c \
+             LEFT JOIN (SELECT {DELIVERY_COLUMNS} FROM messages WHERE {DELIVERY_FILTER} \
+                 ORDER BY id {order} LIMIT $8 OFFSET $9) AS m ON 1 = 1 \
+             ORDER BY m.id {order}"
+        );
+        let mut tx = self.snapshot().await?;
+        let rows = sqlx::query(&sql)
+            .bind(company_id)
+            .bind(filter.subscription_id)
+            .bind(filter.event.as_deref())
+            .bind(filter.object_id)
+            .bind(filter.status.as_deref())
+            .bind(filter.created_from_ms)
+            .bind(filter.created_to_ms)
+            .bind(count)
+            .bind(from)
+            .fetch_all(&mut *tx)
+            .await?;
+        let total = rows.first().map_or(Ok(0), |row| row.read("full_size"))?;
+        let mut values = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: Option<i64> = row.read("id")?;
+            if id.is_some() {
+                values.push(delivery_from_row(row)?);
+            }
+        }
+        attach_attempts::<DB>(&mut tx, &self.dictionaries, &mut values, false).await?;
+        tx.commit().await?;
+        Ok(Page {
+            values,
+            total,
+            digest: None,
+        })
+    }
+
+    /// [`Outbox::delivery`], once.
+    async fn read_delivery(&self, company_id: i64, id: i64) -> StoreResult<Option<DeliveryRecord>> {
+        let sql =
+            format!("SELECT {DELIVERY_COLUMNS} FROM messages WHERE company_id = $1 AND id = $2");
+        let mut tx = self.snapshot().await?;
+        let row = sqlx::query(&sql)
+            .bind(company_id)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let mut records = [delivery_from_row(&row)?];
+        let rendered =
+            attach_attempts::<DB>(&mut tx, &self.dictionaries, &mut records, true).await?;
+        let [mut record] = records;
+        if !rendered.is_empty() {
+            let body =
+                rendered_envelope::<DB>(&mut tx, &record, &self.url_base, &self.dictionaries)
+                    .await?;
+            for (_, attempt) in rendered {
+                let exchange = record.attempt_log[attempt].exchange.as_mut();
+                if let Some(request) = exchange.and_then(|e| e.request.as_mut()) {
+                    request.message.body.clone_from(&body);
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(Some(record))
+    }
+
     /// Takes `lease`; returns the ids of the messages it leased.
     async fn take_leases(conn: &mut DB::Connection, lease: Lease) -> StoreResult<Vec<i64>> {
         sqlx::query(&format!(
@@ -431,11 +512,11 @@ where
             now_ms: lease_now,
             due_ms: claim.now_ms + claim.lease_ms,
         };
-        let claimed = if let Some(mut tx) = tx {
+        let (leased, mut claimed) = if let Some(mut tx) = tx {
             let leased = Self::take_leases(&mut tx, lease).await?;
             let claimed = Self::claimed(&mut tx, &self.dictionaries, &leased).await?;
             tx.commit().await?;
-            claimed
+            (leased, claimed)
         } else {
             // The leases are this process's once committed: what they need
             // for delivery is read beside the writer, not on it.
@@ -444,8 +525,20 @@ where
                 .run(move |conn| Box::pin(Self::take_leases(conn, lease.clone())))
                 .await?;
             let mut reader = self.reader.acquire().await?;
-            Self::claimed(&mut reader, &self.dictionaries, &leased).await?
+            let claimed = Self::claimed(&mut reader, &self.dictionaries, &leased).await?;
+            (leased, claimed)
         };
+        let unknown = |(_, payload): &(ClaimedMessage, StoreResult<StoredPayload>)| {
+            payload
+                .as_ref()
+                .is_err_and(StoreError::names_unknown_dictionary)
+        };
+        if claimed.iter().any(unknown) {
+            // Written by a newer release: read again with its dictionaries.
+            self.load_new_dictionaries().await?;
+            let mut reader = self.reader.acquire().await?;
+            claimed = Self::claimed(&mut reader, &self.dictionaries, &leased).await?;
+        }
         // Rendered once the writer is free again; a payload that does not
         // read fails its own message's attempt, not the claim.
         Ok(claimed
@@ -554,75 +647,13 @@ where
         from: i64,
         count: i64,
     ) -> StoreResult<Page<DeliveryRecord>> {
-        // The count and the page in one statement: the count's one row
-        // carries the page's rows, or none past the end.
-        let order = if filter.oldest_first { "ASC" } else { "DESC" };
-        let sql = format!(
-            "SELECT c.full_size, m.* FROM (SELECT COUNT(*) AS full_size FROM messages \
-                 WHERE {DELIVERY_FILTER}) AS c \
-             LEFT JOIN (SELECT {DELIVERY_COLUMNS} FROM messages WHERE {DELIVERY_FILTER} \
-                 ORDER BY id {order} LIMIT $8 OFFSET $9) AS m ON 1 = 1 \
-             ORDER BY m.id {order}"
-        );
-        let mut tx = self.snapshot().await?;
-        let rows = sqlx::query(&sql)
-            .bind(company_id)
-            .bind(filter.subscription_id)
-            .bind(filter.event.as_deref())
-            .bind(filter.object_id)
-            .bind(filter.status.as_deref())
-            .bind(filter.created_from_ms)
-            .bind(filter.created_to_ms)
-            .bind(count)
-            .bind(from)
-            .fetch_all(&mut *tx)
-            .await?;
-        let total = rows.first().map_or(Ok(0), |row| row.read("full_size"))?;
-        let mut values = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let id: Option<i64> = row.read("id")?;
-            if id.is_some() {
-                values.push(delivery_from_row(row)?);
-            }
-        }
-        attach_attempts::<DB>(&mut tx, &self.dictionaries, &mut values, false).await?;
-        tx.commit().await?;
-        Ok(Page {
-            values,
-            total,
-            digest: None,
-        })
+        self.knowing_dictionaries(|| self.read_deliveries(company_id, filter, from, count))
+            .await
     }
 
     async fn delivery(&self, company_id: i64, id: i64) -> StoreResult<Option<DeliveryRecord>> {
-        let sql =
-            format!("SELECT {DELIVERY_COLUMNS} FROM messages WHERE company_id = $1 AND id = $2");
-        let mut tx = self.snapshot().await?;
-        let row = sqlx::query(&sql)
-            .bind(company_id)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let mut records = [delivery_from_row(&row)?];
-        let rendered =
-            attach_attempts::<DB>(&mut tx, &self.dictionaries, &mut records, true).await?;
-        let [mut record] = records;
-        if !rendered.is_empty() {
-            let body =
-                rendered_envelope::<DB>(&mut tx, &record, &self.url_base, &self.dictionaries)
-                    .await?;
-            for (_, attempt) in rendered {
-                let exchange = record.attempt_log[attempt].exchange.as_mut();
-                if let Some(request) = exchange.and_then(|e| e.request.as_mut()) {
-                    request.message.body.clone_from(&body);
-                }
-            }
-        }
-        tx.commit().await?;
-        Ok(Some(record))
+        self.knowing_dictionaries(|| self.read_delivery(company_id, id))
+            .await
     }
 
     async fn delete_finished(&self, before_ms: i64) -> StoreResult<u64> {

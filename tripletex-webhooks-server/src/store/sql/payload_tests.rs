@@ -16,7 +16,8 @@ use crate::delivery::sender::envelope_body;
 use crate::store::bodies::{deflate, dictionary as dictionary_of, inflate};
 use crate::store::outbox::{AttemptOutcome, Claim, ClaimedMessage, HealthPolicy, NextStep, Outbox};
 use crate::store::{
-    BodyError, Company, Fields, ObjectWrite, SqliteStore, Store, StoreError, StoreResult, WriteKind,
+    BodyError, Company, Fields, ObjectRecord, ObjectWrite, SqliteStore, Store, StoreError,
+    StoreResult, WriteKind,
 };
 
 fn write(kind: WriteKind, event: &str) -> ObjectWrite {
@@ -545,4 +546,70 @@ async fn exchanges_are_deflated_and_those_written_before_still_read() {
         ),
         "{error}"
     );
+}
+
+/// Rewrites object `id`'s stored body with a dictionary a newer release
+/// stored after `store` opened (as one sharing the database would), whose
+/// bytes end in `tag`.
+async fn rewrite_as_newer_release(store: &SqliteStore, id: i64, tag: &str) {
+    let (_, deflated, dictionary, _) = stored(store, id).await;
+    let used: Vec<u8> =
+        sqlx::query_scalar("SELECT dictionary FROM body_dictionaries WHERE id = $1")
+            .bind(dictionary)
+            .fetch_one(&store.writer)
+            .await
+            .unwrap();
+    let json = inflate(&deflated.unwrap(), Some(&used)).unwrap();
+    let mut newer = dictionary_of("product").unwrap();
+    newer.extend_from_slice(tag.as_bytes());
+    let newer_id: i64 = sqlx::query_scalar(
+        "INSERT INTO body_dictionaries (resource, digest, dictionary) VALUES ('product', $1, $2) \
+         RETURNING id",
+    )
+    .bind(tag)
+    .bind(newer.clone())
+    .fetch_one(&store.writer)
+    .await
+    .unwrap();
+    plant(
+        store,
+        id,
+        deflate(&json, Some(&newer)).unwrap(),
+        Some(newer_id),
+        "",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_dictionary_a_newer_release_stored_since_is_loaded_when_a_row_names_it() {
+    let (store, company) = store_with(&["product.create"]).await;
+    let id = create_espresso(&store, company).await;
+    let name = |record: Option<ObjectRecord>| record.unwrap().body["name"].clone();
+
+    rewrite_as_newer_release(&store, id, "for get").await;
+    let got = store.get_object(company.id, "product", id).await.unwrap();
+    assert_eq!(name(got), "Espresso");
+
+    rewrite_as_newer_release(&store, id, "for list").await;
+    let page = store
+        .list_objects(company.id, "product", 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(name(page.values.into_iter().next()), "Espresso");
+
+    rewrite_as_newer_release(&store, id, "for a claim").await;
+    assert_eq!(payload(&claim(&store).await[0])["name"], "Espresso");
+
+    rewrite_as_newer_release(&store, id, "for an update").await;
+    let update = WriteKind::Update {
+        id,
+        expected_version: Some(0),
+        fields: named("Lungo"),
+    };
+    let updated = store
+        .write_objects(ctx(company), vec![write(update, "product.update")])
+        .await
+        .unwrap();
+    assert_eq!(updated[0].body["name"], "Lungo");
 }
