@@ -178,8 +178,8 @@ pub(crate) async fn run(quick: bool) -> Res<Vec<Row>> {
                  CPU a request)",
                 b.cpu_micros() - a.cpu_micros()
             ),
-            ">= 0.85",
-            Verdict::from(ratio >= 0.85),
+            ">= 0.90",
+            Verdict::from(ratio >= 0.90),
         ),
     ])
 }
