@@ -19,6 +19,8 @@
 //! - **Storage** after the closed loop: the database file and its WAL once
 //!   every callback arrived, and the file alone after the server stopped and
 //!   a `wal_checkpoint(TRUNCATE)`, per delivered message.
+//! - **The closed loop again with `--durability power`** (each create synced
+//!   before its `201`): creates/s, deliveries/s and ack → receipt p99.
 //!
 //! A fresh server and database serve each run. `BENCH_SERVER_ARGS` (flags
 //! separated by spaces) is passed to every server process, to measure a
@@ -64,6 +66,7 @@ pub(crate) async fn run(quick: bool) -> Res<Vec<Row>> {
         rows.extend(open_loop(&binary, &receiver, rate, seconds).await?);
     }
     rows.extend(closed_loop(&binary, &receiver, creates, ceiling).await?);
+    rows.push(power_closed_loop(&binary, &receiver, creates).await?);
     receiver.stop().await?;
     Ok(rows)
 }
@@ -79,10 +82,18 @@ struct Run {
 
 impl Run {
     async fn start(binary: &Path, receiver: &ReceiverProcess) -> Res<Self> {
+        Self::start_with(binary, receiver, &[]).await
+    }
+
+    /// [`Run::start`], the server given `extra` flags after those of
+    /// `BENCH_SERVER_ARGS`.
+    async fn start_with(binary: &Path, receiver: &ReceiverProcess, extra: &[&str]) -> Res<Self> {
         receiver.reset().await?;
         let dir = tempfile::tempdir()?;
         let database = dir.path().join("load.db");
-        let server = ServerProcess::start(binary, &database, &server_args()).await?;
+        let mut args = server_args();
+        args.extend(extra.iter().map(|&arg| arg.to_owned()));
+        let server = ServerProcess::start(binary, &database, &args).await?;
         let http = reqwest::Client::new();
         let token = server.session_token(&http).await?;
         let subscribed = http
@@ -219,6 +230,35 @@ async fn closed_loop(
     rows.push(noise.row(PART, "the closed loop"));
     rows.push(storage_row(checkpointed, with_wal, receipts.delivered));
     Ok(rows)
+}
+
+/// The closed loop under `--durability power`: one row.
+async fn power_closed_loop(binary: &Path, receiver: &ReceiverProcess, total: u64) -> Res<Row> {
+    eprintln!("   closed loop with --durability power: {SENDERS} senders, {total} creates");
+    let run = Run::start_with(binary, receiver, &["--durability", "power"]).await?;
+    let creates = traffic::closed_loop(&run.creator, SENDERS, total).await?;
+    receiver.wait_for(creates.len(), PATIENCE).await?;
+    let arrivals = receiver.arrivals().await?;
+    run.server.stop().await?;
+    let receipts = Receipts::match_up(&creates, &arrivals)?;
+    let pace = Pace::of(&creates, &arrivals);
+    Ok(Row::new(
+        PART,
+        format!(
+            "closed loop with `--durability power` (each create synced before its 201), \
+             {SENDERS} senders, {} creates: API creates/s; deliveries/s; ack → receipt p99",
+            thousands(to_f64(total))
+        ),
+        format!(
+            "**{}/s**; {}/s; {}{}",
+            thousands(pace.ingest),
+            thousands(pace.delivered_overall),
+            ms(receipts.latencies.p99()),
+            receipts.early_note()
+        ),
+        ">= 5,000/s",
+        Verdict::from(pace.ingest >= 5_000.0),
+    ))
 }
 
 fn file_size(path: &Path) -> u64 {
