@@ -193,18 +193,12 @@ impl Dictionaries {
         dictionaries
     }
 
-    /// Makes `stored` dictionaries readable beside those already known.
+    /// Makes the `stored` dictionaries not yet known readable.
     pub(crate) fn add(&self, stored: Vec<StoredDictionary>) {
         let mut by_id = self.by_id.write().unwrap_or_else(PoisonError::into_inner);
         for entry in stored {
-            by_id.insert(entry.id, entry.bytes.into());
+            by_id.entry(entry.id).or_insert_with(|| entry.bytes.into());
         }
-    }
-
-    /// The highest id known: stored dictionaries above it are new here.
-    pub(crate) fn newest(&self) -> i64 {
-        let by_id = self.by_id.read().unwrap_or_else(PoisonError::into_inner);
-        by_id.keys().copied().max().unwrap_or(0)
     }
 
     fn bytes(&self, id: i64) -> Option<Arc<[u8]>> {

@@ -155,17 +155,13 @@ where
             .execute(writer)
             .await?;
         }
-        let stored = Self::stored_dictionaries(writer, 0).await?;
+        let stored = Self::stored_dictionaries(writer).await?;
         Ok(Dictionaries::new(stored, &current))
     }
 
-    /// The stored dictionaries whose id is above `after`.
-    async fn stored_dictionaries(
-        pool: &Pool<DB>,
-        after: i64,
-    ) -> StoreResult<Vec<StoredDictionary>> {
-        sqlx::query("SELECT id, resource, digest, dictionary FROM body_dictionaries WHERE id > $1")
-            .bind(after)
+    /// Every stored dictionary (a few dozen rows).
+    async fn stored_dictionaries(pool: &Pool<DB>) -> StoreResult<Vec<StoredDictionary>> {
+        sqlx::query("SELECT id, resource, digest, dictionary FROM body_dictionaries")
             .fetch_all(pool)
             .await?
             .iter()
@@ -197,9 +193,10 @@ where
         }
     }
 
-    /// Loads the dictionaries stored since this process last looked.
+    /// Loads the dictionaries stored since this process last looked (all
+    /// of them: ids are not committed in their order, so none is skipped).
     async fn load_new_dictionaries(&self) -> StoreResult<()> {
-        let stored = Self::stored_dictionaries(&self.reader, self.dictionaries.newest()).await?;
+        let stored = Self::stored_dictionaries(&self.reader).await?;
         self.dictionaries.add(stored);
         Ok(())
     }
